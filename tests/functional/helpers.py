@@ -1,0 +1,88 @@
+"""Helpers shared by the functional tests: engine versions on this machine,
+stacks with PostgreSQL/Redis or with mute guests, and process checks."""
+import contextlib
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.functional.stack import Stack, free_port
+from trove.guestagent.engines import process
+from trove.guestagent.engines.postgresql import app as pg_app
+
+
+def gone(code, _body):
+    """wait_instance condition: the instance no longer exists."""
+    return code == 404
+
+
+def session_pids(sid):
+    """Pids of the live processes in session ``sid``."""
+    pids = []
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                if os.getsid(int(name)) == sid:
+                    pids.append(int(name))
+            except ProcessLookupError:
+                pass
+    return pids
+
+
+def server_state(stack, server_id):
+    """The local compute driver's state.json of one server."""
+    with open(os.path.join(stack.base_dir, 'servers', server_id, 'state.json')) as f:
+        return json.load(f)
+
+
+def pg_version():
+    """The newest installed PostgreSQL version (Debian layout), or None."""
+    dirs = pg_app.bin_dirs()
+    return os.path.basename(os.path.dirname(dirs[0])) if dirs else None
+
+
+def redis_version():
+    """'major.minor' of the installed redis-server, or None."""
+    binary = process.find_binary('redis-server')
+    if not binary:
+        return None
+    out = subprocess.run([binary, '--version'], capture_output=True, text=True).stdout
+    for word in out.split():
+        if word.startswith('v='):
+            return '.'.join(word[2:].split('.')[:2])
+    return None
+
+
+@contextlib.contextmanager
+def pg_redis_stack(configure=None):
+    """A started Stack with PostgreSQL and Redis datastore versions (skips
+    when either engine is missing); ``configure(stack)`` runs before start.
+    The stack's ``versions`` maps datastore to version."""
+    pg, rd = pg_version(), redis_version()
+    if not pg or not rd:
+        pytest.skip('PostgreSQL or redis-server binaries are missing')
+    st = Stack()
+    if configure:
+        configure(st)
+    try:
+        st.start(datastore_versions=[('postgresql', pg, 'postgresql'),
+                                     ('redis', rd, 'redis')])
+        st.versions = {'postgresql': pg, 'redis': rd}
+        yield st
+    finally:
+        st.stop()
+
+
+@contextlib.contextmanager
+def mute_guest_stack(usage_timeout, tenant):
+    """A started Stack whose guests are told a broker address where nothing
+    listens, as if the guest network were broken: they never report."""
+    st = Stack(usage_timeout=usage_timeout, tenant=tenant,
+               guest_config='[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:%d/\n'
+               % free_port())
+    try:
+        st.start()
+        yield st
+    finally:
+        st.stop()

@@ -1,0 +1,139 @@
+"""Guest manager: prepare once, report status, recover after an agent restart."""
+import pytest
+
+from trove.conf import CONF
+from trove.guestagent import manager
+
+
+class Engine:
+    def __init__(self, fail=None):
+        self.fail = fail
+        self.state = 'shutdown'
+        self.prepared = []
+        self.started = 0
+
+    def prepare(self, req):
+        if self.fail:
+            raise self.fail
+        self.prepared.append(req)
+        self.state = 'healthy'
+
+    def status(self):
+        return self.state
+
+    def start(self):
+        self.started += 1
+        self.state = 'healthy'
+
+    def stop(self):
+        self.state = 'shutdown'
+
+
+class Reporter:
+    def __init__(self):
+        self.sent = []
+        self.errors = []
+
+    def send(self, status):
+        self.sent.append(status)
+
+    def error(self, message, details=None):
+        self.errors.append(message)
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    CONF.set_override('guest_state_dir', str(tmp_path))
+    yield tmp_path
+    CONF.clear_override('guest_state_dir')
+
+
+REQ = {'memory_mb': 1024, 'databases': [{'name': 'shop'}],
+       'users': [{'name': 'alice', 'password': 'pw', 'databases': [{'name': 'shop'}]}],
+       'config_contents': '[mysqld]\n', 'root_password': None, 'overrides': {},
+       'ds_version': '10.11'}
+
+
+def test_prepare_reports_building_then_healthy(state_dir):
+    eng, rep = Engine(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.prepare(None, REQ)
+    assert rep.sent == ['building', 'healthy']
+    assert eng.prepared[0].databases == [{'name': 'shop'}]
+    assert mgr.prepared
+
+
+def test_second_prepare_is_ignored(state_dir):
+    eng, rep = Engine(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.prepare(None, REQ)
+    mgr.prepare(None, REQ)
+    assert len(eng.prepared) == 1
+
+
+def test_failed_prepare_reports_error_and_failed(state_dir):
+    from trove.common import exception
+    eng = Engine(fail=exception.EngineError(detail='mariadbd did not start'))
+    rep = Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.prepare(None, REQ)
+    assert rep.sent == ['building', 'failed to spawn']
+    assert 'mariadbd did not start' in rep.errors[0]
+    assert not mgr.prepared
+
+
+def test_no_heartbeat_before_prepare(state_dir):
+    rep = Reporter()
+    manager.Manager(engine=Engine(), reporter=rep).report()
+    assert rep.sent == []
+
+
+def test_recover_starts_a_stopped_engine(state_dir):
+    eng, rep = Engine(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.prepare(None, REQ)
+    eng.stop()
+    manager.Manager(engine=eng, reporter=rep).recover()
+    assert eng.started == 1
+    assert rep.sent[-1] == 'healthy'
+
+
+class WarmEngine(Engine):
+    def __init__(self, gate):
+        super().__init__()
+        self.gate = gate
+        self.order = []
+
+    def warm_up(self):
+        self.gate.wait(5)
+        self.order.append('warm')
+
+    def prepare(self, req):
+        self.order.append('prepare')
+        super().prepare(req)
+
+
+def test_prepare_waits_for_warm_up(state_dir):
+    import threading
+    gate = threading.Event()
+    eng, rep = WarmEngine(gate), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.start_warm_up()
+    worker = threading.Thread(target=mgr.prepare, args=(None, REQ))
+    worker.start()
+    worker.join(0.3)
+    assert worker.is_alive() and eng.order == []
+    gate.set()
+    worker.join(5)
+    assert eng.order == ['warm', 'prepare']
+
+
+def test_failed_warm_up_does_not_block_prepare(state_dir):
+    class Broken(Engine):
+        def warm_up(self):
+            raise RuntimeError('no disk')
+    eng, rep = Broken(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.start_warm_up()
+    mgr.prepare(None, REQ)
+    assert rep.sent[-1] == 'healthy'

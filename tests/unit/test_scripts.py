@@ -1,0 +1,122 @@
+"""Static checks of the shell scripts, the devstack plugin and the systemd units.
+
+shellcheck and systemd-analyze come from the Debian packages that
+bin/lib/common.sh installs (TROVE_DEB_PACKAGES); a machine without them fails
+here rather than skipping.
+"""
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNITS = sorted(glob.glob(os.path.join(REPO, 'etc', 'systemd', '*.service')))
+SCRIPTS = sorted(glob.glob(os.path.join(REPO, 'bin', '*.sh'))
+                 + [os.path.join(REPO, 'bin', 'run-tests')]
+                 + glob.glob(os.path.join(REPO, 'bin', 'lib', '*.sh'))
+                 + [os.path.join(REPO, 'devstack', 'plugin.sh'),
+                    os.path.join(REPO, 'devstack', 'settings')])
+DAEMONS = ('trove-api', 'trove-taskmanager', 'trove-conductor', 'trove-guestagent')
+
+
+def _tool(name):
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail('%s is missing: run bin/run-tests (it installs the Debian packages '
+                    'of bin/lib/common.sh) or apt-get install it' % name)
+    return path
+
+
+def test_every_daemon_has_a_unit():
+    assert [os.path.basename(u) for u in UNITS] == sorted(d + '.service' for d in DAEMONS)
+
+
+@pytest.mark.parametrize('script', SCRIPTS, ids=lambda p: os.path.relpath(p, REPO))
+def test_shellcheck(script):
+    res = subprocess.run([_tool('shellcheck'), '--external-sources', '--severity=style',
+                          os.path.relpath(script, REPO)],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_shellcheck_is_not_toothless(tmp_path):
+    bad = tmp_path / 'bad.sh'
+    bad.write_text('#!/bin/bash\nrm -rf $1/*\n')
+    res = subprocess.run([_tool('shellcheck'), str(bad)], capture_output=True, text=True)
+    assert res.returncode != 0 and 'SC2086' in res.stdout
+
+
+def _fake_root(tmp_path, with_binaries=True):
+    """A --root for systemd-analyze: the host's system units plus fake daemons."""
+    root = tmp_path / 'root'
+    (root / 'usr' / 'lib' / 'systemd').mkdir(parents=True)
+    shutil.copytree('/usr/lib/systemd/system', root / 'usr' / 'lib' / 'systemd' / 'system',
+                    symlinks=True)
+    (root / 'etc' / 'systemd' / 'system').mkdir(parents=True)
+    bindir = root / 'usr' / 'local' / 'bin'
+    bindir.mkdir(parents=True)
+    if with_binaries:
+        for name in DAEMONS:
+            (bindir / name).write_text('#!/bin/sh\nexit 0\n')
+            (bindir / name).chmod(0o755)
+    return root
+
+
+def _verify(root, unit_path):
+    target = root / 'etc' / 'systemd' / 'system' / os.path.basename(unit_path)
+    shutil.copy(unit_path, target)
+    return subprocess.run([_tool('systemd-analyze'), 'verify', '--man=no', '--generators=no',
+                           '--root=%s' % root, str(target)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize('unit', UNITS, ids=os.path.basename)
+def test_systemd_unit_verifies(unit, tmp_path):
+    res = _verify(_fake_root(tmp_path), unit)
+    # Unknown keys are only warnings: demand a silent, successful verify.
+    assert res.returncode == 0 and not res.stderr.strip() and not res.stdout.strip(), \
+        res.stdout + res.stderr
+    text = open(unit).read()
+    assert 'ExecStart=/usr/local/bin/' in text and 'Restart=' in text
+    assert 'User=' in text and 'NoNewPrivileges=yes' in text
+
+
+def test_systemd_verify_catches_mistakes(tmp_path):
+    unit = UNITS[0]
+    res = _verify(_fake_root(tmp_path, with_binaries=False), unit)
+    assert res.returncode != 0 and 'not executable' in res.stderr
+    broken = tmp_path / 'trove-broken.service'
+    broken.write_text(open(unit).read().replace('[Service]', '[Service]\nRestrt=always'))
+    res = _verify(_fake_root(tmp_path / 'b'), str(broken))
+    assert "Unknown key name 'Restrt'" in res.stderr or 'Restrt' in res.stderr
+
+
+def test_control_plane_units_run_unprivileged():
+    for unit in UNITS:
+        text = open(unit).read()
+        if 'guestagent' in unit:
+            assert '--config-dir /etc/trove/conf.d' in text
+            continue
+        assert 'User=trove' in text and 'ProtectSystem=strict' in text
+        assert 'CapabilityBoundingSet=\n' in text
+
+
+# systemd's exposure score (0 safest .. 100): the control plane runs with the
+# "OK" level of hardening; the guest agent must stay root (it installs
+# packages and mounts the volume), so it only has to stay below "EXPOSED".
+EXPOSURE_LIMIT = {'trove-guestagent.service': 75}
+
+
+@pytest.mark.parametrize('unit', UNITS, ids=os.path.basename)
+def test_systemd_unit_exposure(unit, tmp_path):
+    root = _fake_root(tmp_path)
+    target = root / 'etc' / 'systemd' / 'system' / os.path.basename(unit)
+    shutil.copy(unit, target)
+    limit = EXPOSURE_LIMIT.get(os.path.basename(unit), 40)
+    res = subprocess.run([_tool('systemd-analyze'), 'security', '--offline=true',
+                          '--threshold=%d' % limit, '--root=%s' % root, str(target)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    assert 'Overall exposure level' in res.stdout

@@ -1,0 +1,194 @@
+"""Routes mapper of the v1.0 API and the WSGI app that dispatches through it.
+
+Paths here are relative to ``/v1.0`` (the paste composite strips it).
+A path that exists under another method answers 405 ``badMethod``; an
+unknown path answers 404 ``itemNotFound``.
+"""
+import routes
+import webob.dec
+
+from trove.api import wsgi
+from trove.api.controllers import databases, datastores, flavors, instances, versions
+from trove.api.controllers import root, users
+from trove.api.controllers import configurations, instance_actions, parameters
+from trove.api.controllers import limits, mgmt, quotas
+from trove.api.controllers import backup_strategies, backups
+
+_METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD')
+
+
+def _connect(mapper, resource, path, action, method):
+    mapper.connect(path, controller=resource, action=action,
+                   conditions={'method': [method]})
+
+
+def _instance_routes(mapper):
+    res = wsgi.Resource(instances.InstanceController())
+    base = '/{tenant_id}/instances'
+    _connect(mapper, res, base, 'index', 'GET')
+    _connect(mapper, res, base + '/detail', 'detail', 'GET')
+    _connect(mapper, res, base, 'create', 'POST')
+    _connect(mapper, res, base + '/{id}', 'show', 'GET')
+    _connect(mapper, res, base + '/{id}', 'delete', 'DELETE')
+
+
+def _instance_engine_routes(mapper):
+    """Databases, users (with their access) and root of one instance."""
+    base = '/{tenant_id}/instances/{instance_id}'
+    dbs = wsgi.Resource(databases.DatabaseController())
+    _connect(mapper, dbs, base + '/databases', 'index', 'GET')
+    _connect(mapper, dbs, base + '/databases', 'create', 'POST')
+    _connect(mapper, dbs, base + '/databases/{id}', 'show', 'GET')
+    _connect(mapper, dbs, base + '/databases/{id}', 'delete', 'DELETE')
+    usr = wsgi.Resource(users.UserController())
+    _connect(mapper, usr, base + '/users', 'index', 'GET')
+    _connect(mapper, usr, base + '/users', 'create', 'POST')
+    _connect(mapper, usr, base + '/users', 'update_all', 'PUT')
+    _connect(mapper, usr, base + '/users/{id}', 'show', 'GET')
+    _connect(mapper, usr, base + '/users/{id}', 'update', 'PUT')
+    _connect(mapper, usr, base + '/users/{id}', 'delete', 'DELETE')
+    access = wsgi.Resource(users.UserAccessController())
+    _connect(mapper, access, base + '/users/{user_id}/databases', 'index', 'GET')
+    _connect(mapper, access, base + '/users/{user_id}/databases', 'update', 'PUT')
+    _connect(mapper, access, base + '/users/{user_id}/databases/{id}', 'delete', 'DELETE')
+    rt = wsgi.Resource(root.RootController())
+    _connect(mapper, rt, base + '/root', 'index', 'GET')
+    _connect(mapper, rt, base + '/root', 'create', 'POST')
+    _connect(mapper, rt, base + '/root', 'delete', 'DELETE')
+
+
+def _datastore_routes(mapper):
+    res = wsgi.Resource(datastores.DatastoreController())
+    base = '/{tenant_id}/datastores'
+    _connect(mapper, res, base, 'index', 'GET')
+    # Before "{datastore}/versions" so a version uuid is not read as a datastore.
+    _connect(mapper, res, base + '/versions/{uuid}', 'version_show_by_uuid', 'GET')
+    _connect(mapper, res, base + '/{id}', 'show', 'GET')
+    _connect(mapper, res, base + '/{datastore}/versions', 'version_index', 'GET')
+    _connect(mapper, res, base + '/{datastore}/versions/{id}', 'version_show', 'GET')
+    flavor_res = wsgi.Resource(flavors.FlavorController())
+    _connect(mapper, flavor_res, base + '/{datastore}/versions/{version_id}/flavors',
+             'index_for_version', 'GET')
+
+
+def _flavor_routes(mapper):
+    res = wsgi.Resource(flavors.FlavorController())
+    _connect(mapper, res, '/{tenant_id}/flavors', 'index', 'GET')
+    _connect(mapper, res, '/{tenant_id}/flavors/{id}', 'show', 'GET')
+
+
+def _mgmt_routes(mapper):
+    """Limits, quotas and the admin API."""
+    _connect(mapper, wsgi.Resource(limits.LimitsController()), '/{tenant_id}/limits',
+             'index', 'GET')
+    base = '/{tenant_id}/mgmt'
+    quota = wsgi.Resource(quotas.QuotaController())
+    _connect(mapper, quota, base + '/quotas/{id}', 'show', 'GET')
+    _connect(mapper, quota, base + '/quotas/{id}', 'update', 'PUT')
+    inst = wsgi.Resource(mgmt.MgmtInstanceController())
+    _connect(mapper, inst, base + '/instances', 'index', 'GET')
+    _connect(mapper, inst, base + '/instances/{id}', 'show', 'GET')
+    _connect(mapper, inst, base + '/instances/{id}/action', 'action', 'POST')
+    ver = wsgi.Resource(mgmt.DatastoreVersionController())
+    _connect(mapper, ver, base + '/datastore-versions', 'index', 'GET')
+    _connect(mapper, ver, base + '/datastore-versions', 'create', 'POST')
+    _connect(mapper, ver, base + '/datastore-versions/{id}', 'show', 'GET')
+    _connect(mapper, ver, base + '/datastore-versions/{id}', 'edit', 'PATCH')
+    _connect(mapper, ver, base + '/datastore-versions/{id}', 'delete', 'DELETE')
+    par = wsgi.Resource(mgmt.ParameterController())
+    params = base + '/datastores/versions/{version_id}/parameters'
+    _connect(mapper, par, params, 'index', 'GET')
+    _connect(mapper, par, params, 'create', 'POST')
+    _connect(mapper, par, params + '/{id}', 'show', 'GET')
+    _connect(mapper, par, params + '/{id}', 'update', 'PUT')
+    _connect(mapper, par, params + '/{id}', 'delete', 'DELETE')
+
+
+def _configuration_routes(mapper):
+    """Instance update/actions, configuration groups and the parameter catalogue."""
+    act = wsgi.Resource(instance_actions.InstanceActionController())
+    base = '/{tenant_id}/instances/{id}'
+    _connect(mapper, act, base, 'update', 'PUT')
+    _connect(mapper, act, base, 'edit', 'PATCH')
+    _connect(mapper, act, base + '/action', 'action', 'POST')
+    _connect(mapper, act, base + '/configuration', 'configuration', 'GET')
+    cfg = wsgi.Resource(configurations.ConfigurationController())
+    base = '/{tenant_id}/configurations'
+    _connect(mapper, cfg, base, 'index', 'GET')
+    _connect(mapper, cfg, base, 'create', 'POST')
+    for action, method in (('show', 'GET'), ('edit', 'PATCH'), ('update', 'PUT'),
+                           ('delete', 'DELETE')):
+        _connect(mapper, cfg, base + '/{id}', action, method)
+    _connect(mapper, cfg, base + '/{id}/instances', 'instances', 'GET')
+    par = wsgi.Resource(parameters.ParameterController())
+    base = '/{tenant_id}/datastores'
+    _connect(mapper, par, base + '/versions/{version_id}/parameters', 'index_by_version', 'GET')
+    _connect(mapper, par, base + '/versions/{version_id}/parameters/{name}',
+             'show_by_version', 'GET')
+    _connect(mapper, par, base + '/{datastore}/versions/{version_id}/parameters', 'index', 'GET')
+    _connect(mapper, par, base + '/{datastore}/versions/{version_id}/parameters/{name}',
+             'show', 'GET')
+
+
+def _backup_routes(mapper):
+    res = wsgi.Resource(backups.BackupController())
+    base = '/{tenant_id}/backups'
+    _connect(mapper, res, base, 'index', 'GET')
+    _connect(mapper, res, base, 'create', 'POST')
+    _connect(mapper, res, base + '/{id}', 'show', 'GET')
+    _connect(mapper, res, base + '/{id}', 'delete', 'DELETE')
+    _connect(mapper, res, '/{tenant_id}/instances/{id}/backups', 'instance_index', 'GET')
+    strat = wsgi.Resource(backup_strategies.BackupStrategyController())
+    base = '/{tenant_id}/backup_strategies'
+    _connect(mapper, strat, base, 'index', 'GET')
+    _connect(mapper, strat, base, 'create', 'POST')
+    _connect(mapper, strat, base, 'delete', 'DELETE')
+
+
+def build_mapper():
+    """The mapper of every v1.0 route."""
+    mapper = routes.Mapper()
+    _connect(mapper, wsgi.Resource(versions.VersionController()), '/', 'show', 'GET')
+    _instance_routes(mapper)
+    _instance_engine_routes(mapper)
+    _configuration_routes(mapper)
+    _datastore_routes(mapper)
+    _flavor_routes(mapper)
+    _mgmt_routes(mapper)
+    _backup_routes(mapper)
+    return mapper
+
+
+class APIRouter:
+    """The innermost app of the v1.0 pipeline (paste name ``troveapp``)."""
+
+    def __init__(self, mapper=None):
+        self.mapper = mapper or build_mapper()
+        # Compile now: lazy compilation on the first request is not thread safe.
+        self.mapper.create_regs([])
+
+    @classmethod
+    def factory(cls, global_conf, **local_conf):
+        return cls()
+
+    def _match(self, path, method):
+        environ = {'PATH_INFO': path, 'REQUEST_METHOD': method}
+        return self.mapper.routematch(environ=environ)
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        path = req.path_info or '/'
+        if len(path) > 1:
+            # Clients differ on trailing slashes; routes are written without.
+            path = path.rstrip('/') or '/'
+        found = self._match(path, req.method)
+        if found is None:
+            allowed = [m for m in _METHODS if m != req.method and self._match(path, m)]
+            if allowed:
+                return wsgi.fault_response(405, 'The method %s is not allowed for this '
+                                                'resource.' % req.method,
+                                           headers={'Allow': ', '.join(allowed)})
+            return wsgi.fault_response(404, 'The resource could not be found.')
+        match, _route = found
+        args = {k: v for k, v in match.items() if k not in ('controller', 'action')}
+        return match['controller'](req, match['action'], args)

@@ -1,0 +1,34 @@
+"""JSON schemas (Draft 4) of backup and backup strategy requests."""
+from trove.api.schemas.instances import non_empty_string, uuid
+
+create = {
+    'type': 'object', 'required': ['backup'],
+    'properties': {
+        'backup': {
+            'type': 'object', 'required': ['name', 'instance'],
+            'properties': {
+                'name': non_empty_string,
+                'instance': uuid,
+                'description': {'type': ['string', 'null'], 'maxLength': 512},
+                'parent_id': {'oneOf': [uuid, {'type': 'null'}]},
+                'incremental': {'type': ['integer', 'boolean'], 'enum': [0, 1, True, False]},
+                'swift_container': {'type': ['string', 'null'], 'maxLength': 255},
+                'storage_driver': {'type': ['string', 'null']},
+                'restore_from': {'type': ['object', 'null']},
+            },
+        },
+    },
+}
+
+strategy_create = {
+    'type': 'object', 'required': ['backup_strategy'],
+    'properties': {
+        'backup_strategy': {
+            'type': 'object', 'required': ['swift_container'],
+            'properties': {
+                'instance_id': {'oneOf': [uuid, {'type': 'null'}, {'enum': ['']}]},
+                'swift_container': non_empty_string,
+            },
+        },
+    },
+}

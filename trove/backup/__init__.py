@@ -1,0 +1,1 @@
+"""Backups shared by the API, taskmanager, conductor and guest: stores and helpers."""

@@ -1,0 +1,40 @@
+"""The ``backup_info`` dicts sent to guests, built from backup rows.
+
+For a backup: what to back up and where to put it (plus the parent's
+location for an incremental).  For a restore: the chain from the full
+backup to the requested one, each with its location and checksum, so the
+guest can verify every object before it touches the datadir.
+"""
+from trove.db import backups as db_backups
+
+# Datastore managers whose guests have a backup strategy; keep in sync with
+# trove.guestagent.backup.STRATEGIES (the API refuses backups of others).
+SUPPORTED_MANAGERS = frozenset({'mariadb', 'mysql', 'postgresql', 'redis'})
+# Of those, the managers whose strategy takes incremental backups.
+INCREMENTAL_MANAGERS = frozenset({'mariadb', 'mysql', 'postgresql'})
+
+
+def _entry(row):
+    return {'id': row.id, 'location': row.location, 'checksum': row.checksum,
+            'backup_type': row.backup_type, 'storage_driver': row.storage_driver}
+
+
+def create_info(backup, parent, container, datastore, version):
+    """What the guest's ``create_backup`` needs."""
+    return {
+        'id': backup.id,
+        'instance_id': backup.instance_id,
+        'backup_type': backup.backup_type,
+        'storage_driver': backup.storage_driver,
+        'container': container,
+        'parent': _entry(parent) if parent is not None else None,
+        'datastore': datastore,
+        'datastore_version': version,
+    }
+
+
+def restore_info(backup_id):
+    """What the guest's ``prepare`` needs to restore ``backup_id`` (and its parents)."""
+    rows = db_backups.chain(backup_id)
+    return {'backup_id': backup_id, 'storage_driver': rows[-1].storage_driver,
+            'chain': [_entry(r) for r in rows]}

@@ -1,0 +1,24 @@
+"""trove-taskmanager: long-running work on instances."""
+import sys
+
+from trove.common import service
+from trove.conf import CONF
+
+
+def main():
+    service.prepare_service(sys.argv)
+    from trove.common import rpc_crypto
+    from trove.taskmanager import manager
+    from trove.taskmanager.flows import backup as backup_flow
+    mgr = manager.Manager()
+    # Ends backups whose guest went silent; also covers backups a previous
+    # taskmanager process was watching.
+    watchdog = service.Periodic(backup_flow.watchdog,
+                                max(1, min(10, CONF.backup.stall_timeout // 3)),
+                                'backup-watchdog')
+    service.serve(CONF.taskmanager_queue, CONF.host, [mgr], on_start=mgr.recover,
+                  serializer=rpc_crypto.taskmanager_serializer(), periodics=[watchdog])
+
+
+if __name__ == '__main__':
+    main()

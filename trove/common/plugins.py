@@ -1,0 +1,21 @@
+"""Classes loaded by name from an entry point group.
+
+Drivers, stores and engines are found through their package's entry points;
+a source tree that is not installed as a distribution falls back to the
+built-in map (``name -> 'module:Class'``) so the bundled ones always work.
+"""
+import importlib
+from importlib import metadata
+
+
+def load_class(group, name, builtin):
+    """The class registered as ``name`` in entry point ``group``, else the one
+    ``builtin`` names; None when neither knows ``name``."""
+    for ep in metadata.entry_points(group=group):
+        if ep.name == name:
+            return ep.load()
+    target = builtin.get(name)
+    if target is None:
+        return None
+    module, _, attr = target.partition(':')
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,78 @@
+"""Run an RPC server (plus periodic jobs) until SIGTERM/SIGINT.
+
+The threading executor is used throughout: each incoming message is
+dispatched on a worker thread, and periodic jobs run on their own threads.
+"""
+import signal
+import sys
+import threading
+
+from oslo_log import log as logging
+
+from trove.common import rpc
+from trove.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+def prepare_service(argv, project='trove', default_config_files=None):
+    """Parse the command line and config files and set up logging."""
+    CONF(argv[1:], project=project, default_config_files=default_config_files)
+    logging.setup(CONF, project)
+
+
+class Periodic(threading.Thread):
+    """Calls ``func`` every ``interval`` seconds until stopped; errors are logged."""
+
+    def __init__(self, func, interval, name, initial_delay=None):
+        super().__init__(name=name, daemon=True)
+        self.func = func
+        self.interval = interval
+        self.initial_delay = interval if initial_delay is None else initial_delay
+        self.stopped = threading.Event()
+
+    def run(self):
+        if self.stopped.wait(self.initial_delay):
+            return
+        while True:
+            try:
+                self.func()
+            except Exception:
+                LOG.exception('Periodic job %s failed', self.name)
+            if self.stopped.wait(self.interval):
+                return
+
+    def stop(self):
+        self.stopped.set()
+
+
+def serve(topic, server, endpoints, periodics=(), on_start=None, serializer=None):
+    """Serve ``endpoints`` on ``topic`` until a termination signal arrives.
+
+    ``serializer`` (e.g. from trove.common.rpc_crypto) handles the arguments
+    and return values under the context serializer.
+    """
+    stop = threading.Event()
+
+    def _signal(signum, _frame):
+        LOG.info('Signal %d received, stopping %s', signum, topic)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _signal)
+    signal.signal(signal.SIGINT, _signal)
+    rpc_server = rpc.get_server(topic, server, endpoints, serializer=serializer)
+    rpc_server.start()
+    LOG.info('Serving RPC topic %s as server %s', topic, server)
+    for job in periodics:
+        job.start()
+    if on_start is not None:
+        threading.Thread(target=on_start, name='on-start', daemon=True).start()
+    while not stop.wait(1):
+        pass
+    for job in periodics:
+        job.stop()
+    rpc_server.stop()
+    rpc_server.wait()
+    rpc.cleanup()
+    LOG.info('%s stopped', topic)
+    sys.exit(0)

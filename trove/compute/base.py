@@ -1,0 +1,160 @@
+"""The compute driver interface: flavors, volumes and servers.
+
+The taskmanager talks to a cloud only through :class:`ComputeDriver`.  The
+shipped drivers are ``local`` (servers are directories plus a detached guest
+agent process on this host), ``fake`` (in memory, for unit tests) and ``nova``.
+The dataclasses below are the driver-neutral views the taskmanager consumes,
+so nothing outside ``trove.compute`` depends on a particular cloud's objects.
+"""
+import abc
+import dataclasses
+from dataclasses import dataclass, field
+
+from trove.common import exception
+
+# Server statuses, a subset of nova's vocabulary that the taskmanager acts on.
+BUILD = 'BUILD'
+ACTIVE = 'ACTIVE'
+SHUTDOWN = 'SHUTDOWN'
+ERROR = 'ERROR'
+SERVER_STATUSES = (BUILD, ACTIVE, SHUTDOWN, ERROR)
+
+
+@dataclass
+class Flavor:
+    """A hardware profile; ``ram`` in MB, ``disk`` and ``ephemeral`` in GB."""
+
+    id: str
+    name: str
+    ram: int
+    vcpus: int
+    disk: int
+    ephemeral: int = 0
+
+    def to_dict(self):
+        """Plain dict, the shape the API's flavor views and casts carry."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build a flavor from a dict, coercing the id to a string."""
+        return cls(id=str(data['id']), name=str(data['name']), ram=int(data['ram']),
+                   vcpus=int(data['vcpus']), disk=int(data['disk']),
+                   ephemeral=int(data.get('ephemeral', 0)))
+
+
+@dataclass
+class Server:
+    """A compute server as the taskmanager sees it."""
+
+    id: str
+    name: str
+    status: str
+    addresses: list = field(default_factory=list)
+    flavor_id: str = ''
+    volume_id: str | None = None
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass
+class Volume:
+    """A block volume; ``size`` in GB, ``mount_point`` where the guest sees it."""
+
+    id: str
+    size: int
+    status: str
+    mount_point: str | None = None
+
+
+# Built-in flavor catalogue shared by the local and fake drivers.  Sizes are
+# modest on purpose: the local driver runs every "server" on one host.
+BUILTIN_FLAVORS = (
+    Flavor('1', 'm1.tiny', 512, 1, 5),
+    Flavor('2', 'm1.small', 1024, 1, 10),
+    Flavor('3', 'm1.medium', 2048, 2, 20),
+    Flavor('4', 'm1.large', 4096, 2, 40),
+    Flavor('5', 'm1.xlarge', 8192, 4, 80),
+    Flavor('6', 'm1.xlarge.8c', 8192, 8, 80),
+)
+
+
+def builtin_flavors():
+    """Fresh copies of the built-in catalogue (callers may mutate them)."""
+    return [dataclasses.replace(f) for f in BUILTIN_FLAVORS]
+
+
+class ComputeDriver(abc.ABC):
+    """What the taskmanager needs from a cloud."""
+
+    @abc.abstractmethod
+    def list_flavors(self):
+        """Return every flavor as a list of :class:`Flavor`."""
+
+    def get_flavor(self, flavor_id):
+        """Return one flavor; raises FlavorNotFound.
+
+        Drivers with a cheap catalogue need not override this.
+        """
+        for flavor in self.list_flavors():
+            if flavor.id == str(flavor_id):
+                return flavor
+        raise exception.FlavorNotFound(uuid=flavor_id)
+
+    @abc.abstractmethod
+    def create_volume(self, name, size_gb):
+        """Create a volume of ``size_gb`` GB and return it as :class:`Volume`."""
+
+    @abc.abstractmethod
+    def delete_volume(self, volume_id):
+        """Delete a volume; deleting an unknown volume succeeds."""
+
+    @abc.abstractmethod
+    def create_server(self, name, flavor_id, image_id, volume_id, files, userdata, metadata):
+        """Create and boot a server; returns :class:`Server`.
+
+        ``files`` maps absolute in-server paths to their text content,
+        ``volume_id`` (may be None) is attached, ``userdata`` is handed to the
+        server's init system where the driver has one.
+        """
+
+    @abc.abstractmethod
+    def get_server(self, server_id):
+        """Return one server; raises ComputeInstanceNotFound."""
+
+    @abc.abstractmethod
+    def list_servers(self):
+        """Return every server this driver manages."""
+
+    @abc.abstractmethod
+    def delete_server(self, server_id):
+        """Delete a server and wait until it is gone.
+
+        Idempotent: an unknown server is already deleted.  Raises
+        ComputeError when the server did not go away within
+        ``CONF.server_delete_time_out`` seconds.
+        """
+
+    @abc.abstractmethod
+    def reboot_server(self, server_id):
+        """Power a server off and boot it again."""
+
+    def resize_server(self, server_id, flavor_id):
+        """Move a server to another flavor (the guest's engine is stopped first)."""
+        raise exception.ComputeError(detail='%s cannot resize servers' % type(self).__name__)
+
+    def extend_volume(self, volume_id, new_size_gb):
+        """Grow a volume to ``new_size_gb`` GB."""
+        raise exception.ComputeError(detail='%s cannot extend volumes' % type(self).__name__)
+
+    @staticmethod
+    def server_address(server):
+        """The address the control plane reaches the server's guest on.
+
+        Prefers a ``private`` address, otherwise the first one listed.
+        """
+        if not server.addresses:
+            raise exception.ComputeError(detail='server %s has no address' % server.id)
+        for addr in server.addresses:
+            if addr.get('type') == 'private':
+                return addr['address']
+        return server.addresses[0]['address']

@@ -1,0 +1,223 @@
+"""The ``nova`` compute driver: servers from Nova, data volumes from Cinder.
+
+Every call runs as the trove service user (``[service_credentials]``).
+Servers boot from the datastore version's image with the data volume
+attached as ``CONF.block_device_mapping`` (vdb); the files the taskmanager
+injects and the guest agent's installation travel as cloud-init userdata.
+Client errors leave this module as trove exceptions only: a 404 as the
+matching NotFound, anything else as ComputeError with a readable message,
+which the taskmanager turns into BUILDING_ERROR_SERVER/VOLUME.
+"""
+import time
+
+from oslo_log import log as logging
+
+from trove.common import exception
+from trove.compute import base
+from trove.compute import nova_clients as clients
+from trove.compute import nova_userdata
+from trove.compute import nova_volumes
+from trove.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+# Nova's server statuses folded into the four the taskmanager acts on.
+_STATUS_MAP = {
+    'ACTIVE': base.ACTIVE,
+    'BUILD': base.BUILD, 'REBUILD': base.BUILD, 'REBOOT': base.BUILD,
+    'HARD_REBOOT': base.BUILD, 'RESIZE': base.BUILD, 'VERIFY_RESIZE': base.BUILD,
+    'REVERT_RESIZE': base.BUILD, 'MIGRATING': base.BUILD, 'PASSWORD': base.BUILD,
+    'RESCUE': base.BUILD,
+    'SHUTOFF': base.SHUTDOWN, 'STOPPED': base.SHUTDOWN, 'SUSPENDED': base.SHUTDOWN,
+    'PAUSED': base.SHUTDOWN, 'SHELVED': base.SHUTDOWN, 'SHELVED_OFFLOADED': base.SHUTDOWN,
+    'ERROR': base.ERROR, 'UNKNOWN': base.ERROR,
+}
+# A server in one of these is as good as gone.
+_GONE = ('DELETED', 'SOFT_DELETED')
+_ADDRESS_TYPES = {'fixed': 'private', 'floating': 'public'}
+
+
+def map_status(nova_status):
+    """The base status of a Nova status (unknown words count as ERROR)."""
+    return _STATUS_MAP.get((nova_status or '').upper(), base.ERROR)
+
+
+def _addresses(server):
+    """Nova's ``{network: [{addr, OS-EXT-IPS:type}]}`` as base's address list."""
+    found = []
+    for network, entries in sorted((getattr(server, 'addresses', None) or {}).items()):
+        for entry in entries:
+            kind = _ADDRESS_TYPES.get(entry.get('OS-EXT-IPS:type'), 'private')
+            found.append({'address': entry['addr'], 'type': kind, 'network': network,
+                          'version': entry.get('version', 4)})
+    return found
+
+
+def _flavor_id(server):
+    # From microversion 2.47 on Nova embeds the flavor without its id.
+    flavor = getattr(server, 'flavor', None) or {}
+    return str(flavor.get('id') or flavor.get('original_name') or '')
+
+
+def to_server(server):
+    """A driver-neutral :class:`base.Server` from a novaclient server."""
+    volumes = getattr(server, 'os-extended-volumes:volumes_attached', None) or []
+    return base.Server(id=server.id, name=server.name, status=map_status(server.status),
+                       addresses=_addresses(server), flavor_id=_flavor_id(server),
+                       volume_id=volumes[0]['id'] if volumes else None,
+                       metadata=dict(getattr(server, 'metadata', None) or {}))
+
+
+def to_flavor(flavor):
+    """A :class:`base.Flavor` from a novaclient flavor."""
+    return base.Flavor(id=str(flavor.id), name=flavor.name, ram=int(flavor.ram),
+                       vcpus=int(flavor.vcpus), disk=int(flavor.disk or 0),
+                       ephemeral=int(getattr(flavor, 'OS-FLV-EXT-DATA:ephemeral', 0) or 0))
+
+
+class NovaDriver(base.ComputeDriver):
+    """Flavors and servers from Nova, volumes from Cinder.
+
+    ``session``, ``nova`` and ``cinder`` may be passed in (tests, callers
+    holding a session already); by default they come from
+    ``[service_credentials]``.  ``sleep`` is the pause between polls.
+    """
+
+    def __init__(self, session=None, nova=None, cinder=None, sleep=time.sleep):
+        session = session if session is not None else clients.make_session()
+        self.nova = nova or clients.make_nova(session)
+        self.cinder = cinder or clients.make_cinder(session)
+        self.sleep = sleep
+        self.volumes = nova_volumes.Volumes(self.cinder, self.nova, sleep)
+
+    # Flavors ---------------------------------------------------------------
+
+    def list_flavors(self):
+        with clients.translate('list flavors'):
+            return [to_flavor(f) for f in self.nova.flavors.list()]
+
+    def get_flavor(self, flavor_id):
+        with clients.translate('get flavor %s' % flavor_id,
+                               not_found=exception.FlavorNotFound(uuid=flavor_id)):
+            return to_flavor(self.nova.flavors.get(flavor_id))
+
+    # Volumes ---------------------------------------------------------------
+
+    def create_volume(self, name, size_gb):
+        return self.volumes.create(name, size_gb)
+
+    def delete_volume(self, volume_id):
+        self.volumes.delete(volume_id)
+
+    def extend_volume(self, volume_id, new_size_gb):
+        return self.volumes.extend(volume_id, new_size_gb)
+
+    # Servers ---------------------------------------------------------------
+
+    def _networks(self):
+        if CONF.management_networks:
+            return [{'net-id': net} for net in CONF.management_networks]
+        return 'auto'
+
+    def create_server(self, name, flavor_id, image_id, volume_id, files, userdata, metadata):
+        """Boot ``image_id``; the volume is attached as a non-boot disk."""
+        if not image_id:
+            raise exception.ComputeError(detail='no image id for server %s' % name)
+        device = None
+        bdm = None
+        if volume_id:
+            device = '/dev/%s' % CONF.block_device_mapping
+            bdm = [{'uuid': volume_id, 'source_type': 'volume',
+                    'destination_type': 'volume', 'device_name': CONF.block_device_mapping,
+                    'boot_index': -1, 'delete_on_termination': False}]
+        document = nova_userdata.combine(nova_userdata.render(files, device=device), userdata)
+        metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        tags = ['trove'] + (['trove-%s' % metadata['trove_instance_id']]
+                            if 'trove_instance_id' in metadata else [])
+        # Nova answers an unknown image or flavor with 400, so no 404 mapping.
+        with clients.translate('create server %s' % name):
+            server = self.nova.servers.create(
+                name=name, image=image_id, flavor=flavor_id, userdata=document,
+                meta=metadata, block_device_mapping_v2=bdm, nics=self._networks(),
+                key_name=CONF.nova_keypair, tags=tags)
+        LOG.info('Booting server %s (%s) from image %s', server.id, name, image_id)
+        return self.get_server(server.id)
+
+    def get_server(self, server_id):
+        with clients.translate('get server %s' % server_id,
+                               not_found=exception.ComputeInstanceNotFound(server_id=server_id)):
+            server = self.nova.servers.get(server_id)
+        if (server.status or '').upper() in _GONE:
+            raise exception.ComputeInstanceNotFound(server_id=server_id)
+        return to_server(server)
+
+    def list_servers(self):
+        """Servers trove made (tagged ``trove``) in the service project."""
+        with clients.translate('list servers'):
+            servers = self.nova.servers.list(search_opts={'tags': 'trove'})
+        return [to_server(s) for s in servers if (s.status or '').upper() not in _GONE]
+
+    def _gone(self, server_id):
+        try:
+            self.get_server(server_id)
+        except exception.ComputeInstanceNotFound:
+            return True
+        return False
+
+    def delete_server(self, server_id):
+        with clients.translate('delete server %s' % server_id):
+            try:
+                self.nova.servers.delete(server_id)
+            except clients.NOT_FOUND:
+                return
+        clients.wait_for(lambda: self._gone(server_id), bool, CONF.server_delete_time_out,
+                         'server %s was not deleted' % server_id, sleep=self.sleep)
+        LOG.info('Deleted server %s', server_id)
+
+    def reboot_server(self, server_id):
+        """Hard reboot (power cycle) and wait until the server is ACTIVE again."""
+        not_found = exception.ComputeInstanceNotFound(server_id=server_id)
+        with clients.translate('reboot server %s' % server_id, not_found=not_found):
+            self.nova.servers.reboot(server_id, reboot_type='HARD')
+        self._wait_status(server_id, ('ACTIVE',), CONF.reboot_time_out, 'reboot')
+
+    def _raw_status(self, server_id):
+        with clients.translate('get server %s' % server_id,
+                               not_found=exception.ComputeInstanceNotFound(server_id=server_id)):
+            return (self.nova.servers.get(server_id).status or '').upper()
+
+    def _wait_status(self, server_id, wanted, timeout, what, failed=None):
+        def _failed(status):
+            if status == 'ERROR':
+                return 'server is in ERROR'
+            return failed(status) if failed else None
+        return clients.wait_for(lambda: self._raw_status(server_id),
+                                lambda status: status in wanted, timeout,
+                                '%s of server %s' % (what, server_id),
+                                failed=_failed, sleep=self.sleep)
+
+    def resize_server(self, server_id, flavor_id):
+        """Resize to ``flavor_id`` and confirm; returns when the server is ACTIVE.
+
+        Nova stops in VERIFY_RESIZE waiting for a confirmation; the
+        taskmanager stopped the engine before and checks it after, so the
+        driver confirms at once and a resize is one call for its callers.
+        """
+        not_found = exception.ComputeInstanceNotFound(server_id=server_id)
+        with clients.translate('resize server %s' % server_id, not_found=not_found):
+            self.nova.servers.resize(server_id, flavor_id)
+        seen = set()
+
+        def rolled_back(status):
+            # Nova answers 202 with the server in RESIZE; ACTIVE again without
+            # passing VERIFY_RESIZE means the resize failed and was undone.
+            seen.add(status)
+            if status == 'ACTIVE' and len(seen) > 1:
+                return 'resize was rolled back by Nova (see the server fault)'
+            return None
+        self._wait_status(server_id, ('VERIFY_RESIZE',), CONF.resize_time_out, 'resize',
+                          failed=rolled_back)
+        with clients.translate('confirm resize of server %s' % server_id):
+            self.nova.servers.confirm_resize(server_id)
+        self._wait_status(server_id, ('ACTIVE',), CONF.resize_time_out, 'resize confirmation')
+        LOG.info('Resized server %s to flavor %s', server_id, flavor_id)

@@ -1,0 +1,72 @@
+"""The conductor: applies what guests report to the infrastructure database.
+
+Guests never touch the database themselves; they cast here.
+"""
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
+from trove.common import exception
+from trove.backup import reports as backup_reports
+from trove.common import rpc_crypto
+from trove.common import locks
+from trove.common import states
+from trove.db import api as db_api
+
+LOG = logging.getLogger(__name__)
+
+
+class Manager:
+    """RPC endpoint of topic ``trove-conductor``."""
+
+    # Highest RPC version served; see rpcapi.py for the history.
+    target = messaging.Target(version='1.1')
+
+    def heartbeat(self, context, instance_id, payload, sent=None):
+        """Store the service status a guest reports, unless it is stale."""
+        if not rpc_crypto.check_sender(context, instance_id):
+            return
+        # Casts run on several executor threads: without the lock an older
+        # heartbeat could pass the staleness check and then write its status
+        # after a newer one.
+        with locks.instance_lock(instance_id):
+            self._heartbeat(instance_id, payload, sent)
+
+    def _heartbeat(self, instance_id, payload, sent):
+        if sent is not None and not db_api.record_sent(instance_id, 'heartbeat', sent):
+            LOG.debug('Dropping stale heartbeat of %s sent at %s', instance_id, sent)
+            return
+        try:
+            status = states.ServiceStatus.from_description(payload['service_status'])
+        except (KeyError, ValueError):
+            LOG.warning('Heartbeat of %s has an unknown status: %r', instance_id, payload)
+            return
+        current = db_api.get_service_status(instance_id)
+        if current is None:
+            LOG.debug('Heartbeat for unknown or deleted instance %s', instance_id)
+            return
+        current_status = states.ServiceStatus.from_code(current.status_id)
+        if (current_status == states.ServiceStatus.RESTART_REQUIRED
+                and status != states.ServiceStatus.RESTART_REQUIRED):
+            # Only a restart clears this; keep it, but record the heartbeat.
+            db_api.set_service_status(instance_id, current_status)
+            return
+        db_api.set_service_status(instance_id, status)
+        if status != current_status:
+            LOG.info('Instance %s service status %s -> %s', instance_id,
+                     current_status.description, status.description)
+
+    def notify_exc_info(self, context, instance_id, message, details=None, sent=None):
+        """Keep the error a guest hit as the instance's fault."""
+        if not rpc_crypto.check_sender(context, instance_id):
+            return
+        try:
+            db_api.get_instance(instance_id)
+        except exception.InstanceNotFound:
+            return
+        db_api.save_fault(instance_id, message, details)
+
+    def update_backup(self, context, instance_id, backup_id, sent=None, **fields):
+        """Apply a guest's backup report (upstream section 3.4)."""
+        if not rpc_crypto.check_sender(context, instance_id):
+            return
+        backup_reports.update_backup(instance_id, backup_id, sent, fields)

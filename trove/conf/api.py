@@ -1,0 +1,24 @@
+"""Options of the trove-api service."""
+from oslo_config import cfg
+
+opts = [
+    cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       help='Address the API listens on.'),
+    cfg.PortOpt('bind_port', default=8779, help='Port the API listens on.'),
+    cfg.StrOpt('api_paste_config', default='api-paste.ini',
+               help='PasteDeploy file; relative paths are looked up in the '
+                    'config directories and etc/trove of the source tree.'),
+    cfg.StrOpt('api_pipeline', default='trove-noauth',
+               help='Name of the paste pipeline: trove-noauth for local use, '
+                    'trove for keystonemiddleware authtoken.'),
+    cfg.IntOpt('api_workers', default=8,
+               help='Threads serving API requests.'),
+    cfg.ListOpt('admin_roles', default=['admin'],
+                help='Roles that make a request an admin request.'),
+    cfg.ListOpt('noauth_roles', default=['admin'],
+                help='Roles given to every request on the noauth pipeline.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts)

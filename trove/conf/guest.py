@@ -1,0 +1,31 @@
+"""Options read by the guest agent from guest_info.conf and trove-guestagent.conf.
+
+The control plane writes these files into the server (the local driver into
+its directory, nova through injected files) before the agent starts.
+"""
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt('guest_id', help='ID of the instance this agent serves.'),
+    cfg.StrOpt('datastore_manager', help='Engine manager name, e.g. mariadb.'),
+    cfg.StrOpt('datastore_version', help='Datastore version name.'),
+    cfg.StrOpt('tenant_id', help='Project owning the instance.'),
+    cfg.StrOpt('host_address', default='0.0.0.0',
+               help='Address the database engine binds to.'),
+    cfg.StrOpt('mount_point', default='/var/lib/trove/volume',
+               help='Where the instance volume is mounted; engine data '
+                    'lives below it.'),
+    cfg.StrOpt('guest_state_dir', default='/var/lib/trove-guestagent',
+               help='Private state of the agent: run files, logs, secrets.'),
+    cfg.IntOpt('report_interval', default=10, min=1,
+               help='Seconds between heartbeats to the conductor.'),
+    cfg.IntOpt('state_change_wait_time', default=120,
+               help='Seconds to wait for the engine to start or stop.'),
+    cfg.BoolOpt('install_packages', default=True,
+                help='Install the engine packages when the binaries are '
+                     'missing.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts)

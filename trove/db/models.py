@@ -1,0 +1,240 @@
+"""Declarative models of the infrastructure database.
+
+Every column is listed here; alembic migrations in ``migrations/`` create the
+same schema (a unit test compares them).
+"""
+import datetime
+
+from sqlalchemy import (Boolean, DateTime, Double, ForeignKey, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    """Naive UTC now, the form every timestamp column stores."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Base of all trove tables."""
+
+    def to_dict(self):
+        return {c.name: getattr(self, c.key) for c in self.__table__.columns}
+
+
+class Datastore(Base):
+    __tablename__ = 'datastores'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    default_version_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class DatastoreVersion(Base):
+    __tablename__ = 'datastore_versions'
+    __table_args__ = (UniqueConstraint('datastore_id', 'name', 'version',
+                                       name='ds_versions'),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    datastore_id: Mapped[str] = mapped_column(String(36), ForeignKey('datastores.id'))
+    name: Mapped[str] = mapped_column(String(255))
+    image_id: Mapped[str | None] = mapped_column(String(255))
+    image_tags: Mapped[str | None] = mapped_column(String(255))
+    packages: Mapped[str | None] = mapped_column(String(511))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    manager: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str | None] = mapped_column(String(255))
+    registry_ext: Mapped[str] = mapped_column(String(255), default='')
+    repl_strategy: Mapped[str] = mapped_column(String(255), default='')
+
+
+class Instance(Base):
+    __tablename__ = 'instances'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow,
+                                                       onupdate=utcnow)
+    name: Mapped[str] = mapped_column(String(255))
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    compute_instance_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[int] = mapped_column(Integer)
+    task_description: Mapped[str | None] = mapped_column(String(255))
+    task_start_time: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    volume_id: Mapped[str | None] = mapped_column(String(36))
+    flavor_id: Mapped[str | None] = mapped_column(String(255))
+    volume_size: Mapped[int | None] = mapped_column(Integer)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    server_status: Mapped[str | None] = mapped_column(String(64))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    datastore_version_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey('datastore_versions.id'))
+    configuration_id: Mapped[str | None] = mapped_column(String(36))
+    slave_of_id: Mapped[str | None] = mapped_column(String(36))
+    cluster_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    shard_id: Mapped[str | None] = mapped_column(String(36))
+    type: Mapped[str | None] = mapped_column(String(64))
+    region_id: Mapped[str | None] = mapped_column(String(255))
+    encrypted_key: Mapped[str | None] = mapped_column(String(255))
+    access: Mapped[str | None] = mapped_column(Text)
+
+
+class ServiceStatusRow(Base):
+    __tablename__ = 'service_statuses'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    status_id: Mapped[int] = mapped_column(Integer)
+    status_description: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class InstanceFault(Base):
+    __tablename__ = 'instance_faults'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), ForeignKey('instances.id'))
+    message: Mapped[str] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class ConductorLastSeen(Base):
+    __tablename__ = 'conductor_lastseen'
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    method_name: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sent: Mapped[float] = mapped_column(Double)
+
+
+class DatastoreVersionMetadata(Base):
+    __tablename__ = 'datastore_version_metadata'
+    __table_args__ = (UniqueConstraint('datastore_version_id', 'key', 'value',
+                                       name='UQ_datastore_version_metadata_dsv_key_value'),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    datastore_version_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey('datastore_versions.id', ondelete='CASCADE'))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str | None] = mapped_column(String(128))
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class DatastoreConfigurationParameter(Base):
+    __tablename__ = 'datastore_configuration_parameters'
+    __table_args__ = (UniqueConstraint('datastore_version_id', 'name',
+                                       name='UQ_datastore_configuration_parameters_dsv_name'),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    datastore_version_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey('datastore_versions.id'))
+    restart_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_size: Mapped[str | None] = mapped_column(String(40))
+    min_size: Mapped[str | None] = mapped_column(String(40))
+    data_type: Mapped[str] = mapped_column(String(128))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class Configuration(Base):
+    __tablename__ = 'configurations'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(256))
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    datastore_version_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey('datastore_versions.id'))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow,
+                                                       onupdate=utcnow)
+
+
+class ConfigurationParameter(Base):
+    __tablename__ = 'configuration_parameters'
+    configuration_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey('configurations.id'), primary_key=True)
+    configuration_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    configuration_value: Mapped[str | None] = mapped_column(String(128))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class Backup(Base):
+    __tablename__ = 'backups'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(512))
+    location: Mapped[str | None] = mapped_column(String(1024))
+    backup_type: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[float | None] = mapped_column(Double)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(32))
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    checksum: Mapped[str | None] = mapped_column(String(64))
+    backup_timestamp: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow,
+                                                       onupdate=utcnow)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    parent_id: Mapped[str | None] = mapped_column(String(36))
+    datastore_version_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey('datastore_versions.id'))
+    storage_driver: Mapped[str | None] = mapped_column(String(32))
+
+
+class BackupStrategy(Base):
+    __tablename__ = 'backup_strategy'
+    __table_args__ = (UniqueConstraint('tenant_id', 'instance_id',
+                                       name='UQ_backup_strategy_tenant_id_instance_id'),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    instance_id: Mapped[str] = mapped_column(String(36), default='')
+    backend: Mapped[str] = mapped_column(String(255))
+    swift_container: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Quota(Base):
+    __tablename__ = 'quotas'
+    __table_args__ = (UniqueConstraint('tenant_id', 'resource',
+                                       name='UQ_quotas_tenant_id_resource'),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    resource: Mapped[str] = mapped_column(String(255))
+    hard_limit: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QuotaUsage(Base):
+    __tablename__ = 'quota_usages'
+    __table_args__ = (UniqueConstraint('tenant_id', 'resource',
+                                       name='UQ_quota_usages_tenant_id_resource'),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    resource: Mapped[str] = mapped_column(String(255))
+    in_use: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Reservation(Base):
+    __tablename__ = 'reservations'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    usage_id: Mapped[str] = mapped_column(String(36), ForeignKey('quota_usages.id'))
+    delta: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(36))
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RootEnabledHistory(Base):
+    __tablename__ = 'root_enabled_history'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user: Mapped[str | None] = mapped_column(String(255))
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,78 @@
+"""Engine and transactions on the infrastructure database (oslo.db enginefacade)."""
+import threading
+
+from oslo_db.sqlalchemy import enginefacade
+from sqlalchemy import event
+
+from trove.conf import CONF
+
+_LOCK = threading.Lock()
+_FACADE = None
+
+
+def _facade():
+    global _FACADE
+    with _LOCK:
+        if _FACADE is None:
+            facade = enginefacade.transaction_context()
+            facade.configure(connection=CONF.database.connection, sqlite_fk=True)
+            engine = facade.writer.get_engine()
+            if engine.dialect.name == 'sqlite':
+                _serialize_sqlite(engine)
+            _FACADE = facade
+    return _FACADE
+
+
+def _serialize_sqlite(engine):
+    """Make SQLite writers wait for each other instead of failing.
+
+    api, taskmanager and conductor share one SQLite file.  A deferred
+    transaction that reads and then writes (set_task does) fails at once
+    with "database is locked" when another process writes at the same
+    moment: SQLite cannot wait there without deadlocking.  Taking the write
+    lock at BEGIN (IMMEDIATE) with a generous busy timeout turns that into a
+    short wait; WAL keeps readers from blocking the writer.
+    """
+    @event.listens_for(engine, 'connect')
+    def _connect(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        cursor.execute('PRAGMA busy_timeout = 30000')
+        cursor.execute('PRAGMA journal_mode = WAL')
+        cursor.close()
+
+    @event.listens_for(engine, 'begin')
+    def _begin(conn):
+        # pysqlite would emit its own deferred BEGIN otherwise (SQLAlchemy
+        # resets the isolation level on checkout, so set it every time).
+        conn.connection.dbapi_connection.isolation_level = None
+        conn.exec_driver_sql('BEGIN IMMEDIATE')
+
+    engine.dispose()  # drop connections made before the listeners existed
+
+
+def reset():
+    """Forget the engine (tests switch databases between runs)."""
+    global _FACADE
+    with _LOCK:
+        if _FACADE is not None:
+            _FACADE.dispose_pool()
+        _FACADE = None
+
+
+class _Ctx:
+    """enginefacade wants an object to hang the session on; requests have none."""
+
+
+def writer():
+    """A read-write transaction: ``with writer() as session: ...``."""
+    return _facade().writer.using(_Ctx())
+
+
+def reader():
+    """A read-only transaction."""
+    return _facade().reader.using(_Ctx())
+
+
+def get_engine():
+    """The writer engine, for migrations."""
+    return _facade().writer.get_engine()

@@ -1,0 +1,2 @@
+"""Parts every engine manager is composed from: the engine child process,
+config and secret files, and name validation."""

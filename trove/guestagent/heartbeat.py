@@ -1,0 +1,31 @@
+"""Heartbeats from the guest to the conductor."""
+import time
+
+from oslo_log import log as logging
+
+from trove.common import context as trove_context
+from trove.conductor import rpcapi as conductor_rpcapi
+from trove.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+class Reporter:
+    """Sends the engine's status, each with the time it was taken."""
+
+    def __init__(self):
+        self.conductor = conductor_rpcapi.ConductorAPI(trove_context.admin_context())
+        self.last = None
+
+    def send(self, status_description):
+        sent = time.time()
+        self.conductor.heartbeat(instance_id=CONF.guest_id,
+                                 payload={'service_status': status_description},
+                                 sent=sent)
+        if status_description != self.last:
+            LOG.info('Reported service status %r', status_description)
+        self.last = status_description
+
+    def error(self, message, details=None):
+        self.conductor.notify_exc_info(instance_id=CONF.guest_id, message=message,
+                                       details=details)

@@ -1,0 +1,308 @@
+"""RPC endpoint of a guest agent: topic ``guestagent.<instance_id>``.
+
+It owns one engine (chosen by ``datastore_manager``) and reports its status
+to the conductor.  Prepare runs once; a marker file in the state directory
+records that it finished so an agent restart does not prepare again.
+"""
+import functools
+import os
+import threading
+
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
+from trove.common import exception
+from trove.common.prepare import PrepareRequest
+from trove.conf import CONF
+from trove.guestagent import backup as guest_backup
+from trove.guestagent import engines
+from trove.guestagent import heartbeat
+from trove.guestagent.backup import runner as backup_runner
+
+LOG = logging.getLogger(__name__)
+
+
+def _marker():
+    return os.path.join(CONF.guest_state_dir, 'prepare.done')
+
+
+# MySQL-family "syntax error": its message quotes the statement, which may
+# hold a password, so only the code goes back.
+_REDACTED_CODES = (1064,)
+
+
+def _engine_op(func):
+    """RPC endpoint wrapper for engine operations.
+
+    Trove errors (UserNotFound, BadRequest, ...) pass through unchanged so
+    oslo.messaging re-raises them by class in the API.  Anything else (a
+    driver error) becomes an EngineError (500) with a short message instead of
+    a RemoteError the API cannot map.  Both are "expected", so the RPC server
+    does not log a traceback for a user's typo; real failures are logged here.
+    """
+    @functools.wraps(func)
+    def wrapper(self, context, **kwargs):
+        try:
+            return func(self, context, **kwargs)
+        except exception.TroveError:
+            raise
+        except Exception as exc:
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+            if code in _REDACTED_CODES:
+                LOG.error('%s failed with engine error %s', func.__name__, code)
+            else:
+                LOG.exception('%s failed', func.__name__)
+            text = ('error %s' % code if code in _REDACTED_CODES
+                    else str(exc)[:300] or type(exc).__name__)
+            raise exception.EngineError(detail='%s failed: %s' % (func.__name__, text))
+    return messaging.expected_exceptions(exception.TroveError)(wrapper)
+
+
+def _db_key(db):
+    return db['name']
+
+
+def _user_key(user):
+    return '%s@%s' % (user.get('name'), user.get('host') or '%')
+
+
+def _refuse_existing(keys, existing, error):
+    seen = set()
+    for key in keys:
+        if key in existing or key in seen:
+            raise error(name=key)
+        seen.add(key)
+
+
+def paginate(items, key, limit=None, marker=None, include_marker=False):
+    """One page of ``items`` sorted by ``key``: ``[page, next_marker or None]``."""
+    items = sorted(items, key=key)
+    if marker is not None:
+        items = [i for i in items
+                 if key(i) > marker or (include_marker and key(i) == marker)]
+    if limit and limit > 0 and len(items) > limit:
+        return [items[:limit], key(items[limit - 1])]
+    return [items, None]
+
+
+class Manager:
+    """Engine-independent guest operations."""
+
+    # The newest GuestAPI version served (see guestagent/rpcapi.py);
+    # oslo.messaging refuses calls of a newer minor than this.
+    target = messaging.Target(version='1.3')
+
+    def __init__(self, engine=None, reporter=None):
+        self.engine = engine or engines.load_engine(CONF.datastore_manager)
+        self.reporter = reporter or heartbeat.Reporter()
+        self._lock = threading.Lock()
+        # Set while no engine warm-up runs; prepare waits for a running one.
+        self._warm = threading.Event()
+        self._warm.set()
+        self._backup_lock = threading.Lock()
+        self.preparing = False
+
+    @property
+    def prepared(self):
+        return os.path.exists(_marker())
+
+    def start_warm_up(self):
+        """At agent boot: let the engine do request-independent setup now."""
+        if self.prepared:
+            return
+        self._warm.clear()
+        threading.Thread(target=self._warm_up, name='warm-up', daemon=True).start()
+
+    def _warm_up(self):
+        try:
+            self.engine.warm_up()
+        except Exception:
+            LOG.warning('Engine warm-up failed; prepare does the work', exc_info=True)
+        finally:
+            self._warm.set()
+
+    def prepare(self, context, request):
+        """Install, configure and start the engine, then create dbs and users."""
+        req = PrepareRequest.from_dict(request)
+        self._warm.wait(CONF.state_change_wait_time)
+        with self._lock:
+            if self.prepared:
+                LOG.info('Prepare already done; ignoring a repeated prepare')
+                self.report()
+                return
+            self.preparing = True
+            try:
+                self.reporter.send('building')
+                if req.backup_info:
+                    # Fills the datadir; the engine's prepare then finds it
+                    # initialised and only starts and re-secures it.
+                    restore_strategy = guest_backup.get_strategy(CONF.datastore_manager,
+                                                                 self.engine)
+                    backup_runner.run_restore(restore_strategy, req.backup_info)
+                self.engine.prepare(req)
+                if req.backup_info:
+                    restore_strategy.after_restore(req)
+            except Exception as exc:
+                LOG.exception('Prepare failed')
+                msg = getattr(exc, 'msg', None) or str(exc) or exc.__class__.__name__
+                self.reporter.error('Prepare failed: %s' % msg[:200])
+                self.reporter.send('failed to spawn')
+                return
+            finally:
+                self.preparing = False
+            os.makedirs(CONF.guest_state_dir, exist_ok=True)
+            with open(_marker(), 'w') as f:
+                f.write('done\n')
+        LOG.info('Prepare finished')
+        self.report()
+
+    def report(self):
+        """Send one heartbeat with the engine's current status (after prepare only)."""
+        if not self.prepared or self.preparing:
+            return
+        try:
+            status = self.engine.status()
+        except Exception:
+            LOG.exception('Could not read the engine status')
+            status = 'unknown'
+        self.reporter.send(status)
+
+    def recover(self):
+        """After an agent (re)start: bring a prepared engine back up."""
+        if not self.prepared:
+            return
+        if self.engine.status() in ('shutdown', 'crashed'):
+            LOG.info('Engine is down after an agent start; starting it')
+            try:
+                self.engine.start()
+            except exception.TroveError:
+                LOG.exception('Engine did not start')
+        self.report()
+
+    def create_backup(self, context, backup_info):
+        """Cast (1.3): stream a backup into the store, reporting to the conductor."""
+        if not self._backup_lock.acquire(blocking=False):
+            LOG.warning('Backup %s refused: another backup is running', backup_info['id'])
+            self.reporter.conductor.update_backup(
+                instance_id=CONF.guest_id, backup_id=backup_info['id'], state='FAILED')
+            return
+        try:
+            try:
+                strategy = guest_backup.get_strategy(CONF.datastore_manager, self.engine)
+            except exception.TroveError as exc:
+                LOG.error('Backup %s: %s', backup_info['id'], exc.msg)
+                self.reporter.conductor.update_backup(
+                    instance_id=CONF.guest_id, backup_id=backup_info['id'], state='FAILED')
+                return
+            backup_runner.run_backup(strategy, backup_info, self.reporter.conductor)
+        finally:
+            self._backup_lock.release()
+
+    def get_status(self, context):
+        return self.engine.status()
+
+    def stop_db(self, context):
+        self.engine.stop()
+        self.report()
+
+    # -- databases, users and root (RPC 1.1) -------------------------------
+    # Every one is a call: errors such as UserNotFound travel back to the
+    # API as the same exception class (see guestagent/rpcapi.py).
+    @_engine_op
+    def create_database(self, context, databases):
+        """Create databases; DatabaseAlreadyExists if one is already there."""
+        existing = {db['name'] for db in self.engine.list_databases()}
+        _refuse_existing([db.get('name') for db in databases], existing,
+                         exception.DatabaseAlreadyExists)
+        self.engine.create_databases(databases)
+
+    @_engine_op
+    def list_databases(self, context, limit=None, marker=None, include_marker=False):
+        """``[databases, next_marker]`` sorted by name; the marker is a name."""
+        return paginate(self.engine.list_databases(), _db_key, limit, marker,
+                        include_marker)
+
+    @_engine_op
+    def delete_database(self, context, database):
+        self.engine.delete_database(database['name'])
+
+    @_engine_op
+    def create_user(self, context, users):
+        """Create users with their grants; UserAlreadyExists if one is there."""
+        existing = {_user_key(u) for u in self.engine.list_users()}
+        _refuse_existing([_user_key(u) for u in users], existing,
+                         exception.UserAlreadyExists)
+        self.engine.create_users(users)
+
+    @_engine_op
+    def list_users(self, context, limit=None, marker=None, include_marker=False):
+        """``[users, next_marker]`` sorted by ``name@host``, the marker format."""
+        return paginate(self.engine.list_users(), _user_key, limit, marker,
+                        include_marker)
+
+    @_engine_op
+    def get_user(self, context, username, hostname):
+        return self.engine.get_user(username, hostname or '%')
+
+    @_engine_op
+    def delete_user(self, context, user):
+        self.engine.delete_user(user['name'], user.get('host') or '%')
+
+    @_engine_op
+    def update_attributes(self, context, username, hostname, user_attrs):
+        self.engine.update_user(username, hostname or '%', new_name=user_attrs.get('name'),
+                                new_host=user_attrs.get('host'),
+                                new_password=user_attrs.get('password'))
+
+    @_engine_op
+    def change_passwords(self, context, users):
+        self.engine.change_passwords(users)
+
+    @_engine_op
+    def list_access(self, context, username, hostname):
+        return self.engine.list_access(username, hostname or '%')
+
+    @_engine_op
+    def grant_access(self, context, username, hostname, databases):
+        self.engine.grant_access(username, hostname or '%', list(databases))
+
+    @_engine_op
+    def revoke_access(self, context, username, hostname, database):
+        self.engine.revoke_access(username, hostname or '%', database)
+
+    @_engine_op
+    def enable_root(self, context):
+        """Enable root with a generated password; returns ``{name, password}``."""
+        return self.engine.enable_root()
+
+    @_engine_op
+    def enable_root_with_password(self, context, root_password):
+        return self.engine.enable_root(root_password)
+
+    @_engine_op
+    def disable_root(self, context):
+        self.engine.disable_root()
+
+    @_engine_op
+    def is_root_enabled(self, context):
+        return self.engine.is_root_enabled()
+
+    # -- configuration and restart (RPC 1.2) ---------------------------------
+    @_engine_op
+    def restart(self, context):
+        """Stop and start the engine, then report its status at once."""
+        self.engine.restart()
+        self.report()
+
+    @_engine_op
+    def update_overrides(self, context, overrides, remove=False):
+        self.engine.update_overrides(overrides, remove)
+
+    @_engine_op
+    def apply_overrides(self, context, overrides):
+        self.engine.apply_overrides(overrides)
+
+    @_engine_op
+    def start_db_with_conf_changes(self, context, config_contents):
+        self.engine.start_db_with_conf_changes(config_contents)
+        self.report()

@@ -1,0 +1,164 @@
+"""Client of one guest agent (topic ``guestagent.<instance_id>``).
+
+Used by the taskmanager and the API; never by the guest itself.
+
+Version history:
+  1.0 - prepare, stop_db, get_status, list_databases, list_users
+  1.1 - create_database, delete_database, create_user, delete_user, get_user,
+        update_attributes, change_passwords, list_access, grant_access,
+        revoke_access, enable_root, enable_root_with_password, disable_root,
+        is_root_enabled; list_databases and list_users take limit, marker and
+        include_marker and return [items, next_marker]
+  1.2 - restart, update_overrides, apply_overrides, start_db_with_conf_changes
+  1.3 - create_backup (cast)
+
+Errors: a trove.common.exception error raised in the guest (UserNotFound,
+DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
+same class by oslo.messaging (it is the allowed remote-exception module), so
+the API answers with its status.  A timeout becomes GuestTimeout and any
+other remote failure GuestError.
+"""
+import oslo_messaging as messaging
+
+from trove.common import exception
+from trove.common import rpc
+from trove.common import rpc_crypto
+from trove.conf import CONF
+
+
+def guest_topic(instance_id):
+    return 'guestagent.%s' % instance_id
+
+
+class GuestAPI:
+    """Calls and casts to the agent of ``instance_id``."""
+
+    VERSION = '1.3'
+
+    def __init__(self, context, instance_id):
+        self.context = context
+        self.instance_id = instance_id
+        # Every argument and reply is sealed with the instance's own key
+        # (clear for keyless instances); see trove.common.rpc_crypto.
+        self.client = rpc.get_client(
+            guest_topic(instance_id), self.VERSION, server=instance_id,
+            serializer=rpc_crypto.guest_api_serializer(instance_id))
+
+    def _call(self, method, timeout, version='1.0', **kwargs):
+        cctxt = self.client.prepare(version=version, timeout=timeout)
+        try:
+            return cctxt.call(self.context, method, **kwargs)
+        except exception.TroveError:
+            raise
+        except messaging.MessagingTimeout:
+            raise exception.GuestTimeout()
+        except messaging.RemoteError as exc:
+            raise exception.GuestError(detail='%s in the guest' % exc.exc_type)
+
+    def create_queue(self):
+        """Declare the guest's queue so a prepare cast waits for the agent to boot."""
+        rpc.create_queue(guest_topic(self.instance_id), self.instance_id)
+
+    def prepare(self, *, request):
+        """Cast ``prepare`` with a PrepareRequest (sent as a dict)."""
+        self.client.prepare(version='1.0').cast(
+            self.context, 'prepare', request=request.to_dict())
+
+    def stop_db(self):
+        return self._call('stop_db', CONF.agent_call_low_timeout)
+
+    def get_status(self):
+        return self._call('get_status', CONF.agent_call_low_timeout)
+
+    # -- databases, users and root (1.1) --------------------------------------
+    # Upstream casts create/delete and loses their errors: the user gets 202
+    # and never learns that the name was taken or bad.  These are calls with
+    # the high timeout instead, so the API still answers 202 but only once
+    # the change is visible, and a guest-side UserNotFound, BadRequest or
+    # DatabaseAlreadyExists comes back as the matching 4xx.
+    def _call11(self, method, timeout=None, **kwargs):
+        return self._call(method, timeout or CONF.agent_call_high_timeout,
+                          version='1.1', **kwargs)
+
+    def create_database(self, *, databases):
+        return self._call11('create_database', databases=databases)
+
+    def list_databases(self, *, limit=None, marker=None, include_marker=False):
+        """``[databases, next_marker]``."""
+        return self._call11('list_databases', CONF.agent_call_low_timeout, limit=limit,
+                            marker=marker, include_marker=include_marker)
+
+    def delete_database(self, *, database):
+        return self._call11('delete_database', database=database)
+
+    def create_user(self, *, users):
+        return self._call11('create_user', users=users)
+
+    def list_users(self, *, limit=None, marker=None, include_marker=False):
+        """``[users, next_marker]``."""
+        return self._call11('list_users', limit=limit, marker=marker,
+                            include_marker=include_marker)
+
+    def get_user(self, *, username, hostname):
+        return self._call11('get_user', CONF.agent_call_low_timeout,
+                            username=username, hostname=hostname)
+
+    def delete_user(self, *, user):
+        return self._call11('delete_user', user=user)
+
+    def update_attributes(self, *, username, hostname, user_attrs):
+        return self._call11('update_attributes', username=username, hostname=hostname,
+                            user_attrs=user_attrs)
+
+    def change_passwords(self, *, users):
+        return self._call11('change_passwords', users=users)
+
+    def list_access(self, *, username, hostname):
+        return self._call11('list_access', CONF.agent_call_low_timeout,
+                            username=username, hostname=hostname)
+
+    def grant_access(self, *, username, hostname, databases):
+        return self._call11('grant_access', username=username, hostname=hostname,
+                            databases=databases)
+
+    def revoke_access(self, *, username, hostname, database):
+        return self._call11('revoke_access', username=username, hostname=hostname,
+                            database=database)
+
+    def enable_root(self):
+        """``{name, password}`` of the enabled root user."""
+        return self._call11('enable_root')
+
+    def enable_root_with_password(self, *, root_password):
+        return self._call11('enable_root_with_password', root_password=root_password)
+
+    def disable_root(self):
+        return self._call11('disable_root')
+
+    def is_root_enabled(self):
+        return self._call11('is_root_enabled', CONF.agent_call_low_timeout)
+
+    # -- configuration and restart (1.2) -------------------------------------
+    def _call12(self, method, **kwargs):
+        return self._call(method, CONF.agent_call_high_timeout, version='1.2', **kwargs)
+
+    def restart(self):
+        """Restart the engine; returns once it answers again."""
+        return self._call12('restart')
+
+    def update_overrides(self, *, overrides, remove=False):
+        """Persist a configuration group's values (all of them) in the engine config."""
+        return self._call12('update_overrides', overrides=overrides, remove=remove)
+
+    def apply_overrides(self, *, overrides):
+        """Set dynamic values live; a None value restores the engine default."""
+        return self._call12('apply_overrides', overrides=overrides)
+
+    def start_db_with_conf_changes(self, *, config_contents):
+        """Restart the engine with a new flavor-sized configuration."""
+        return self._call12('start_db_with_conf_changes', config_contents=config_contents)
+
+    def create_backup(self, *, backup_info):
+        """Cast: take the backup described by ``backup_info`` (see trove.backup.info)."""
+        self.client.prepare(version='1.3').cast(
+            self.context, 'create_backup', backup_info=backup_info)

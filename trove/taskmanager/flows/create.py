@@ -1,0 +1,154 @@
+"""Build an instance: volume, server, guest queue, prepare, wait for the guest."""
+import datetime
+import time
+from dataclasses import dataclass, field
+
+from oslo_log import log as logging
+
+from trove.backup import info as backup_info
+from trove.common import states
+from trove.common import template
+from trove.common.prepare import PrepareRequest
+from trove.conf import CONF
+from trove.db import api as db_api
+from trove.guestagent import rpcapi as guest_rpcapi
+from trove.taskmanager import guest_files
+
+LOG = logging.getLogger(__name__)
+Task = states.InstanceTask
+Status = states.ServiceStatus
+
+
+class BuildError(Exception):
+    """Ends a build in ``task`` with ``message`` as the instance fault."""
+
+    def __init__(self, task, message):
+        super().__init__(message)
+        self.task = task
+        self.message = message
+
+
+@dataclass
+class CreateRequest:
+    """What the API asked for (the ``create_instance`` cast)."""
+
+    instance_id: str
+    flavor: dict
+    datastore_manager: str
+    ds_version: str
+    image_id: str | None = None
+    databases: list = field(default_factory=list)
+    users: list = field(default_factory=list)
+    volume_size: int | None = None
+    root_password: str | None = None
+    overrides: dict = field(default_factory=dict)
+    backup_id: str | None = None
+
+
+def _fail(instance_id, task, message):
+    """Put a failed build into its terminal error state, unless it is being deleted."""
+    if db_api.set_task(instance_id, task, expected=Task.BUILDING):
+        db_api.save_fault(instance_id, message)
+        LOG.error('Build of %s failed: %s', instance_id, message)
+
+
+def _boot(context, driver, req, inst):
+    """Create the volume and server; returns the server."""
+    volume_id = None
+    if req.volume_size:
+        try:
+            volume_id = driver.create_volume('trove-%s' % inst.id, req.volume_size).id
+        except Exception as exc:
+            raise BuildError(Task.BUILDING_ERROR_VOLUME, 'Volume creation failed: %s' % exc)
+        db_api.update_instance(inst.id, volume_id=volume_id)
+    guest = guest_rpcapi.GuestAPI(context, inst.id)
+    # The queue must exist before the guest boots or the prepare cast is lost.
+    guest.create_queue()
+    files = guest_files.injected_files(inst, req.ds_version, req.datastore_manager)
+    try:
+        server = driver.create_server(
+            name=inst.name, flavor_id=req.flavor['id'], image_id=req.image_id,
+            volume_id=volume_id, files=files, userdata=None,
+            metadata={'trove_instance_id': inst.id, 'trove_project_id': inst.tenant_id})
+    except Exception as exc:
+        raise BuildError(Task.BUILDING_ERROR_SERVER, 'Server creation failed: %s' % exc)
+    address = server.addresses[0]['address'] if server.addresses else None
+    db_api.update_instance(inst.id, compute_instance_id=server.id,
+                           server_status=server.status, hostname=address)
+    if server.status == 'ERROR':
+        raise BuildError(Task.BUILDING_ERROR_SERVER, 'Server %s went to ERROR' % server.id)
+    return server, guest
+
+
+def _prepare(guest, req):
+    config = template.render_config(req.datastore_manager, int(req.flavor['ram']))
+    guest.prepare(request=PrepareRequest(
+        memory_mb=int(req.flavor['ram']), databases=req.databases, users=req.users,
+        config_contents=config, root_password=req.root_password,
+        overrides=req.overrides, ds_version=req.ds_version,
+        backup_info=backup_info.restore_info(req.backup_id) if req.backup_id else None))
+
+
+def wait_for_guest(instance_id, deadline):
+    """Poll the service status until the guest is up, fails, or time runs out."""
+    while True:
+        try:
+            inst = db_api.get_instance(instance_id)
+        except Exception:
+            LOG.info('Instance %s vanished during build', instance_id)
+            return
+        if db_api.get_task(inst) != Task.BUILDING:
+            LOG.info('Instance %s left BUILDING (%s); build stops', instance_id,
+                     db_api.get_task(inst).name)
+            return
+        row = db_api.get_service_status(instance_id)
+        status = Status.from_code(row.status_id) if row else Status.UNKNOWN
+        if status in states.RUNNING_SERVICE:
+            if db_api.set_task(instance_id, Task.NONE, expected=Task.BUILDING):
+                db_api.update_instance(instance_id, server_status='ACTIVE')
+                LOG.info('Instance %s is %s', instance_id, status.description)
+            return
+        if status not in states.WAITING_SERVICE:
+            fault = db_api.get_fault(instance_id)
+            raise BuildError(Task.BUILDING_ERROR_SERVER,
+                             fault.message if fault else
+                             'Guest reported status %r' % status.description)
+        if time.time() >= deadline:
+            db_api.set_service_status(instance_id, Status.FAILED_TIMEOUT_GUESTAGENT,
+                                      touch=False)
+            raise BuildError(Task.BUILDING_ERROR_TIMEOUT_GA,
+                             'The guest agent did not report within %d seconds.'
+                             % CONF.usage_timeout)
+        time.sleep(CONF.usage_sleep_time)
+
+
+def create_instance(context, driver, req):
+    """Run the whole build; always ends with the instance out of BUILDING."""
+    deadline = time.time() + CONF.usage_timeout
+    try:
+        inst = db_api.get_instance(req.instance_id)
+        _, guest = _boot(context, driver, req, inst)
+        _prepare(guest, req)
+        wait_for_guest(inst.id, deadline)
+    except BuildError as exc:
+        _fail(req.instance_id, exc.task, exc.message)
+    except Exception as exc:
+        LOG.exception('Unexpected error building %s', req.instance_id)
+        _fail(req.instance_id, Task.BUILDING_ERROR_SERVER, 'Build failed: %s' % exc)
+
+
+def resume_build(instance_id):
+    """After a taskmanager restart: wait out a build the old process started.
+
+    A create cast still queued for this process will boot the server; one
+    lost with the old process ends in the guest-timeout error at the usual
+    deadline, so no build stays in BUILD.
+    """
+    inst = db_api.get_instance(instance_id)
+    started = (inst.task_start_time.replace(tzinfo=datetime.UTC).timestamp()
+               if inst.task_start_time else time.time())
+    deadline = max(time.time(), started + CONF.usage_timeout)
+    try:
+        wait_for_guest(instance_id, deadline)
+    except BuildError as exc:
+        _fail(instance_id, exc.task, exc.message)

@@ -1,0 +1,102 @@
+"""RPC endpoint of the taskmanager (topic ``taskmanager``).
+
+Endpoints are thin: each turns the cast into a flow in ``flows/``.  Casts run
+on executor threads, so a long build does not block other work.
+"""
+import threading
+
+import oslo_messaging as messaging
+from oslo_log import log as logging
+from sqlalchemy import select
+
+from trove import compute
+from trove.common import context as trove_context
+from trove.common import states
+from trove.db import models
+from trove.db.session import reader
+from trove.taskmanager.flows import configuration, create, delete, resize
+from trove.common.locks import instance_lock
+from trove.taskmanager.flows import backup as backup_flow
+from trove.taskmanager.flows import restart as restart_flow
+
+LOG = logging.getLogger(__name__)
+Task = states.InstanceTask
+
+
+class Manager:
+    """Taskmanager operations."""
+
+    # Highest RPC version served; see rpcapi.py for the history.
+    target = messaging.Target(version='1.3')
+
+    def __init__(self, driver=None):
+        self.driver = driver or compute.get_driver()
+
+    def create_instance(self, context, instance_id, flavor, datastore_manager, ds_version,
+                        image_id=None, databases=None, users=None, volume_size=None,
+                        root_password=None, overrides=None, backup_id=None):
+        req = create.CreateRequest(
+            instance_id=instance_id, flavor=flavor, datastore_manager=datastore_manager,
+            ds_version=ds_version, image_id=image_id, databases=databases or [],
+            users=users or [], volume_size=volume_size, root_password=root_password,
+            overrides=overrides or {}, backup_id=backup_id)
+        with instance_lock(instance_id):
+            create.create_instance(context, self.driver, req)
+
+    def delete_instance(self, context, instance_id):
+        with instance_lock(instance_id):
+            delete.delete_instance(context, self.driver, instance_id)
+
+    def create_backup(self, context, backup_info, instance_id):
+        backup_flow.create_backup(context, backup_info, instance_id)
+
+    def delete_backup(self, context, backup_id):
+        backup_flow.delete_backup(context, backup_id)
+
+    def restart(self, context, instance_id):
+        with instance_lock(instance_id):
+            restart_flow.restart(context, instance_id)
+
+    def reboot(self, context, instance_id):
+        with instance_lock(instance_id):
+            restart_flow.reboot(context, self.driver, instance_id)
+
+    def resize_flavor(self, context, instance_id, old_flavor, new_flavor):
+        with instance_lock(instance_id):
+            resize.resize_flavor(context, self.driver, resize.FlavorResize(
+                instance_id=instance_id, old_flavor=old_flavor, new_flavor=new_flavor))
+
+    def resize_volume(self, context, instance_id, new_size):
+        with instance_lock(instance_id):
+            resize.resize_volume(context, self.driver, instance_id, new_size)
+
+    def apply_configuration(self, context, instance_id, old_values=None, new_values=None):
+        change = configuration.ConfigurationChange(
+            instance_id=instance_id, old_values=old_values or {}, new_values=new_values or {})
+        with instance_lock(instance_id):
+            configuration.apply_configuration(context, self.driver, change)
+
+    def recover(self):
+        """Finish what a previous taskmanager process left: builds and deletes."""
+        with reader() as session:
+            rows = session.execute(
+                select(models.Instance.id, models.Instance.task_id)
+                .where(models.Instance.deleted.is_(False),
+                       models.Instance.task_id.in_([Task.BUILDING.code,
+                                                    Task.DELETING.code,
+                                                    Task.REBOOTING.code,
+                                                    Task.RESIZING.code]))).all()
+        ctx = trove_context.admin_context()
+        for instance_id, task_id in rows:
+            if task_id in (Task.REBOOTING.code, Task.RESIZING.code):
+                # The process that ran it is gone; end it rather than hang.
+                restart_flow.finish(instance_id, Task.from_code(task_id),
+                                    'Interrupted by a taskmanager restart; retry.')
+                continue
+            if task_id == Task.BUILDING.code:
+                target, args = create.resume_build, (instance_id,)
+            else:
+                target, args = delete.delete_instance, (ctx, self.driver, instance_id)
+            LOG.info('Resuming %s of %s', Task.from_code(task_id).name, instance_id)
+            threading.Thread(target=target, args=args, daemon=True,
+                             name='recover-%s' % instance_id).start()

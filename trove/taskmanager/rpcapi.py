@@ -1,0 +1,77 @@
+"""Client of the taskmanager, used by the API.  Every method is a cast.
+
+Version history:
+  1.0 - create_instance, delete_instance
+  1.1 - restart, resize_flavor, resize_volume, apply_configuration
+  1.2 - create_backup, delete_backup; create_instance takes backup_id
+  1.3 - reboot (mgmt: stop the engine, reboot the server, wait for the guest)
+"""
+from trove.common import rpc
+from trove.common import rpc_crypto
+from trove.conf import CONF
+
+
+class TaskManagerAPI:
+    """Casts long work to the taskmanager."""
+
+    VERSION = '1.3'
+
+    def __init__(self, context):
+        self.context = context
+        self.client = rpc.get_client(CONF.taskmanager_queue, self.VERSION,
+                                     serializer=rpc_crypto.taskmanager_serializer())
+
+    def create_instance(self, *, instance_id, flavor, datastore_manager, ds_version,
+                        image_id, databases, users, volume_size, root_password=None,
+                        overrides=None, backup_id=None):
+        """Build the server, volume and guest of an instance already in BUILDING;
+        ``backup_id`` (1.2) restores that backup into it."""
+        extra = {'backup_id': backup_id} if backup_id else {}
+        self.client.prepare(version='1.2' if backup_id else '1.0').cast(
+            self.context, 'create_instance', instance_id=instance_id, flavor=flavor,
+            datastore_manager=datastore_manager, ds_version=ds_version,
+            image_id=image_id, databases=databases, users=users,
+            volume_size=volume_size, root_password=root_password,
+            overrides=overrides or {}, **extra)
+
+    def delete_instance(self, *, instance_id):
+        """Tear down everything of an instance already in DELETING."""
+        self.client.prepare(version='1.0').cast(
+            self.context, 'delete_instance', instance_id=instance_id)
+
+    def restart(self, *, instance_id):
+        """Restart the engine of an instance already in REBOOTING."""
+        self.client.prepare(version='1.1').cast(
+            self.context, 'restart', instance_id=instance_id)
+
+    def reboot(self, *, instance_id):
+        """Reboot the server of an instance already in REBOOTING (1.3)."""
+        self.client.prepare(version='1.3').cast(
+            self.context, 'reboot', instance_id=instance_id)
+
+    def resize_flavor(self, *, instance_id, old_flavor, new_flavor):
+        """Move an instance already in RESIZING to ``new_flavor`` (flavor dicts)."""
+        self.client.prepare(version='1.1').cast(
+            self.context, 'resize_flavor', instance_id=instance_id,
+            old_flavor=old_flavor, new_flavor=new_flavor)
+
+    def resize_volume(self, *, instance_id, new_size):
+        """Grow the volume of an instance already in RESIZING."""
+        self.client.prepare(version='1.1').cast(
+            self.context, 'resize_volume', instance_id=instance_id, new_size=new_size)
+
+    def apply_configuration(self, *, instance_id, old_values, new_values):
+        """Bring an instance's engine config from ``old_values`` to ``new_values``."""
+        self.client.prepare(version='1.1').cast(
+            self.context, 'apply_configuration', instance_id=instance_id,
+            old_values=old_values, new_values=new_values)
+
+    def create_backup(self, *, backup_info, instance_id):
+        """Have the guest of ``instance_id`` take the backup (already NEW)."""
+        self.client.prepare(version='1.2').cast(
+            self.context, 'create_backup', backup_info=backup_info, instance_id=instance_id)
+
+    def delete_backup(self, *, backup_id):
+        """Remove a backup and its incrementals: objects, then records."""
+        self.client.prepare(version='1.2').cast(
+            self.context, 'delete_backup', backup_id=backup_id)
