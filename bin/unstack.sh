@@ -96,6 +96,16 @@ stop_daemon() {
     rm -f "$pidfile"
 }
 
+# Spare servers (``[local] spare_servers``) belong to no instance: the
+# driver powers them off and removes their volumes.  Runs after the
+# taskmanager stopped, so no refill starts new ones.
+delete_spares() {
+    local args=(--config-file "$TROVE_STATE_DIR/trove.conf")
+    [[ -x "$TROVE_VENV/bin/trove-manage" && -f "${args[1]}" ]] || return 0
+    [[ -d "$TROVE_STATE_DIR/trove.conf.d" ]] && args+=(--config-dir "$TROVE_STATE_DIR/trove.conf.d")
+    "$TROVE_VENV/bin/trove-manage" "${args[@]}" spares_delete || warn "could not delete spare servers"
+}
+
 # Processes whose command line points into the state directory: guest agents
 # and engines of instances the API could not delete.  Only ever processes
 # started from this state directory match.
@@ -146,6 +156,7 @@ main() {
     for name in "${DAEMONS[@]}"; do
         stop_daemon "$name"
     done
+    delete_spares
     stop_strays
     if (( PURGE )); then
         case "$(cd "$TROVE_STATE_DIR" && pwd -P)" in

@@ -44,7 +44,7 @@ class Stack:
     """Config, processes and CLI of one test deployment."""
 
     def __init__(self, usage_timeout=300, address_prefix=None, tenant='tenant-a',
-                 guest_config=None):
+                 guest_config=None, local_opts=None):
         self.dir = tempfile.mkdtemp(prefix='trove-ft-')
         # A private loopback /16 keeps concurrent stacks (and the quick-start
         # one on 127.77) from handing out the same instance address.
@@ -59,6 +59,7 @@ class Stack:
         self.taskmanager_topic = 'taskmanager-%s' % self.tag
         self.conductor_topic = 'trove-conductor-%s' % self.tag
         self.guest_config = os.path.join(self.dir, 'trove-guestagent.conf')
+        self.local_opts = dict(local_opts or {})
         if guest_config is not None:
             with open(self.guest_config, 'w') as f:
                 f.write(guest_config)
@@ -86,6 +87,7 @@ class Stack:
             '[local]',
             'base_dir = %s' % self.base_dir,
             'address_prefix = %s' % address_prefix,
+            *('%s = %s' % item for item in sorted(self.local_opts.items())),
             '']) + '\n'
 
     def manage(self, *args):

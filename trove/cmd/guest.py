@@ -1,7 +1,9 @@
 """trove-guestagent: runs beside one database engine.
 
 Started with ``--config-dir`` pointing at the injected conf.d (guest_info.conf,
-trove-guestagent.conf and, on the local driver, server.conf).
+trove-guestagent.conf and, on the local driver, server.conf).  With
+``spare = true`` and no ``guest_id`` the agent first runs as a spare (see
+trove.guestagent.spare) until the compute driver hands it an identity.
 """
 import sys
 
@@ -11,12 +13,16 @@ from trove.conf import CONF
 
 def main():
     service.prepare_service(sys.argv, project='trove-guestagent')
-    if not CONF.guest_id or not CONF.datastore_manager:
+    if not CONF.datastore_manager or not (CONF.guest_id or CONF.spare):
         sys.exit('guest_id and datastore_manager must be set (guest_info.conf)')
     from trove.common import rpc_crypto
     from trove.guestagent import manager
     from trove.guestagent.rpcapi import guest_topic
-    mgr = manager.Manager()
+    spare = None
+    if not CONF.guest_id:
+        from trove.guestagent import spare as spare_mod
+        spare = spare_mod.run_until_claimed()
+    mgr = manager.Manager(engine=spare.engine if spare else None, spare=spare)
     # Build what does not depend on the request while we connect and wait.
     mgr.start_warm_up()
     beat = service.Periodic(mgr.report, CONF.report_interval, 'heartbeat')

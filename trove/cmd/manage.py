@@ -47,6 +47,28 @@ def do_db_load_datastore_config_parameters():
     _load_parameters(c.datastore_name, c.version_name, c.config_file_location)
 
 
+def do_spares_delete():
+    """Power off every spare server of the compute driver (drains the pools)."""
+    from trove import compute
+    driver = compute.get_driver()
+    count = 0
+    for manager in sorted(_spare_managers(driver)):
+        for spare in driver.list_spares(manager):
+            driver.delete_server(spare.server_id)
+            if spare.volume_id:
+                driver.delete_volume(spare.volume_id)
+            count += 1
+    print('Deleted %d spare server(s).' % count)
+
+
+def _spare_managers(driver):
+    managers = set(CONF.local.spare_servers or {})
+    for server in driver.list_servers():
+        if server.metadata.get('trove_spare'):
+            managers.add(server.metadata['trove_spare'])
+    return managers
+
+
 def _add_parsers(subparsers):
     p = subparsers.add_parser('db_sync', help='Create or upgrade the schema.')
     p.set_defaults(func=do_db_sync)
@@ -72,6 +94,10 @@ def _add_parsers(subparsers):
     for name in ('datastore_name', 'version_name', 'config_file_location'):
         p.add_argument(name)
     p.set_defaults(func=do_db_load_datastore_config_parameters)
+    p = subparsers.add_parser('spares_delete',
+                              help='Power off all spare servers; a running '
+                                   'taskmanager starts the configured number again.')
+    p.set_defaults(func=do_spares_delete)
 
 
 def main():

@@ -66,6 +66,17 @@ class Volume:
     mount_point: str | None = None
 
 
+@dataclass
+class Spare:
+    """A pre-started server waiting to be claimed (drivers that keep spares)."""
+
+    server_id: str
+    volume_id: str | None
+    ready: bool
+    alive: bool
+    age: float
+
+
 # Built-in flavor catalogue shared by the local and fake drivers.  Sizes are
 # modest on purpose: the local driver runs every "server" on one host.
 BUILTIN_FLAVORS = (
@@ -145,6 +156,25 @@ class ComputeDriver(abc.ABC):
     def extend_volume(self, volume_id, new_size_gb):
         """Grow a volume to ``new_size_gb`` GB."""
         raise exception.ComputeError(detail='%s cannot extend volumes' % type(self).__name__)
+
+    # -- spare servers (optional) ---------------------------------------------
+    # A driver that can keep pre-started servers sets ``supports_spares``;
+    # the taskmanager's pool (trove.taskmanager.spares) creates spares with
+    # create_volume/create_server and ``metadata={'trove_spare': manager}``.
+    supports_spares = False
+
+    def list_spares(self, manager):
+        """Unclaimed spares of datastore ``manager`` as :class:`Spare`."""
+        return []
+
+    def claim_spare(self, manager, name, flavor_id, volume_size, files, metadata):
+        """Give a ready spare an instance's identity.
+
+        ``files`` replace the spare's injected files (guest_info.conf with
+        the instance's identity and key); returns ``(Server, volume_id)``,
+        or None when no spare is ready.
+        """
+        return None
 
     @staticmethod
     def server_address(server):

@@ -7,11 +7,9 @@ would start it on a VM.  A volume is a directory ``<base_dir>/volumes/<id>/``.
 All state is on disk (state.json plus /proc), so a restarted taskmanager
 finds its servers again.  See local_state and local_proc for the helpers.
 """
-import calendar
 import os
 import shutil
 import sys
-import time
 import uuid
 
 from oslo_log import log as logging
@@ -19,6 +17,7 @@ from oslo_log import log as logging
 from trove.common import exception
 from trove.compute import base
 from trove.compute import local_proc as proc
+from trove.compute import local_spares
 from trove.compute import local_state as state
 from trove.conf import CONF
 
@@ -31,7 +30,7 @@ SERVER_CONF = CONF_DIR + '/server.conf'
 STALE_BUILD_SECONDS = 300
 
 
-class LocalDriver(base.ComputeDriver):
+class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
     """Compute driver running servers as directories and process sessions.
 
     ``agent_argv`` replaces the guest agent command line (tests boot a
@@ -224,7 +223,7 @@ class LocalDriver(base.ComputeDriver):
         if st.status == base.ACTIVE:
             alive = proc.session_members(st.sid, st.start_time)
             return base.ACTIVE if alive else base.SHUTDOWN
-        if st.status == base.BUILD and _age(st.created) > STALE_BUILD_SECONDS:
+        if st.status == base.BUILD and state.age_seconds(st.created) > STALE_BUILD_SECONDS:
             return base.ERROR
         return st.status
 
@@ -291,11 +290,3 @@ class LocalDriver(base.ComputeDriver):
         self._boot(server_id, st)
         LOG.info('Rebooted local server %s', server_id)
 
-
-def _age(created):
-    """Seconds since an ISO 8601 ``created`` stamp; 0 when unparsable."""
-    try:
-        then = calendar.timegm(time.strptime(created, '%Y-%m-%dT%H:%M:%SZ'))
-    except (TypeError, ValueError):
-        return 0
-    return time.time() - then

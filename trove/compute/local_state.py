@@ -11,6 +11,7 @@ Everything the local driver knows lives below ``CONF.local.base_dir``::
 Keeping it on disk (and nothing in memory) is what lets a restarted
 taskmanager find its servers again.
 """
+import calendar
 import contextlib
 import dataclasses
 import datetime
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from trove.common import exception
@@ -66,6 +68,15 @@ def now_iso():
     return datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
+def age_seconds(created):
+    """Seconds since an ISO 8601 ``created`` stamp; 0 when unparsable."""
+    try:
+        then = calendar.timegm(time.strptime(created, '%Y-%m-%dT%H:%M:%SZ'))
+    except (TypeError, ValueError):
+        return 0
+    return time.time() - then
+
+
 def write_json_atomic(path, data):
     """Write ``data`` as JSON so readers see the old or the new file, never half."""
     dirname = os.path.dirname(path)
@@ -92,10 +103,15 @@ def read_json(path):
 
 
 @contextlib.contextmanager
-def locked(base_dir):
-    """Hold the driver-wide lock; serialises allocation across processes."""
+def locked(base_dir, name='lock'):
+    """Hold the driver-wide lock ``name``; serialises work across processes.
+
+    ``lock`` guards address allocation and claims; the spare pool keeps its
+    own (``spares.lock``) because refilling creates servers, which takes
+    ``lock``.
+    """
     os.makedirs(base_dir, exist_ok=True)
-    with open(os.path.join(base_dir, 'lock'), 'a+') as f:
+    with open(os.path.join(base_dir, name), 'a+') as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         try:
             yield

@@ -21,6 +21,13 @@ opts = [
                help='Seconds between heartbeats to the conductor.'),
     cfg.IntOpt('state_change_wait_time', default=120,
                help='Seconds to wait for the engine to start or stop.'),
+    cfg.BoolOpt('spare', default=False,
+                help='Boot as a pre-started spare: bring the engine up with '
+                     'no identity, then wait for the compute driver to hand '
+                     'one over (guest_info.conf rewritten, then SIGHUP).'),
+    cfg.IntOpt('spare_flavor_ram', default=1024, min=64,
+               help='RAM in MB the spare sizes its engine configuration '
+                    'for; a claim for another size restarts the engine.'),
     cfg.BoolOpt('install_packages', default=True,
                 help='Install the engine packages when the binaries are '
                      'missing.'),

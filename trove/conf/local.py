@@ -9,6 +9,18 @@ opts = [
     cfg.StrOpt('address_prefix', default='127.77',
                help='First two octets of the loopback addresses given to '
                     'servers.'),
+    cfg.DictOpt('spare_servers', default={},
+                help='Pre-started spare servers kept per datastore manager, '
+                     'e.g. "mariadb:1".  A spare has its agent running and '
+                     'its engine initialised and started; a create claims '
+                     'one and only creates databases and users.  Costs the '
+                     'memory of an idle engine per spare.'),
+    cfg.StrOpt('spare_flavor', default='2',
+               help='Flavor spares are sized for.  A claim for a flavor with '
+                    'other RAM rewrites the engine config and restarts it.'),
+    cfg.IntOpt('spare_boot_timeout', default=300, min=10,
+               help='Seconds a spare may take to become ready before it is '
+                    'deleted and replaced.'),
 ]
 
 

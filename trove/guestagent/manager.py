@@ -92,8 +92,10 @@ class Manager:
     # oslo.messaging refuses calls of a newer minor than this.
     target = messaging.Target(version='1.3')
 
-    def __init__(self, engine=None, reporter=None):
+    def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)
+        # The claimed spare (trove.guestagent.spare) whose engine already runs.
+        self.spare = spare
         self.reporter = reporter or heartbeat.Reporter()
         self._lock = threading.Lock()
         # Set while no engine warm-up runs; prepare waits for a running one.
@@ -108,7 +110,7 @@ class Manager:
 
     def start_warm_up(self):
         """At agent boot: let the engine do request-independent setup now."""
-        if self.prepared:
+        if self.prepared or self.spare is not None:
             return
         self._warm.clear()
         threading.Thread(target=self._warm_up, name='warm-up', daemon=True).start()
@@ -133,6 +135,10 @@ class Manager:
             self.preparing = True
             try:
                 self.reporter.send('building')
+                if self.spare is not None and self.spare.needs_restart(req):
+                    # The spare's engine runs with the spare's configuration.
+                    LOG.info('Stopping the spare engine to reconfigure it')
+                    self.engine.stop()
                 if req.backup_info:
                     # Fills the datadir; the engine's prepare then finds it
                     # initialised and only starts and re-secures it.

@@ -45,6 +45,18 @@ def guest_config():
     return '\n'.join(lines) + '\n'
 
 
+def spare_files(manager, flavor_ram_mb):
+    """Files of a spare server: an engine to start, no identity and no key."""
+    info = ('[DEFAULT]\n'
+            'datastore_manager = %s\n'
+            'spare = true\n'
+            'spare_flavor_ram = %d\n' % (manager, flavor_ram_mb))
+    return {
+        CONF_DIR + '/guest_info.conf': info,
+        CONF_DIR + '/trove-guestagent.conf': guest_config(),
+    }
+
+
 def injected_files(instance, ds_version, manager):
     """Map of in-server path -> content."""
     return {

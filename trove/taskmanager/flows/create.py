@@ -12,7 +12,7 @@ from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.guestagent import rpcapi as guest_rpcapi
-from trove.taskmanager import guest_files
+from trove.taskmanager import guest_files, spares
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
@@ -52,8 +52,8 @@ def _fail(instance_id, task, message):
         LOG.error('Build of %s failed: %s', instance_id, message)
 
 
-def _boot(context, driver, req, inst):
-    """Create the volume and server; returns the server."""
+def _new_server(driver, req, inst, files):
+    """Create the volume and boot a server from scratch; returns the server."""
     volume_id = None
     if req.volume_size:
         try:
@@ -61,17 +61,28 @@ def _boot(context, driver, req, inst):
         except Exception as exc:
             raise BuildError(Task.BUILDING_ERROR_VOLUME, 'Volume creation failed: %s' % exc)
         db_api.update_instance(inst.id, volume_id=volume_id)
-    guest = guest_rpcapi.GuestAPI(context, inst.id)
-    # The queue must exist before the guest boots or the prepare cast is lost.
-    guest.create_queue()
-    files = guest_files.injected_files(inst, req.ds_version, req.datastore_manager)
     try:
-        server = driver.create_server(
+        return driver.create_server(
             name=inst.name, flavor_id=req.flavor['id'], image_id=req.image_id,
             volume_id=volume_id, files=files, userdata=None,
             metadata={'trove_instance_id': inst.id, 'trove_project_id': inst.tenant_id})
     except Exception as exc:
         raise BuildError(Task.BUILDING_ERROR_SERVER, 'Server creation failed: %s' % exc)
+
+
+def _boot(context, driver, req, inst):
+    """Claim a spare or create the volume and server; returns (server, guest)."""
+    guest = guest_rpcapi.GuestAPI(context, inst.id)
+    # The queue must exist before the guest boots or the prepare cast is lost.
+    guest.create_queue()
+    files = guest_files.injected_files(inst, req.ds_version, req.datastore_manager)
+    claimed = spares.claim(driver, req, inst, files)
+    if claimed:
+        server, volume_id = claimed
+        db_api.update_instance(inst.id, volume_id=volume_id)
+        LOG.info('Instance %s runs on spare server %s', inst.id, server.id)
+    else:
+        server = _new_server(driver, req, inst, files)
     address = server.addresses[0]['address'] if server.addresses else None
     db_api.update_instance(inst.id, compute_instance_id=server.id,
                            server_status=server.status, hostname=address)

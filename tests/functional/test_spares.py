@@ -1,0 +1,107 @@
+"""Spare servers: a create claims a pre-started MariaDB and the pool refills.
+
+The pool keeps one mariadb spare sized for flavor 2.  The first instance
+(flavor 2) takes the spare as it runs; the second (flavor 3, twice the RAM)
+takes the replacement, whose engine is restarted with the larger config.
+Both are reachable as their created users, and deleting them leaves only the
+pool's own spare.
+"""
+import os
+import time
+
+import pymysql
+import pytest
+
+from tests.functional.helpers import gone, server_state, session_pids
+from tests.functional.stack import Stack
+
+
+@pytest.fixture
+def spare_stack():
+    stack = Stack(local_opts={'spare_servers': 'mariadb:1', 'spare_flavor': '2'})
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+def _ready_spare(stack, exclude=(), timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for server_id in stack.local_servers():
+            try:
+                st = server_state(stack, server_id)
+            except (OSError, ValueError):
+                continue  # being created or deleted
+            marker = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'spare.ready')
+            if (server_id not in exclude and st.get('metadata', {}).get('trove_spare')
+                    and os.path.exists(marker)):
+                return server_id
+        time.sleep(0.2)
+    raise AssertionError('no ready spare; logs in %s' % stack.dir)
+
+
+def _create(stack, name, flavor, user):
+    created = stack.cli_json(
+        'database', 'instance', 'create', name, '--flavor', flavor, '--size', '2',
+        '--datastore', 'mariadb', '--databases', 'shop', '--users', '%s:pw-%s' % (user, user))
+    body = stack.wait_instance(created['id'], lambda c, b: c == 200 and (
+        b['instance']['status'] == 'ERROR' or
+        b['instance']['operating_status'] == 'HEALTHY'))
+    assert body['instance']['status'] == 'ACTIVE', body
+    return body['instance']
+
+
+def _query(inst, user, sql):
+    conn = pymysql.connect(host=inst['addresses'][0]['address'], user=user,
+                           password='pw-%s' % user, database='shop', connect_timeout=10)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def test_create_claims_the_spare_and_the_pool_refills(spare_stack):
+    stack = spare_stack
+    spare = _ready_spare(stack)
+    first = _create(stack, 'sp-1', '2', 'alice')
+    st = server_state(stack, spare)
+    assert st['metadata']['trove_instance_id'] == first['id']
+    assert st['name'] == 'sp-1'
+    assert _query(first, 'alice', 'SELECT CURRENT_USER()')[0].startswith('alice@')
+    # Flavor 2 is what the spare was sized for: no restart of its engine.
+    assert _query(first, 'alice', 'SELECT @@innodb_buffer_pool_size') == (512 * 2 ** 20,)
+
+    replacement = _ready_spare(stack, exclude=(spare,))
+    second = _create(stack, 'sp-2', '3', 'bob')
+    assert server_state(stack, replacement)['metadata']['trove_instance_id'] == second['id']
+    # Flavor 3 has 2 GB: the engine was restarted with the larger template.
+    assert _query(second, 'bob', 'SELECT @@innodb_buffer_pool_size') == (1024 * 2 ** 20,)
+    assert _query(second, 'bob', 'SELECT @@max_connections') == (512,)
+
+    sids = [server_state(stack, s)['sid'] for s in (spare, replacement)]
+    for inst in (first, second):
+        stack.cli('database', 'instance', 'delete', inst['id'])
+    for inst in (first, second):
+        stack.wait_instance(inst['id'], gone, timeout=120)
+    assert all(session_pids(sid) == [] for sid in sids)
+    left = [s for s in stack.local_servers() if s not in (spare, replacement)]
+    assert len(left) == 1 and server_state(stack, left[0])['metadata']['trove_spare']
+    assert len(stack.local_volumes()) == 1
+
+    # The operator drains the pool (bin/unstack.sh does so): nothing is left
+    # once the taskmanager, which would refill it, is stopped.
+    stack.stop_daemon('taskmanager')
+    last_sid = server_state(stack, left[0])['sid']
+    stack.manage('spares_delete')
+    assert stack.local_servers() == [] and stack.local_volumes() == []
+    _wait_for(lambda: session_pids(last_sid) == [])  # zombies are reaped by init
+
+
+def _wait_for(cond, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, 'condition still false after %d s' % timeout
+        time.sleep(0.1)
