@@ -55,14 +55,14 @@ def redis_version():
 
 
 @contextlib.contextmanager
-def pg_redis_stack(configure=None):
+def pg_redis_stack(configure=None, local_opts=None):
     """A started Stack with PostgreSQL and Redis datastore versions (skips
     when either engine is missing); ``configure(stack)`` runs before start.
     The stack's ``versions`` maps datastore to version."""
     pg, rd = pg_version(), redis_version()
     if not pg or not rd:
         pytest.skip('PostgreSQL or redis-server binaries are missing')
-    st = Stack()
+    st = Stack(local_opts=local_opts)
     if configure:
         configure(st)
     try:

@@ -4,15 +4,20 @@ The pool keeps one mariadb spare sized for flavor 2.  The first instance
 (flavor 2) takes the spare as it runs; the second (flavor 3, twice the RAM)
 takes the replacement, whose engine is restarted with the larger config.
 Both are reachable as their created users, and deleting them leaves only the
-pool's own spare.
+pool's own spare, which ``trove-manage spares_delete`` powers off.
+PostgreSQL and Redis spares are claimed the same way.
 """
 import os
 import time
 
+import psycopg
 import pymysql
 import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from tests.functional.helpers import gone, server_state, session_pids
+from tests.functional.helpers import gone, pg_redis_stack, server_state, session_pids
 from tests.functional.stack import Stack
 
 
@@ -25,7 +30,7 @@ def spare_stack():
         stack.stop()
 
 
-def _ready_spare(stack, exclude=(), timeout=180):
+def _ready_spare(stack, exclude=(), timeout=180, manager='mariadb'):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for server_id in stack.local_servers():
@@ -34,8 +39,8 @@ def _ready_spare(stack, exclude=(), timeout=180):
             except (OSError, ValueError):
                 continue  # being created or deleted
             marker = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'spare.ready')
-            if (server_id not in exclude and st.get('metadata', {}).get('trove_spare')
-                    and os.path.exists(marker)):
+            if (server_id not in exclude and os.path.exists(marker)
+                    and st.get('metadata', {}).get('trove_spare') == manager):
                 return server_id
         time.sleep(0.2)
     raise AssertionError('no ready spare; logs in %s' % stack.dir)
@@ -45,11 +50,7 @@ def _create(stack, name, flavor, user):
     created = stack.cli_json(
         'database', 'instance', 'create', name, '--flavor', flavor, '--size', '2',
         '--datastore', 'mariadb', '--databases', 'shop', '--users', '%s:pw-%s' % (user, user))
-    body = stack.wait_instance(created['id'], lambda c, b: c == 200 and (
-        b['instance']['status'] == 'ERROR' or
-        b['instance']['operating_status'] == 'HEALTHY'))
-    assert body['instance']['status'] == 'ACTIVE', body
-    return body['instance']
+    return _wait_active(stack, created['id'])
 
 
 def _query(inst, user, sql):
@@ -105,3 +106,42 @@ def _wait_for(cond, timeout=10):
     while not cond():
         assert time.monotonic() < deadline, 'condition still false after %d s' % timeout
         time.sleep(0.1)
+
+
+def test_postgresql_and_redis_spares():
+    opts = {'spare_servers': 'postgresql:1,redis:1', 'spare_flavor': '2'}
+    with pg_redis_stack(local_opts=opts) as stack:
+        pg_spare = _ready_spare(stack, manager='postgresql')
+        rd_spare = _ready_spare(stack, manager='redis')
+        created = stack.cli_json(
+            'database', 'instance', 'create', 'sp-pg', '--flavor', '2', '--size', '1',
+            '--datastore', 'postgresql', '--datastore-version', stack.versions['postgresql'],
+            '--databases', 'shop', '--users', 'carol:pw-carol')
+        pg = _wait_active(stack, created['id'])
+        assert server_state(stack, pg_spare)['metadata']['trove_instance_id'] == pg['id']
+        with psycopg.connect(host=pg['addresses'][0]['address'], port=5432, user='carol',
+                             password='pw-carol', dbname='shop', connect_timeout=10) as conn:
+            conn.execute('CREATE TABLE t (a int)')
+            conn.execute('INSERT INTO t VALUES (7)')
+            assert conn.execute('SELECT a FROM t').fetchone() == (7,)
+
+        created = stack.cli_json(
+            'database', 'instance', 'create', 'sp-rd', '--flavor', '2', '--size', '1',
+            '--datastore', 'redis', '--datastore-version', stack.versions['redis'])
+        rd = _wait_active(stack, created['id'])
+        assert server_state(stack, rd_spare)['metadata']['trove_instance_id'] == rd['id']
+        password = stack.cli_json('database', 'root', 'enable', rd['id'])['password']
+        client = redis.Redis(host=rd['addresses'][0]['address'], port=6379,
+                             password=password, socket_timeout=10,
+                             retry=Retry(NoBackoff(), 0))
+        client.set('k', 'v')
+        assert client.get('k') == b'v'
+        client.close()
+
+
+def _wait_active(stack, instance_id):
+    body = stack.wait_instance(instance_id, lambda c, b: c == 200 and (
+        b['instance']['status'] == 'ERROR' or
+        b['instance']['operating_status'] == 'HEALTHY'))
+    assert body['instance']['status'] == 'ACTIVE', body
+    return body['instance']
