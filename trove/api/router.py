@@ -22,39 +22,39 @@ def _connect(mapper, resource, path, action, method):
                    conditions={'method': [method]})
 
 
+# The usual shape of a resource: list and create on the collection, the
+# rest on one item below it.
+COLLECTION = (('index', 'GET'), ('create', 'POST'))
+ITEM = (('show', 'GET'), ('delete', 'DELETE'))
+
+
+def _resource(mapper, res, base, collection=COLLECTION, item=ITEM, item_path='/{id}'):
+    """Connect ``collection`` actions at ``base`` and ``item`` actions below it."""
+    for action, method in collection:
+        _connect(mapper, res, base, action, method)
+    for action, method in item:
+        _connect(mapper, res, base + item_path, action, method)
+
+
 def _instance_routes(mapper):
     res = wsgi.Resource(instances.InstanceController())
     base = '/{tenant_id}/instances'
-    _connect(mapper, res, base, 'index', 'GET')
     _connect(mapper, res, base + '/detail', 'detail', 'GET')
-    _connect(mapper, res, base, 'create', 'POST')
-    _connect(mapper, res, base + '/{id}', 'show', 'GET')
-    _connect(mapper, res, base + '/{id}', 'delete', 'DELETE')
+    _resource(mapper, res, base)
 
 
 def _instance_engine_routes(mapper):
     """Databases, users (with their access) and root of one instance."""
     base = '/{tenant_id}/instances/{instance_id}'
-    dbs = wsgi.Resource(databases.DatabaseController())
-    _connect(mapper, dbs, base + '/databases', 'index', 'GET')
-    _connect(mapper, dbs, base + '/databases', 'create', 'POST')
-    _connect(mapper, dbs, base + '/databases/{id}', 'show', 'GET')
-    _connect(mapper, dbs, base + '/databases/{id}', 'delete', 'DELETE')
-    usr = wsgi.Resource(users.UserController())
-    _connect(mapper, usr, base + '/users', 'index', 'GET')
-    _connect(mapper, usr, base + '/users', 'create', 'POST')
-    _connect(mapper, usr, base + '/users', 'update_all', 'PUT')
-    _connect(mapper, usr, base + '/users/{id}', 'show', 'GET')
-    _connect(mapper, usr, base + '/users/{id}', 'update', 'PUT')
-    _connect(mapper, usr, base + '/users/{id}', 'delete', 'DELETE')
-    access = wsgi.Resource(users.UserAccessController())
-    _connect(mapper, access, base + '/users/{user_id}/databases', 'index', 'GET')
-    _connect(mapper, access, base + '/users/{user_id}/databases', 'update', 'PUT')
-    _connect(mapper, access, base + '/users/{user_id}/databases/{id}', 'delete', 'DELETE')
-    rt = wsgi.Resource(root.RootController())
-    _connect(mapper, rt, base + '/root', 'index', 'GET')
-    _connect(mapper, rt, base + '/root', 'create', 'POST')
-    _connect(mapper, rt, base + '/root', 'delete', 'DELETE')
+    _resource(mapper, wsgi.Resource(databases.DatabaseController()), base + '/databases')
+    _resource(mapper, wsgi.Resource(users.UserController()), base + '/users',
+              collection=COLLECTION + (('update_all', 'PUT'),),
+              item=ITEM + (('update', 'PUT'),))
+    _resource(mapper, wsgi.Resource(users.UserAccessController()),
+              base + '/users/{user_id}/databases',
+              collection=(('index', 'GET'), ('update', 'PUT')), item=(('delete', 'DELETE'),))
+    _resource(mapper, wsgi.Resource(root.RootController()), base + '/root',
+              collection=COLLECTION + (('delete', 'DELETE'),), item=())
 
 
 def _datastore_routes(mapper):
@@ -82,26 +82,17 @@ def _mgmt_routes(mapper):
     _connect(mapper, wsgi.Resource(limits.LimitsController()), '/{tenant_id}/limits',
              'index', 'GET')
     base = '/{tenant_id}/mgmt'
-    quota = wsgi.Resource(quotas.QuotaController())
-    _connect(mapper, quota, base + '/quotas/{id}', 'show', 'GET')
-    _connect(mapper, quota, base + '/quotas/{id}', 'update', 'PUT')
+    _resource(mapper, wsgi.Resource(quotas.QuotaController()), base + '/quotas',
+              collection=(), item=(('show', 'GET'), ('update', 'PUT')))
     inst = wsgi.Resource(mgmt.MgmtInstanceController())
-    _connect(mapper, inst, base + '/instances', 'index', 'GET')
-    _connect(mapper, inst, base + '/instances/{id}', 'show', 'GET')
+    _resource(mapper, inst, base + '/instances', collection=(('index', 'GET'),),
+              item=(('show', 'GET'),))
     _connect(mapper, inst, base + '/instances/{id}/action', 'action', 'POST')
-    ver = wsgi.Resource(mgmt.DatastoreVersionController())
-    _connect(mapper, ver, base + '/datastore-versions', 'index', 'GET')
-    _connect(mapper, ver, base + '/datastore-versions', 'create', 'POST')
-    _connect(mapper, ver, base + '/datastore-versions/{id}', 'show', 'GET')
-    _connect(mapper, ver, base + '/datastore-versions/{id}', 'edit', 'PATCH')
-    _connect(mapper, ver, base + '/datastore-versions/{id}', 'delete', 'DELETE')
-    par = wsgi.Resource(mgmt.ParameterController())
-    params = base + '/datastores/versions/{version_id}/parameters'
-    _connect(mapper, par, params, 'index', 'GET')
-    _connect(mapper, par, params, 'create', 'POST')
-    _connect(mapper, par, params + '/{id}', 'show', 'GET')
-    _connect(mapper, par, params + '/{id}', 'update', 'PUT')
-    _connect(mapper, par, params + '/{id}', 'delete', 'DELETE')
+    _resource(mapper, wsgi.Resource(mgmt.DatastoreVersionController()),
+              base + '/datastore-versions', item=ITEM + (('edit', 'PATCH'),))
+    _resource(mapper, wsgi.Resource(mgmt.ParameterController()),
+              base + '/datastores/versions/{version_id}/parameters',
+              item=ITEM + (('update', 'PUT'),))
 
 
 def _configuration_routes(mapper):
@@ -114,11 +105,7 @@ def _configuration_routes(mapper):
     _connect(mapper, act, base + '/configuration', 'configuration', 'GET')
     cfg = wsgi.Resource(configurations.ConfigurationController())
     base = '/{tenant_id}/configurations'
-    _connect(mapper, cfg, base, 'index', 'GET')
-    _connect(mapper, cfg, base, 'create', 'POST')
-    for action, method in (('show', 'GET'), ('edit', 'PATCH'), ('update', 'PUT'),
-                           ('delete', 'DELETE')):
-        _connect(mapper, cfg, base + '/{id}', action, method)
+    _resource(mapper, cfg, base, item=ITEM + (('edit', 'PATCH'), ('update', 'PUT')))
     _connect(mapper, cfg, base + '/{id}/instances', 'instances', 'GET')
     par = wsgi.Resource(parameters.ParameterController())
     base = '/{tenant_id}/datastores'
@@ -132,11 +119,7 @@ def _configuration_routes(mapper):
 
 def _backup_routes(mapper):
     res = wsgi.Resource(backups.BackupController())
-    base = '/{tenant_id}/backups'
-    _connect(mapper, res, base, 'index', 'GET')
-    _connect(mapper, res, base, 'create', 'POST')
-    _connect(mapper, res, base + '/{id}', 'show', 'GET')
-    _connect(mapper, res, base + '/{id}', 'delete', 'DELETE')
+    _resource(mapper, res, '/{tenant_id}/backups')
     _connect(mapper, res, '/{tenant_id}/instances/{id}/backups', 'instance_index', 'GET')
     strat = wsgi.Resource(backup_strategies.BackupStrategyController())
     base = '/{tenant_id}/backup_strategies'

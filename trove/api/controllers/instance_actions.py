@@ -73,40 +73,45 @@ def fail_running_backups(instance_id):
     return failed
 
 
+def claim_task(inst, task, service_status=None):
+    """Conditionally move to ``task``; returns what to restore if the cast fails.
+
+    InstanceNotAvailable (409/422 as upstream) when another task runs.
+    """
+    before = Task.from_code(inst.task_id)
+    row = db_api.get_service_status(inst.id)
+    if not db_api.set_task(inst.id, task, expected=ACTIONABLE_TASKS):
+        current = db_api.get_task(db_api.get_instance(inst.id))
+        raise exception.InstanceNotAvailable(instance_id=inst.id, task=current.name)
+    if service_status is not None:
+        db_api.set_service_status(inst.id, service_status, touch=False)
+    return before, (Status.from_code(row.status_id) if row else None)
+
+
+def cast_or_restore(inst, task, restore, what, send):
+    """Run ``send`` (the cast); on failure undo the claim and answer 503."""
+    try:
+        send()
+    except Exception as exc:
+        LOG.error('Casting %s for %s failed: %s', what, inst.id, exc)
+        before, status = restore
+        db_api.set_task(inst.id, before, expected=task)
+        if status is not None:
+            db_api.set_service_status(inst.id, status, touch=False)
+        db_api.save_fault(inst.id, 'The %s request could not be sent to the '
+                                   'taskmanager.' % what, details=traceback.format_exc())
+        raise instances_ctl.ServiceUnavailable(
+            detail='the taskmanager is unreachable; %s of instance %s was not '
+                   'started.' % (what, inst.id))
+    LOG.info('Instance %s: %s requested', inst.id, what)
+    return wsgi.Result(status=202)
+
+
 class InstanceActionController:
     """Update, actions and the rendered configuration of one instance."""
 
     schemas = {'action': schemas.action, 'update': schemas.instance_update,
                'edit': schemas.instance_update}
-
-    # -- claiming and casting ----------------------------------------------------
-    def _claim(self, inst, task, service_status=None):
-        """Conditionally move to ``task``; returns what to restore if the cast fails."""
-        before = Task.from_code(inst.task_id)
-        row = db_api.get_service_status(inst.id)
-        if not db_api.set_task(inst.id, task, expected=ACTIONABLE_TASKS):
-            current = db_api.get_task(db_api.get_instance(inst.id))
-            raise exception.InstanceNotAvailable(instance_id=inst.id, task=current.name)
-        if service_status is not None:
-            db_api.set_service_status(inst.id, service_status, touch=False)
-        return before, (Status.from_code(row.status_id) if row else None)
-
-    def _cast(self, inst, task, restore, what, send):
-        try:
-            send()
-        except Exception as exc:
-            LOG.error('Casting %s for %s failed: %s', what, inst.id, exc)
-            before, status = restore
-            db_api.set_task(inst.id, before, expected=task)
-            if status is not None:
-                db_api.set_service_status(inst.id, status, touch=False)
-            db_api.save_fault(inst.id, 'The %s request could not be sent to the '
-                                       'taskmanager.' % what, details=traceback.format_exc())
-            raise instances_ctl.ServiceUnavailable(
-                detail='the taskmanager is unreachable; %s of instance %s was not '
-                       'started.' % (what, inst.id))
-        LOG.info('Instance %s: %s requested', inst.id, what)
-        return wsgi.Result(status=202)
 
     # -- POST .../action -----------------------------------------------------------
     def action(self, req, tenant_id, id, body):
@@ -125,8 +130,8 @@ class InstanceActionController:
         validate_can_perform_action(inst)
         tm = instances_ctl.get_taskmanager(context)
         if name == 'restart':
-            restore = self._claim(inst, Task.REBOOTING, Status.RESTARTING)
-            return self._cast(inst, Task.REBOOTING, restore, 'restart',
+            restore = claim_task(inst, Task.REBOOTING, Status.RESTARTING)
+            return cast_or_restore(inst, Task.REBOOTING, restore, 'restart',
                               lambda: tm.restart(instance_id=inst.id))
         if 'flavorRef' in args:
             return self._resize_flavor(tm, inst, args['flavorRef'])
@@ -140,8 +145,8 @@ class InstanceActionController:
         old = flavors.find_flavor(inst.flavor_id)
         # The RAM difference is charged (or given back) when the claim succeeds.
         restore = quota.run_with_quotas(inst.tenant_id, {'ram': new.ram - old.ram},
-                                        lambda: self._claim(inst, Task.RESIZING))
-        return self._cast(inst, Task.RESIZING, restore, 'resize to flavor %s' % new.id,
+                                        lambda: claim_task(inst, Task.RESIZING))
+        return cast_or_restore(inst, Task.RESIZING, restore, 'resize to flavor %s' % new.id,
                           lambda: tm.resize_flavor(instance_id=inst.id,
                                                    old_flavor=old.to_dict(),
                                                    new_flavor=new.to_dict()))
@@ -157,8 +162,8 @@ class InstanceActionController:
             raise exception.VolumeSizeTooLarge(size=size,
                                                max_size=CONF.max_accepted_volume_size)
         restore = quota.run_with_quotas(inst.tenant_id, {'volumes': size - inst.volume_size},
-                                        lambda: self._claim(inst, Task.RESIZING))
-        return self._cast(inst, Task.RESIZING, restore, 'volume resize to %d GB' % size,
+                                        lambda: claim_task(inst, Task.RESIZING))
+        return cast_or_restore(inst, Task.RESIZING, restore, 'volume resize to %d GB' % size,
                           lambda: tm.resize_volume(instance_id=inst.id, new_size=size))
 
     def _reset_status(self, context, inst):

@@ -142,11 +142,11 @@ class MgmtInstanceController:
         if instance_actions.running_backups(inst.id):
             raise exception.UnprocessableEntity(
                 detail='instance %s is not available: a backup is running.' % inst.id)
-        ctl = instance_actions.InstanceActionController()
-        restore = ctl._claim(inst, Task.REBOOTING, states.ServiceStatus.SHUTDOWN)
+        restore = instance_actions.claim_task(inst, Task.REBOOTING,
+                                              states.ServiceStatus.SHUTDOWN)
         tm = instance_ctl.get_taskmanager(context)
-        return ctl._cast(inst, Task.REBOOTING, restore, 'reboot',
-                         lambda: tm.reboot(instance_id=inst.id))
+        return instance_actions.cast_or_restore(inst, Task.REBOOTING, restore, 'reboot',
+                                                lambda: tm.reboot(instance_id=inst.id))
 
 
 def version_view(version, datastore):
