@@ -12,7 +12,7 @@
 #
 # Environment: TROVE_STATE_DIR (default <repo>/state), TROVE_TENANT (demo),
 # TROVE_DEBUG (false), TROVE_API_TIMEOUT (60), TROVE_INSTANCE_TIMEOUT (900),
-# plus those of bin/lib/common.sh.
+# TROVE_SPARES (1: pre-started MariaDB spare servers to keep), plus those of bin/lib/common.sh.
 set -euo pipefail
 
 # shellcheck source=bin/lib/common.sh
@@ -60,6 +60,9 @@ connection = sqlite:///$TROVE_STATE_DIR/trove.sqlite
 [local]
 base_dir = $TROVE_STATE_DIR/local
 address_prefix = 127.77
+# One pre-started MariaDB waits to be claimed, so a create takes about half
+# a second; TROVE_SPARES=0 turns it off (bin/unstack.sh removes spares).
+spare_servers = mariadb:${TROVE_SPARES:-1}
 EOF
 }
 

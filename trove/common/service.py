@@ -73,6 +73,9 @@ def serve(topic, server, endpoints, periodics=(), on_start=None, serializer=None
         job.stop()
     rpc_server.stop()
     rpc_server.wait()
+    for job in periodics:
+        # Let a job in progress (e.g. a spare being created) finish its step.
+        job.join(timeout=30)
     rpc.cleanup()
     LOG.info('%s stopped', topic)
     sys.exit(0)
