@@ -4,6 +4,8 @@ Create with `openstack database instance create`, wait for ACTIVE/HEALTHY,
 log in with PyMySQL as the created user, write and read a row, delete, and
 check that no process, directory, record or queue is left.
 """
+import os
+import time
 
 import pymysql
 
@@ -39,6 +41,18 @@ def test_create_connect_delete(stack):
         assert cur.fetchone() == ('apple',)
     conn.close()
 
+    # Access: stored, shown and cast to the taskmanager, which applies it
+    # (the local driver has nothing to filter on loopback; nova: a security group).
+    stack.cli('database', 'instance', 'update', instance_id, '--is-private',
+              '--allowed-cidr', '10.1.0.0/16', '--allowed-cidr', '192.0.2.0/24')
+    code, body = stack.request('GET', '/instances/%s' % instance_id)
+    assert body['instance']['access'] == {'is_public': False,
+                                          'allowed_cidrs': ['10.1.0.0/16', '192.0.2.0/24']}
+    wait_for_text(os.path.join(stack.dir, 'log'), 'port 3306 open to 10.1.0.0/16, 192.0.2.0/24')
+    code, body = stack.request('PUT', '/instances/%s' % instance_id, {'instance': {
+        'access': {'allowed_cidrs': ['10.1.0.0/33']}}})
+    assert code == 400 and 'Invalid CIDR' in body['badRequest']['message']
+
     [server_id] = stack.local_servers()
     sid = server_state(stack, server_id)['sid']
     assert len(session_pids(sid)) >= 2  # the agent and mariadbd
@@ -51,3 +65,15 @@ def test_create_connect_delete(stack):
     assert session_pids(sid) == []
     listed = stack.cli_json('database', 'instance', 'list')
     assert [i for i in listed if i['ID'] == instance_id] == []
+
+
+def wait_for_text(log_dir, text, timeout=20):
+    """Wait until a daemon log in ``log_dir`` has a line with ``text``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name in os.listdir(log_dir):
+            with open(os.path.join(log_dir, name), errors='replace') as f:
+                if text in f.read():
+                    return
+        time.sleep(0.2)
+    raise AssertionError('%r in no log of %s' % (text, log_dir))

@@ -19,6 +19,7 @@ class InstanceTask(enum.Enum):
     RESTART_REQUIRED = (0x07, 'RESTART_REQUIRED', 'Instance requires a restart.', False)
     BUILDING_ERROR_SERVER = (0x51, 'BUILDING', 'Build error: Server.', True)
     BUILDING_ERROR_VOLUME = (0x52, 'BUILDING', 'Build error: Volume.', True)
+    BUILDING_ERROR_SEC_GROUP = (0x53, 'BUILDING', 'Build error: Secgroup or rule.', True)
     BUILDING_ERROR_TIMEOUT_GA = (0x5b, 'ERROR', 'Build error: guestagent timeout.', True)
 
     def __init__(self, code, action, db_text, is_error):
@@ -84,7 +85,8 @@ TASK_TRANSITIONS = {
     T.NONE: frozenset({T.DELETING, T.REBOOTING, T.RESIZING, T.RESTART_REQUIRED,
                        T.NONE}),
     T.BUILDING: frozenset({T.NONE, T.DELETING, T.BUILDING_ERROR_SERVER,
-                           T.BUILDING_ERROR_VOLUME, T.BUILDING_ERROR_TIMEOUT_GA}),
+                           T.BUILDING_ERROR_VOLUME, T.BUILDING_ERROR_SEC_GROUP,
+                           T.BUILDING_ERROR_TIMEOUT_GA}),
     T.DELETING: frozenset({T.DELETING, T.NONE}),
     # Back to RESTART_REQUIRED only when the cast of the work could not be sent.
     T.REBOOTING: frozenset({T.NONE, T.DELETING, T.RESTART_REQUIRED}),
@@ -95,6 +97,7 @@ TASK_TRANSITIONS = {
                                    T.RESTART_REQUIRED}),
     T.BUILDING_ERROR_SERVER: frozenset({T.DELETING, T.NONE}),
     T.BUILDING_ERROR_VOLUME: frozenset({T.DELETING, T.NONE}),
+    T.BUILDING_ERROR_SEC_GROUP: frozenset({T.DELETING, T.NONE}),
     T.BUILDING_ERROR_TIMEOUT_GA: frozenset({T.DELETING, T.NONE}),
 }
 

@@ -157,6 +157,28 @@ class ComputeDriver(abc.ABC):
         """Grow a volume to ``new_size_gb`` GB."""
         raise exception.ComputeError(detail='%s cannot extend volumes' % type(self).__name__)
 
+    # -- network access (optional) ---------------------------------------------
+    # An instance's ``access`` setting says who may reach its database port.
+    # Drivers whose servers sit on a shared network enforce it (nova: a
+    # Neutron security group per instance); the local driver gives loopback
+    # addresses that nothing outside the host reaches, so it keeps these no-ops.
+
+    def apply_access(self, server_id, instance_id, ports, cidrs):
+        """Let TCP ``ports`` of the server be reached from ``cidrs`` and nothing else.
+
+        Idempotent: calling it again replaces the rules of an earlier call,
+        so the same method serves the build and later access updates.
+        Raises ComputeError when the rules could not be put in place.
+        """
+        return None
+
+    def release_access(self, instance_id):
+        """Remove what :meth:`apply_access` made for the instance (after its servers).
+
+        Idempotent: nothing to remove is success.
+        """
+        return None
+
     # -- spare servers (optional) ---------------------------------------------
     # A driver that can keep pre-started servers sets ``supports_spares``;
     # the taskmanager's pool (trove.taskmanager.spares) creates spares with

@@ -103,3 +103,10 @@ class FakeDriver(base.ComputeDriver):
     def reboot_server(self, server_id):
         self._record('reboot_server', server_id=server_id)
         self.get_server(server_id).status = base.ACTIVE
+
+    def apply_access(self, server_id, instance_id, ports, cidrs):
+        self._record('apply_access', server_id=server_id, instance_id=instance_id,
+                     ports=list(ports), cidrs=list(cidrs))
+
+    def release_access(self, instance_id):
+        self._record('release_access', instance_id=instance_id)

@@ -4,9 +4,10 @@ Every call runs as the trove service user (``[service_credentials]``).
 Servers boot from the datastore version's image with the data volume
 attached as ``CONF.block_device_mapping`` (vdb); the files the taskmanager
 injects and the guest agent's installation travel as cloud-init userdata.
+An instance's ``access`` is a Neutron security group (nova_network.py).
 Client errors leave this module as trove exceptions only: a 404 as the
 matching NotFound, anything else as ComputeError with a readable message,
-which the taskmanager turns into BUILDING_ERROR_SERVER/VOLUME.
+which the taskmanager turns into BUILDING_ERROR_SERVER/VOLUME/SEC_GROUP.
 """
 import time
 
@@ -15,6 +16,7 @@ from oslo_log import log as logging
 from trove.common import exception
 from trove.compute import base
 from trove.compute import nova_clients as clients
+from trove.compute import nova_network
 from trove.compute import nova_userdata
 from trove.compute import nova_volumes
 from trove.conf import CONF
@@ -78,15 +80,19 @@ def to_flavor(flavor):
 class NovaDriver(base.ComputeDriver):
     """Flavors and servers from Nova, volumes from Cinder.
 
-    ``session``, ``nova`` and ``cinder`` may be passed in (tests, callers
-    holding a session already); by default they come from
-    ``[service_credentials]``.  ``sleep`` is the pause between polls.
+    ``session``, ``nova``, ``cinder`` and ``neutron`` (a keystoneauth
+    Adapter) may be passed in (tests, callers holding a session already); by
+    default they come from ``[service_credentials]``.  ``sleep`` is the
+    pause between polls.
     """
 
-    def __init__(self, session=None, nova=None, cinder=None, sleep=time.sleep):
+    def __init__(self, session=None, nova=None, cinder=None, sleep=time.sleep,
+                 neutron=None):
         session = session if session is not None else clients.make_session()
         self.nova = nova or clients.make_nova(session)
         self.cinder = cinder or clients.make_cinder(session)
+        self.security_groups = nova_network.SecurityGroups(
+            neutron or nova_network.make_neutron(session))
         self.sleep = sleep
         self.volumes = nova_volumes.Volumes(self.cinder, self.nova, sleep)
 
@@ -221,3 +227,48 @@ class NovaDriver(base.ComputeDriver):
             self.nova.servers.confirm_resize(server_id)
         self._wait_status(server_id, ('ACTIVE',), CONF.resize_time_out, 'resize confirmation')
         LOG.info('Resized server %s to flavor %s', server_id, flavor_id)
+
+    # Access ----------------------------------------------------------------
+
+    def apply_access(self, server_id, instance_id, ports, cidrs):
+        """Give the server security group ``trove_sg-<instance_id>`` with these rules.
+
+        The group's TCP ingress rules are made exactly ``ports`` x ``cidrs``;
+        the group is added to the server only when it does not list it yet.
+        """
+        name = nova_network.group_name(instance_id)
+        group = self.security_groups.ensure(name, nova_network.wanted_rules(ports, cidrs))
+        server = self._built(server_id)
+        present = {g.get('name') for g in getattr(server, 'security_groups', None) or ()}
+        if name in present:
+            return
+        # By id: Nova resolves a name project-wide and refuses an ambiguous one.
+        # Its 404 may mean the server, the group or the server's ports, so
+        # the message is kept rather than mapped to one NotFound.
+        with clients.translate('add security group %s to server %s' % (name, server_id)):
+            self.nova.servers.add_security_group(server_id, group['id'])
+        LOG.info('Security group %s added to server %s', name, server_id)
+
+    def release_access(self, instance_id):
+        """Delete the instance's security group (its servers are gone by now)."""
+        self.security_groups.delete(nova_network.group_name(instance_id))
+
+    def _built(self, server_id):
+        """The novaclient server once it has left BUILD.
+
+        Nova adds a security group to the server's ports, which exist only
+        once the build has allocated its network; until then it answers 404.
+        """
+        not_found = exception.ComputeInstanceNotFound(server_id=server_id)
+
+        def fetch():
+            with clients.translate('get server %s' % server_id, not_found=not_found):
+                return self.nova.servers.get(server_id)
+
+        def status(server):
+            return (server.status or '').upper()
+        return clients.wait_for(
+            fetch, lambda s: status(s) not in ('BUILD', 'ERROR'), CONF.usage_timeout,
+            'build of server %s' % server_id,
+            failed=lambda s: 'server is in ERROR' if status(s) == 'ERROR' else None,
+            sleep=self.sleep)

@@ -16,6 +16,7 @@ from trove.db import models
 from trove.db.session import reader
 from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.common.locks import instance_lock
+from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import restart as restart_flow
 
@@ -27,7 +28,7 @@ class Manager:
     """Taskmanager operations."""
 
     # Highest RPC version served; see rpcapi.py for the history.
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, driver=None):
         self.driver = driver or compute.get_driver()
@@ -75,6 +76,10 @@ class Manager:
             instance_id=instance_id, old_values=old_values or {}, new_values=new_values or {})
         with instance_lock(instance_id):
             configuration.apply_configuration(context, self.driver, change)
+
+    def update_access(self, context, instance_id):
+        with instance_lock(instance_id):
+            access_flow.update_access(context, self.driver, instance_id)
 
     def recover(self):
         """Finish what a previous taskmanager process left: builds and deletes."""

@@ -5,6 +5,7 @@ Version history:
   1.1 - restart, resize_flavor, resize_volume, apply_configuration
   1.2 - create_backup, delete_backup; create_instance takes backup_id
   1.3 - reboot (mgmt: stop the engine, reboot the server, wait for the guest)
+  1.4 - update_access (apply an instance's stored access to its server)
 """
 from trove.common import rpc
 from trove.common import rpc_crypto
@@ -14,7 +15,7 @@ from trove.conf import CONF
 class TaskManagerAPI:
     """Casts long work to the taskmanager."""
 
-    VERSION = '1.3'
+    VERSION = '1.4'
 
     def __init__(self, context):
         self.context = context
@@ -75,3 +76,8 @@ class TaskManagerAPI:
         """Remove a backup and its incrementals: objects, then records."""
         self.client.prepare(version='1.2').cast(
             self.context, 'delete_backup', backup_id=backup_id)
+
+    def update_access(self, *, instance_id):
+        """Apply the stored ``access`` of an instance to its server (1.4)."""
+        self.client.prepare(version='1.4').cast(
+            self.context, 'update_access', instance_id=instance_id)

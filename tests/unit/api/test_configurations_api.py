@@ -344,6 +344,36 @@ def test_update_access_is_stored_and_shown(app, tm):
     assert body['instance']['access'] == access
 
 
+@pytest.mark.parametrize('method', ['PUT', 'PATCH'])
+def test_update_access_casts_update_access(app, tm, method):
+    iid = _instance(tm)
+    access = {'is_public': False, 'allowed_cidrs': ['192.168.0.0/16']}
+    status, _ = call(app, method, T + '/instances/%s' % iid, {'instance': {'access': access}})
+    assert status == 202
+    assert tm.calls == [('update_access', {'instance_id': iid})]
+    # No task is claimed: the instance stays available for other actions.
+    assert db_api.get_task(db_api.get_instance(iid)) is Task.NONE
+
+
+def test_update_access_cast_failure_is_503_and_keeps_the_old_access(app, tm):
+    iid = _instance(tm)
+    old = {'is_public': True, 'allowed_cidrs': ['10.0.0.0/24']}
+    assert call(app, 'PUT', T + '/instances/%s' % iid, {'instance': {'access': old}})[0] == 202
+    tm.fail = True
+    status, body = call(app, 'PUT', T + '/instances/%s' % iid,
+                        {'instance': {'access': {'allowed_cidrs': ['0.0.0.0/0']}}})
+    assert status == 503, body
+    assert 'taskmanager is unreachable' in str(body)
+    status, body = call(app, 'GET', T + '/instances/%s' % iid)
+    assert body['instance']['access'] == old
+
+
+def test_rename_does_not_cast_update_access(app, tm):
+    iid = _instance(tm)
+    assert call(app, 'PUT', T + '/instances/%s' % iid, {'instance': {'name': 'x'}})[0] == 202
+    assert [c for c in tm.calls if c[0] == 'update_access'] == []
+
+
 @pytest.mark.parametrize('access', [{'allowed_cidrs': ['10.0.0.0/33x']},
                                     {'allowed_cidrs': ['999.1.1.1/8']},
                                     {'is_public': 'yes'}, {'other': 1}])

@@ -29,6 +29,7 @@ class Status:
 @pytest.mark.parametrize('task, server, expected', [
     (Task.BUILDING_ERROR_SERVER, 'ACTIVE', 'ERROR'),
     (Task.BUILDING_ERROR_TIMEOUT_GA, None, 'ERROR'),
+    (Task.BUILDING_ERROR_SEC_GROUP, 'ACTIVE', 'ERROR'),
     (Task.BUILDING, None, 'BUILD'),
     (Task.BUILDING, 'ERROR', 'ERROR'),
     (Task.DELETING, 'ACTIVE', 'SHUTDOWN'),

@@ -1,14 +1,16 @@
-"""An HTTP-level fake of Keystone v3, Nova (2.57) and Cinder (v3) for requests-mock.
+"""An HTTP-level fake of Keystone v3, Nova (2.57), Cinder (v3) and Neutron for requests-mock.
 
 Responses follow the real APIs' shapes (status codes, envelopes, fault
 bodies), so novaclient, cinderclient and keystoneauth1 run unpatched.
 Resources move through scripted statuses: each GET pops the next status
 of ``server_script[id]`` / ``volume_script[id]`` until one is left.
+Neutron's security groups are in neutron_fake.py (``cloud.neutron``).
 """
 import json
 import re
 import uuid
 
+from tests.unit.compute import neutron_fake
 from trove.compute import nova
 from trove.conf import CONF
 
@@ -46,6 +48,8 @@ def token_body():
             {'id': 'c1', 'type': 'compute', 'name': 'nova', 'endpoints': _endpoint(NOVA_URL)},
             {'id': 'c2', 'type': 'volumev3', 'name': 'cinderv3',
              'endpoints': _endpoint(CINDER_URL)},
+            {'id': 'c3', 'type': 'network', 'name': 'neutron',
+             'endpoints': _endpoint(neutron_fake.NEUTRON_URL)},
         ]}}
 
 
@@ -68,6 +72,10 @@ class FakeCloud:
         self.deleting = {}
         self.faults = {}
         self._register()
+        self.neutron = neutron_fake.FakeNeutron(mocker, PROJECT)
+        # Neutron refuses to delete a group a server's port still uses.
+        self.neutron.in_use = lambda group: any(
+            {'name': group['name']} in s['security_groups'] for s in self.servers.values())
 
     def _register(self):
         m = self.m
@@ -138,6 +146,7 @@ class FakeCloud:
             'id': sid, 'name': body['name'], 'status': 'BUILD',
             'metadata': body.get('metadata', {}),
             'tags': body.get('tags', []),
+            'security_groups': [{'name': 'default'}],
             'flavor': {'vcpus': 1, 'ram': 512, 'disk': 5, 'ephemeral': 0, 'swap': 0,
                        'original_name': 'm1.tiny', 'extra_specs': {}},
             'addresses': {'mgmt': [
@@ -188,7 +197,27 @@ class FakeCloud:
         fault = self._fault('action', context)
         if fault:
             return fault
-        context.status_code = 204 if 'confirmResize' in request.json() else 202
+        body = request.json()
+        if 'addSecurityGroup' in body:
+            return self._add_security_group(sid, body['addSecurityGroup']['name'], context)
+        context.status_code = 204 if 'confirmResize' in body else 202
+        return None
+
+    def _add_security_group(self, sid, name_or_id, context):
+        server = self.servers[sid]
+        if server['status'] == 'BUILD':
+            # Nova adds the group to the server's ports, allocated during the build.
+            return _not_found(context, 'instance_id %s as device id on any ports' % sid)
+        group = self.neutron.find(name_or_id)
+        if group is None:
+            return _not_found(context, 'Security group %s' % name_or_id)
+        entry = {'name': group['name']}
+        if entry in server['security_groups']:
+            context.status_code = 400
+            return {'badRequest': {'code': 400, 'message': 'Security group %s is already '
+                                   'associated with the instance %s' % (group['name'], sid)}}
+        server['security_groups'].append(entry)
+        context.status_code = 202
         return None
 
     def _detach(self, request, context):
@@ -270,5 +299,5 @@ def driver(cloud):
     for key in overrides:
         CONF.clear_override(key, group='service_credentials')
     for key in ('state_change_poll_time', 'management_networks', 'volume_time_out',
-                'server_delete_time_out', 'resize_time_out'):
+                'server_delete_time_out', 'resize_time_out', 'usage_timeout'):
         CONF.clear_override(key)

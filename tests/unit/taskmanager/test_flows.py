@@ -1,9 +1,10 @@
 """Create and delete flows with the fake compute driver and a scripted guest."""
+import json
 import threading
 
 import pytest
 
-from trove.common import states
+from trove.common import exception, states
 from trove.compute import fake
 from trove.conductor import manager as conductor
 from trove.conf import CONF
@@ -55,10 +56,11 @@ def env(db, monkeypatch):
     CONF.clear_override('usage_timeout')
 
 
-def _build(driver, **kw):
-    inst = api.create_instance(dict(name='db1', tenant_id='t1', flavor_id='2', volume_size=1))
+def _build(driver, access=None, manager='mariadb', **kw):
+    inst = api.create_instance(dict(name='db1', tenant_id='t1', flavor_id='2', volume_size=1,
+                                    access=json.dumps(access) if access else None))
     req = create.CreateRequest(instance_id=inst.id, flavor=FLAVOR,
-                               datastore_manager='mariadb', ds_version='10.11',
+                               datastore_manager=manager, ds_version='10.11',
                                databases=[{'name': 'shop'}], volume_size=1, **kw)
     create.create_instance(None, driver, req)
     return api.get_instance(inst.id)
@@ -147,6 +149,71 @@ def test_delete_failure_keeps_record_with_fault(env):
     api.set_task(inst.id, Task.DELETING)
     delete.delete_instance(None, env, inst.id)
     assert 'stuck' in api.get_fault(inst.id).message
+    env.failures.clear()
+    delete.delete_instance(None, env, inst.id)
+    assert api.list_instances('t1') == []
+
+
+# -- access ----------------------------------------------------------------------
+
+def _methods(driver):
+    return [name for name, _ in driver.calls]
+
+
+def test_build_opens_the_port_to_everyone_by_default(env):
+    inst = _build(env)
+    assert api.get_task(inst) == Task.NONE
+    assert env.called('apply_access') == [{
+        'server_id': inst.compute_instance_id, 'instance_id': inst.id,
+        'ports': [3306], 'cidrs': ['0.0.0.0/0']}]
+    # Once the server exists, and before the guest is prepared.
+    assert _methods(env).index('create_server') < _methods(env).index('apply_access')
+    assert Guest.instances[0].prepared is not None
+
+
+@pytest.mark.parametrize('manager,port', [('postgresql', 5432), ('redis', 6379),
+                                          ('mysql', 3307), ('mariadb', 3307)])
+def test_build_applies_allowed_cidrs_on_the_engine_port(env, manager, port):
+    CONF.set_override('port', 3307, group='mariadb')
+    try:
+        inst = _build(env, manager=manager,
+                      access={'is_public': True, 'allowed_cidrs': ['10.0.0.0/24', '::/0']})
+    finally:
+        CONF.clear_override('port', group='mariadb')
+    [call] = env.called('apply_access')
+    assert (call['ports'], call['cidrs']) == ([port], ['10.0.0.0/24', '::/0'])
+    assert api.get_task(inst) == Task.NONE
+
+
+def test_access_failure_ends_in_sec_group_error(env):
+    env.failures['apply_access'] = exception.ComputeError(detail='security group quota')
+    inst = _build(env)
+    assert api.get_task(inst) == Task.BUILDING_ERROR_SEC_GROUP
+    message = api.get_fault(inst.id).message
+    assert message.startswith('Security group setup failed: ')
+    assert 'security group quota' in message
+    # prepare was already queued for the guest; the build still ends here.
+    assert Guest.instances[0].prepared is not None
+    # An instance in this error can be deleted.
+    assert api.set_task(inst.id, Task.DELETING)
+
+
+def test_delete_releases_access_after_the_servers(env):
+    inst = _build(env)
+    api.set_task(inst.id, Task.DELETING)
+    delete.delete_instance(None, env, inst.id)
+    assert env.called('release_access') == [{'instance_id': inst.id}]
+    assert _methods(env).index('delete_server') < _methods(env).index('release_access')
+
+
+def test_release_failure_is_collected_not_fatal(env):
+    inst = _build(env)
+    env.failures['release_access'] = RuntimeError('security group in use')
+    api.set_task(inst.id, Task.DELETING)
+    delete.delete_instance(None, env, inst.id)
+    assert env.servers == {} and env.volumes == {}  # the rest went on
+    assert api.get_fault(inst.id).message == (
+        'Delete incomplete: access rules: security group in use')
     env.failures.clear()
     delete.delete_instance(None, env, inst.id)
     assert api.list_instances('t1') == []

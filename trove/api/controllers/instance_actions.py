@@ -107,6 +107,18 @@ def cast_or_restore(inst, task, restore, what, send):
     return wsgi.Result(status=202)
 
 
+def _cast_or_revert(inst, column, previous, send):
+    """Run ``send`` (a cast that needs no task); on failure put ``column`` back, 503."""
+    try:
+        send()
+    except Exception as exc:
+        LOG.error('Casting the %s change of %s failed: %s', column, inst.id, exc)
+        db_api.update_instance(inst.id, **{column: previous})
+        raise instances_ctl.ServiceUnavailable(
+            detail='the taskmanager is unreachable; the %s of instance %s was not '
+                   'changed.' % (column.replace('_id', ''), inst.id))
+
+
 class InstanceActionController:
     """Update, actions and the rendered configuration of one instance."""
 
@@ -191,7 +203,7 @@ class InstanceActionController:
             if key in data:
                 raise instances_ctl.NotImplementedYet(feature='Updating %s' % key)
         if 'access' in data:
-            self._update_access(inst, data['access'])
+            self._update_access(context, inst, data['access'])
         if data.get('configuration'):
             self._attach(context, inst, data['configuration'])
         elif 'configuration' in data or not data:
@@ -201,19 +213,25 @@ class InstanceActionController:
             LOG.info('Instance %s renamed to %s', inst.id, data['name'])
         return wsgi.Result(status=202)
 
-    def _update_access(self, inst, access):
-        """Record who may reach the instance (``is_public``, ``allowed_cidrs``).
+    def _update_access(self, context, inst, access):
+        """Store who may reach the instance (``is_public``, ``allowed_cidrs``), apply it.
 
-        The local driver gives every instance a loopback address, so there
-        is no port or security group to change; the setting is kept and
-        shown, and a cloud driver applies it.
+        The taskmanager applies the stored value to the running server
+        (``update_access``; nova: the instance's security group).  No task is
+        claimed: the instance stays usable, and a failure to apply becomes its
+        fault.  When the cast cannot be sent the old value is put back, so
+        what is shown is what the server has.
         """
         for cidr in access.get('allowed_cidrs', []):
             try:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise exception.BadRequest('Invalid CIDR in allowed_cidrs: %s' % cidr)
+        previous = inst.access
         db_api.update_instance(inst.id, access=json.dumps(access))
+        tm = instances_ctl.get_taskmanager(context)
+        _cast_or_revert(inst, 'access', previous,
+                        lambda: tm.update_access(instance_id=inst.id))
         LOG.info('Instance %s access set to %s', inst.id, access)
 
     def _attach(self, context, inst, config_id):
@@ -242,15 +260,10 @@ class InstanceActionController:
         LOG.info('Configuration %s detached from %s', inst.configuration_id, inst.id)
 
     def _send_change(self, context, inst, old, new, previous):
-        try:
-            instances_ctl.get_taskmanager(context).apply_configuration(
-                instance_id=inst.id, old_values=old, new_values=new)
-        except Exception as exc:
-            LOG.error('Casting apply_configuration for %s failed: %s', inst.id, exc)
-            db_api.update_instance(inst.id, configuration_id=previous)
-            raise instances_ctl.ServiceUnavailable(
-                detail='the taskmanager is unreachable; the configuration of instance '
-                       '%s was not changed.' % inst.id)
+        tm = instances_ctl.get_taskmanager(context)
+        _cast_or_revert(inst, 'configuration_id', previous,
+                        lambda: tm.apply_configuration(instance_id=inst.id, old_values=old,
+                                                       new_values=new))
 
     # -- GET .../configuration -----------------------------------------------------------
     def configuration(self, req, tenant_id, id):

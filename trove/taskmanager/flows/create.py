@@ -1,4 +1,4 @@
-"""Build an instance: volume, server, guest queue, prepare, wait for the guest."""
+"""Build an instance: volume, server, access rules, guest queue, prepare, wait."""
 import datetime
 import time
 from dataclasses import dataclass, field
@@ -13,6 +13,7 @@ from trove.conf import CONF
 from trove.db import api as db_api
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager import guest_files, spares
+from trove.taskmanager.flows import access
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
@@ -91,6 +92,15 @@ def _boot(context, driver, req, inst):
     return server, guest
 
 
+def _apply_access(driver, inst, server, manager):
+    """Open the engine's port to the instance's allowed CIDRs (nova: a security group)."""
+    try:
+        access.apply(driver, inst, server.id, manager)
+    except Exception as exc:
+        raise BuildError(Task.BUILDING_ERROR_SEC_GROUP,
+                         'Security group setup failed: %s' % exc)
+
+
 def _prepare(guest, req):
     config = template.render_config(req.datastore_manager, int(req.flavor['ram']))
     guest.prepare(request=PrepareRequest(
@@ -138,8 +148,11 @@ def create_instance(context, driver, req):
     deadline = time.time() + CONF.usage_timeout
     try:
         inst = db_api.get_instance(req.instance_id)
-        _, guest = _boot(context, driver, req, inst)
+        server, guest = _boot(context, driver, req, inst)
+        # prepare waits in the guest's queue while a cloud server still
+        # boots, which the access step may have to wait for.
         _prepare(guest, req)
+        _apply_access(driver, inst, server, req.datastore_manager)
         wait_for_guest(inst.id, deadline)
     except BuildError as exc:
         _fail(req.instance_id, exc.task, exc.message)

@@ -1,4 +1,5 @@
-"""Delete an instance: stop the engine, delete server and volume, purge records.
+"""Delete an instance: stop the engine, delete server, access rules and volume,
+then purge the records.
 
 Every step is best effort: an instance in any state, half-built or broken,
 can be deleted.
@@ -54,6 +55,12 @@ def delete_instance(context, driver, instance_id):
         except Exception as exc:
             LOG.exception('Deleting server %s of %s failed', server_id, instance_id)
             failed.append('server %s: %s' % (server_id, exc))
+    try:
+        # After the servers: a security group still in use cannot be deleted.
+        driver.release_access(instance_id)
+    except Exception as exc:
+        LOG.exception('Releasing the access rules of %s failed', instance_id)
+        failed.append('access rules: %s' % exc)
     if inst.volume_id:
         try:
             driver.delete_volume(inst.volume_id)
