@@ -12,6 +12,30 @@ from trove.guestagent.engines import process
 from trove.guestagent.engines.postgresql import app as pg_app
 
 
+def with_store(st, extra=''):
+    """Point a not yet started Stack's local backup store at ``<dir>/backups`` (``st.store``)."""
+    st.store = os.path.join(st.dir, 'backups')
+    with open(st.conf, 'a') as f:
+        f.write('[backup]\nlocal_store_path = %s\n%s' % (st.store, extra))
+
+
+@contextlib.contextmanager
+def store_stack(extra=''):
+    """A started Stack with its backup store under its own directory."""
+    st = Stack()
+    with_store(st, extra)
+    try:
+        yield st.start()
+    finally:
+        st.stop()
+
+
+def healthy_or_error(code, body):
+    """wait_instance condition: the build ended, well or badly."""
+    inst = body['instance'] if code == 200 else {}
+    return inst.get('status') == 'ERROR' or inst.get('operating_status') == 'HEALTHY'
+
+
 def gone(code, _body):
     """wait_instance condition: the instance no longer exists."""
     return code == 404

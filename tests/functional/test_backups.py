@@ -10,7 +10,7 @@ import os
 import pymysql
 import pytest
 
-from tests.functional.stack import Stack
+from tests.functional import helpers
 
 FIRST = [(i, 'first-%03d' % i) for i in range(1, 41)]
 SECOND = [(i, 'second-%03d' % i) for i in range(41, 101)]
@@ -18,26 +18,12 @@ SECOND = [(i, 'second-%03d' % i) for i in range(41, 101)]
 
 @pytest.fixture(scope='module')
 def stack():
-    st = Stack()
-    store = os.path.join(st.dir, 'backups')
-    with open(st.conf, 'a') as f:
-        f.write('[backup]\nlocal_store_path = %s\nstall_timeout = 120\n'
-                'progress_interval = 2\n' % store)
-    st.store = store
-    try:
-        st.start()
+    with helpers.store_stack('stall_timeout = 120\nprogress_interval = 2\n') as st:
         yield st
-    finally:
-        st.stop()
-
-
-def _healthy_or_error(code, body):
-    inst = body['instance'] if code == 200 else {}
-    return inst.get('status') == 'ERROR' or inst.get('operating_status') == 'HEALTHY'
 
 
 def _connect(stack, instance_id):
-    body = stack.wait_instance(instance_id, _healthy_or_error, timeout=400)
+    body = stack.wait_instance(instance_id, helpers.healthy_or_error, timeout=400)
     assert body['instance']['status'] == 'ACTIVE', body
     address = body['instance']['addresses'][0]['address']
     return pymysql.connect(host=address, port=3306, user='alice', password='s3cret-Pw',
@@ -136,7 +122,7 @@ def test_full_and_incremental_backup_restore(stack):
         f.write(bytes([byte[0] ^ 0xFF]))
     tampered = _create(stack, 'bk-restore-bad', backup=inc['id'])
     try:
-        body = stack.wait_instance(tampered, _healthy_or_error, timeout=300)
+        body = stack.wait_instance(tampered, helpers.healthy_or_error, timeout=300)
         inst = body['instance']
         assert inst['status'] == 'ERROR', inst
         assert 'failed verification' in inst['fault']['message'], inst['fault']

@@ -8,7 +8,6 @@ into a new instance with identical keys and values; an incremental is
 refused with 400.  A backup cannot be restored into another datastore.
 Everything is deleted at the end.
 """
-import os
 import time
 
 import psycopg
@@ -26,10 +25,7 @@ PASSWORD = 's3cret-Pw'
 
 
 def _with_store(st):
-    st.store = os.path.join(st.dir, 'backups')
-    with open(st.conf, 'a') as f:
-        f.write('[backup]\nlocal_store_path = %s\nstall_timeout = 120\n'
-                'progress_interval = 2\n' % st.store)
+    helpers.with_store(st, 'stall_timeout = 120\nprogress_interval = 2\n')
 
 
 @pytest.fixture(scope='module')

@@ -9,10 +9,10 @@ import webob.dec
 
 from trove.api import wsgi
 from trove.api.controllers import databases, datastores, flavors, instances, versions
-from trove.api.controllers import root, users
+from trove.api.controllers import logs, root, users
 from trove.api.controllers import configurations, instance_actions, parameters
 from trove.api.controllers import limits, mgmt, quotas
-from trove.api.controllers import backup_strategies, backups
+from trove.api.controllers import backup_strategies, backups, volume_types
 
 _METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD')
 
@@ -69,12 +69,18 @@ def _datastore_routes(mapper):
     flavor_res = wsgi.Resource(flavors.FlavorController())
     _connect(mapper, flavor_res, base + '/{datastore}/versions/{version_id}/flavors',
              'index_for_version', 'GET')
+    types_res = wsgi.Resource(volume_types.VolumeTypeController())
+    _connect(mapper, types_res, base + '/{datastore}/versions/{version_id}/volume-types',
+             'index_for_version', 'GET')
 
 
 def _flavor_routes(mapper):
     res = wsgi.Resource(flavors.FlavorController())
     _connect(mapper, res, '/{tenant_id}/flavors', 'index', 'GET')
     _connect(mapper, res, '/{tenant_id}/flavors/{id}', 'show', 'GET')
+    _resource(mapper, wsgi.Resource(volume_types.VolumeTypeController()),
+              '/{tenant_id}/volume-types', collection=(('index', 'GET'),),
+              item=(('show', 'GET'),))
 
 
 def _mgmt_routes(mapper):
@@ -88,6 +94,7 @@ def _mgmt_routes(mapper):
     _resource(mapper, inst, base + '/instances', collection=(('index', 'GET'),),
               item=(('show', 'GET'),))
     _connect(mapper, inst, base + '/instances/{id}/action', 'action', 'POST')
+    _connect(mapper, inst, base + '/instances/{id}/root', 'root', 'GET')
     _resource(mapper, wsgi.Resource(mgmt.DatastoreVersionController()),
               base + '/datastore-versions', item=ITEM + (('edit', 'PATCH'),))
     _resource(mapper, wsgi.Resource(mgmt.ParameterController()),
@@ -96,13 +103,16 @@ def _mgmt_routes(mapper):
 
 
 def _configuration_routes(mapper):
-    """Instance update/actions, configuration groups and the parameter catalogue."""
+    """Instance update/actions and logs, configuration groups and the parameter catalogue."""
     act = wsgi.Resource(instance_actions.InstanceActionController())
     base = '/{tenant_id}/instances/{id}'
     _connect(mapper, act, base, 'update', 'PUT')
     _connect(mapper, act, base, 'edit', 'PATCH')
     _connect(mapper, act, base + '/action', 'action', 'POST')
     _connect(mapper, act, base + '/configuration', 'configuration', 'GET')
+    log = wsgi.Resource(logs.LogController())
+    _connect(mapper, log, base + '/log', 'index', 'GET')
+    _connect(mapper, log, base + '/log', 'create', 'POST')
     cfg = wsgi.Resource(configurations.ConfigurationController())
     base = '/{tenant_id}/configurations'
     _resource(mapper, cfg, base, item=ITEM + (('edit', 'PATCH'), ('update', 'PUT')))

@@ -49,6 +49,10 @@ class FlavorNotFound(NotFound):
     message = 'Flavor %(uuid)s could not be found.'
 
 
+class VolumeTypeNotFound(NotFound):
+    message = 'Volume type %(volume_type)s could not be found.'
+
+
 class DatastoreNotFound(NotFound):
     message = 'Datastore \'%(datastore)s\' cannot be found.'
 
@@ -92,6 +96,14 @@ class Forbidden(TroveError):
 
 class PolicyNotAuthorized(Forbidden):
     message = 'Policy doesn\'t allow %(action)s to be performed.'
+
+
+class LogAccessForbidden(Forbidden):
+    message = 'You must be admin to %(action)s log %(log)s.'
+
+
+class LogNotFound(NotFound):
+    message = 'Log %(log)s does not exist.'
 
 
 class Conflict(TroveError):

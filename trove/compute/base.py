@@ -153,6 +153,13 @@ class ComputeDriver(abc.ABC):
         """Move a server to another flavor (the guest's engine is stopped first)."""
         raise exception.ComputeError(detail='%s cannot resize servers' % type(self).__name__)
 
+    def list_volume_types(self):
+        """Volume types as ``{id, name, description, is_public}`` dicts.
+
+        Drivers without typed volumes (local, fake) have none.
+        """
+        return []
+
     def extend_volume(self, volume_id, new_size_gb):
         """Grow a volume to ``new_size_gb`` GB."""
         raise exception.ComputeError(detail='%s cannot extend volumes' % type(self).__name__)

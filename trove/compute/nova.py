@@ -109,6 +109,12 @@ class NovaDriver(base.ComputeDriver):
 
     # Volumes ---------------------------------------------------------------
 
+    def list_volume_types(self):
+        with clients.translate('list volume types'):
+            types = self.cinder.volume_types.list()
+        return [{'id': t.id, 'name': t.name, 'description': getattr(t, 'description', None),
+                 'is_public': bool(getattr(t, 'is_public', True))} for t in types]
+
     def create_volume(self, name, size_gb):
         return self.volumes.create(name, size_gb)
 

@@ -1,12 +1,12 @@
 """Option listings for oslo-config-generator."""
-from trove.conf import api, backup, default, guest, local, mariadb, postgresql, quota, redis
-from trove.conf import security, service_credentials
+from trove.conf import api, backup, default, guest, guest_log, local, mariadb, postgresql
+from trove.conf import quota, redis, security, service_credentials
 
 
 def list_opts():
     """Options of the controller services (trove.conf)."""
     return [('DEFAULT', default.opts + api.opts + service_credentials.compute_opts + quota.opts
-             + security.controller_opts),
+             + security.controller_opts + guest_log.opts),
             (local.group, local.opts),
             (service_credentials.group, service_credentials.opts),
             (backup.group, backup.opts)]
@@ -14,6 +14,7 @@ def list_opts():
 
 def list_guest_opts():
     """Options of the guest agent (trove-guestagent.conf)."""
-    return [('DEFAULT', guest.opts + security.guest_opts), (mariadb.group, mariadb.opts),
+    return [('DEFAULT', guest.opts + security.guest_opts + guest_log.opts),
+            (mariadb.group, mariadb.opts),
             (backup.group, backup.opts), (postgresql.group, postgresql.opts),
             (redis.group, redis.opts)]

@@ -16,6 +16,7 @@ from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
 from trove.guestagent import backup as guest_backup
 from trove.guestagent import engines
+from trove.guestagent import guest_log
 from trove.guestagent import heartbeat
 from trove.guestagent.backup import runner as backup_runner
 
@@ -90,7 +91,7 @@ class Manager:
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)
@@ -102,6 +103,7 @@ class Manager:
         self._warm = threading.Event()
         self._warm.set()
         self._backup_lock = threading.Lock()
+        self.logs = guest_log.GuestLogs(self.engine)
         self.preparing = False
 
     @property
@@ -312,3 +314,15 @@ class Manager:
     def start_db_with_conf_changes(self, context, config_contents):
         self.engine.start_db_with_conf_changes(config_contents)
         self.report()
+
+    # -- guest logs (RPC 1.4) --------------------------------------------------
+    # SYS logs are listed too: the API decides who may see them.
+    @_engine_op
+    def guest_log_list(self, context):
+        return self.logs.list()
+
+    @_engine_op
+    def guest_log_action(self, context, log_name, enable=False, disable=False,
+                         publish=False, discard=False):
+        return self.logs.action(log_name, enable=enable, disable=disable,
+                                publish=publish, discard=discard)

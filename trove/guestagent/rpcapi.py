@@ -11,6 +11,7 @@ Version history:
         include_marker and return [items, next_marker]
   1.2 - restart, update_overrides, apply_overrides, start_db_with_conf_changes
   1.3 - create_backup (cast)
+  1.4 - guest_log_list, guest_log_action
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -33,7 +34,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.3'
+    VERSION = '1.4'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -162,3 +163,16 @@ class GuestAPI:
         """Cast: take the backup described by ``backup_info`` (see trove.backup.info)."""
         self.client.prepare(version='1.3').cast(
             self.context, 'create_backup', backup_info=backup_info)
+
+    # -- guest logs (1.4) ------------------------------------------------------
+    def guest_log_list(self):
+        """Every log of the guest as ``[{name, type, status, published, ...}]``."""
+        return self._call('guest_log_list', CONF.agent_call_low_timeout, version='1.4')
+
+    def guest_log_action(self, *, log_name, enable=False, disable=False, publish=False,
+                         discard=False):
+        """Do at most one action on a log; returns the log afterwards.  A
+        publish uploads to the store, so this uses the high timeout."""
+        return self._call('guest_log_action', CONF.agent_call_high_timeout, version='1.4',
+                          log_name=log_name, enable=enable, disable=disable,
+                          publish=publish, discard=discard)

@@ -4,6 +4,7 @@ import os
 from trove.common import rpc_crypto
 from trove.conf import CONF
 from trove.conf.backup import guest_lines as backup_guest_lines
+from trove.conf.guest_log import guest_lines as guest_log_lines
 
 CONF_DIR = '/etc/trove/conf.d'
 
@@ -41,6 +42,7 @@ def guest_config():
               'conductor_queue = %s' % CONF.conductor_queue,
               'report_interval = %d' % CONF.report_interval,
               'debug = %s' % CONF.debug]
+    lines += guest_log_lines()
     lines += backup_guest_lines()
     return '\n'.join(lines) + '\n'
 

@@ -75,3 +75,41 @@ def test_flavors_of_a_version(app):
     assert status == 200 and len(body['flavors']) == 2
     status, _ = call(app, 'GET', '/v1.0/t1/datastores/mariadb/versions/9/flavors')
     assert status == 404
+
+
+class TypedCompute:
+    """A compute driver with Cinder-like volume types."""
+
+    def list_volume_types(self):
+        return [{'id': 'vt-1', 'name': 'lvmdriver-1', 'description': None, 'is_public': True},
+                {'id': 'vt-2', 'name': 'fast-ssd', 'description': 'NVMe', 'is_public': False}]
+
+
+def test_volume_types_proxied_from_the_compute_driver(app, monkeypatch):
+    from trove.api.controllers import flavors
+    monkeypatch.setattr(flavors, 'get_compute', TypedCompute)
+    status, body = call(app, 'GET', '/v1.0/t1/volume-types')
+    assert status == 200
+    assert body == {'volume_types': [
+        {'id': 'vt-1', 'name': 'lvmdriver-1', 'description': None, 'is_public': True},
+        {'id': 'vt-2', 'name': 'fast-ssd', 'description': 'NVMe', 'is_public': False}]}
+    for key in ('vt-2', 'fast-ssd'):
+        status, body = call(app, 'GET', '/v1.0/t1/volume-types/%s' % key)
+        assert status == 200 and body['volume_type']['id'] == 'vt-2'
+    status, body = call(app, 'GET', '/v1.0/t1/volume-types/nope')
+    assert status == 404 and 'nope' in body['itemNotFound']['message']
+    status, body = call(app, 'GET', '/v1.0/t1/datastores/mariadb/versions/10.11/volume-types')
+    assert status == 200 and [t['name'] for t in body['volume_types']] == [
+        'lvmdriver-1', 'fast-ssd']
+    status, body = call(app, 'GET', '/v1.0/t1/datastores/mariadb/versions/9.9/volume-types')
+    assert status == 404
+
+
+def test_local_driver_has_no_volume_types(app, tmp_path, monkeypatch):
+    from trove.api.controllers import flavors
+    from trove.compute import local
+    monkeypatch.setattr(flavors, 'get_compute', lambda: local.LocalDriver(base_dir=str(tmp_path)))
+    status, body = call(app, 'GET', '/v1.0/t1/volume-types')
+    assert status == 200 and body == {'volume_types': []}
+    status, body = call(app, 'GET', '/v1.0/t1/volume-types/lvmdriver-1')
+    assert status == 404

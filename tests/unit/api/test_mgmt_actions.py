@@ -186,3 +186,32 @@ def test_create_with_a_foreign_or_unknown_group_is_refused(app, tm):
         assert words in body['badRequest']['message']
     assert tm.calls == []
     assert call(app, 'GET', T + '/instances')[1] == {'instances': []}
+
+
+# -- root history ------------------------------------------------------------------
+def test_root_history_never_then_who_and_when(app, tm):
+    from trove.db import root_history
+    iid = _instance(tm)
+    code, body = call(app, 'GET', T + '/mgmt/instances/%s/root' % iid)
+    assert code == 200
+    assert body == {'root_history': {'id': iid, 'enabled': 'Never', 'user': 'Nobody'}}
+    root_history.record(iid, 'alice')
+    code, body = call(app, 'GET', T + '/mgmt/instances/%s/root' % iid)
+    history = body['root_history']
+    assert code == 200 and history['id'] == iid and history['user'] == 'alice'
+    import datetime
+    when = datetime.datetime.strptime(history['enabled'], '%Y-%m-%dT%H:%M:%S')
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    assert abs((now - when).total_seconds()) < 60
+    code, body = call(app, 'GET', T + '/mgmt/instances/no-such/root')
+    assert code == 404 and 'itemNotFound' in body
+
+
+def test_root_history_is_admin_only(app, tm):
+    iid = _instance(tm)
+    CONF.set_override('noauth_roles', ['member'])
+    try:
+        code, body = call(app, 'GET', T + '/mgmt/instances/%s/root' % iid)
+    finally:
+        CONF.clear_override('noauth_roles')
+    assert code == 403 and 'forbidden' in body

@@ -76,10 +76,19 @@ def test_locations_outside_the_store_refused(store, location):
         store.delete(location)
 
 
-@pytest.mark.parametrize('name', ['', '../evil', 'a/b', '.hidden'])
+@pytest.mark.parametrize('name', ['', '../evil', 'a/../b', 'a//b', '/abs', 'a/', '.hidden'])
 def test_bad_object_names_refused(store, name):
     with pytest.raises(exception.BadRequest):
         store.put_stream('c1', name, iter([b'x']), {})
+
+
+def test_nested_names_are_subdirectories_pruned_on_delete(store):
+    obj = store.put_stream('logs', 'i1/mariadb-general/log-1', iter([b'abc']), {})
+    assert obj.location == os.path.join(store.root, 'logs', 'i1', 'mariadb-general', 'log-1')
+    assert store.get_metadata(obj.location)['size'] == 3
+    store.delete(obj.location)
+    # The emptied pseudo-folders go; the container stays.
+    assert os.listdir(os.path.join(store.root, 'logs')) == []
 
 
 def test_store_loaded_by_entry_point(tmp_path):

@@ -29,6 +29,15 @@ FLAVORS = [
      'os-flavor-access:is_public': True, 'description': None, 'links': []},
 ]
 
+VOLUME_TYPES = [
+    {'id': '5f0f1b0e-5b1c-4c55-9c4e-2f6a3f7d1a01', 'name': 'lvmdriver-1', 'description': None,
+     'is_public': True, 'extra_specs': {'volume_backend_name': 'lvmdriver-1'},
+     'os-volume-type-access:is_public': True, 'qos_specs_id': None},
+    {'id': '5f0f1b0e-5b1c-4c55-9c4e-2f6a3f7d1a02', 'name': 'fast-ssd', 'description': 'NVMe',
+     'is_public': False, 'extra_specs': {}, 'os-volume-type-access:is_public': False,
+     'qos_specs_id': None},
+]
+
 
 def _endpoint(url):
     return [{'id': uuid.uuid4().hex, 'interface': iface, 'region': 'RegionOne',
@@ -92,6 +101,8 @@ class FakeCloud:
                json=self._server_action)
         m.delete(re.compile(re.escape(NOVA_URL) + r'/servers/[^/]+/os-volume_attachments/.+'),
                  json=self._detach, status_code=202)
+        m.get(re.compile(re.escape(CINDER_URL) + r'/types(\?.*)?$'),
+              json={'volume_types': VOLUME_TYPES})
         m.post(CINDER_URL + '/volumes', json=self._create_volume, status_code=202)
         volume = re.compile(re.escape(CINDER_URL) + r'/volumes/(?!detail)[^/?]+$')
         m.get(volume, json=self._get_volume)

@@ -42,6 +42,14 @@ def test_flavors_are_proxied(cloud, driver):
     assert cloud.calls('GET', 'nova.test')[-1][1] == '/v2.1/flavors/42'
 
 
+def test_volume_types_are_proxied_from_cinder(cloud, driver):
+    types = driver.list_volume_types()
+    assert [(t['name'], t['is_public'], t['description']) for t in types] == [
+        ('lvmdriver-1', True, None), ('fast-ssd', False, 'NVMe')]
+    assert types[0]['id'] == '5f0f1b0e-5b1c-4c55-9c4e-2f6a3f7d1a01'
+    assert cloud.calls('GET', 'cinder.test')[-1][1].split('?')[0].endswith('/types')
+
+
 def test_unknown_flavor_is_flavor_not_found(cloud, driver):
     with pytest.raises(exception.FlavorNotFound):
         driver.get_flavor('99')

@@ -16,6 +16,7 @@ from trove.db import api as db_api
 from trove.db import configurations as config_db
 from trove.db import datastores
 from trove.db import mgmt as db
+from trove.db import root_history
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
@@ -112,6 +113,18 @@ class MgmtInstanceController:
         policy.authorize(context, 'mgmt:instance:show')
         inst = db_api.get_instance(id, deleted=bool(_deleted_flag(req)))
         return {'instance': self._view(req, context, inst)}
+
+    def root(self, req, tenant_id, id):
+        """Who last enabled root on the instance, and when ('Never'/'Nobody' if nobody)."""
+        context = middleware.get_context(req)
+        policy.authorize(context, 'mgmt:instance:root')
+        inst = db_api.get_instance(id)
+        try:
+            row = root_history.get(inst.id)
+        except exception.RootHistoryNotFound:
+            return {'root_history': {'id': inst.id, 'enabled': 'Never', 'user': 'Nobody'}}
+        return {'root_history': {'id': inst.id, 'enabled': links.isotime(row.created),
+                                 'user': row.user}}
 
     def action(self, req, tenant_id, id, body):
         """POST .../action: ``stop``, ``reboot`` or ``reset-task-status``; 202."""

@@ -40,10 +40,14 @@ class LocalStore(base.BackupStore):
         return path
 
     def put_stream(self, container, object_name, chunks, metadata):
-        directory = os.path.join(self.root, _safe_name(container))
+        # Names may have '/'-separated parts (guest logs: <instance>/<log>/...),
+        # stored as subdirectories as Swift pseudo-folders would list them.
+        *parents, leaf = str(object_name).split('/')
+        directory = os.path.join(self.root, _safe_name(container),
+                                 *[_safe_name(p) for p in parents])
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        final = os.path.join(directory, _safe_name(object_name))
-        tmp = os.path.join(directory, '.%s.%s.part' % (object_name, uuid.uuid4().hex))
+        final = os.path.join(directory, _safe_name(leaf))
+        tmp = os.path.join(directory, '.%s.%s.part' % (leaf, uuid.uuid4().hex))
         counted = base.HashingIterator(chunks)
         try:
             with open(tmp, 'wb') as f:
@@ -80,6 +84,16 @@ class LocalStore(base.BackupStore):
         path = self._path(location)
         _unlink(path)
         _unlink(path + META_SUFFIX)
+        self._prune(os.path.dirname(path))
+
+    def _prune(self, directory):
+        """Remove subdirectories a nested name left empty; containers stay."""
+        while os.path.dirname(directory) != self.root and directory.startswith(self.root):
+            try:
+                os.rmdir(directory)
+            except OSError:  # not empty (or already gone): stop here
+                return
+            directory = os.path.dirname(directory)
 
     def discard_partial(self, object_prefix):
         removed = []

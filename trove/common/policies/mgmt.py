@@ -7,6 +7,7 @@ rules = base.operations('mgmt', PATH, [
     ('instance:index', 'GET', '/instances'),
     ('instance:show', 'GET', '/instances/{instance_id}'),
     ('instance:action', 'POST', '/instances/{instance_id}/action'),
+    ('instance:root', 'GET', '/instances/{instance_id}/root'),
     ('datastore_version:index', 'GET', '/datastore-versions'),
     ('datastore_version:show', 'GET', '/datastore-versions/{version_id}'),
     ('datastore_version:create', 'POST', '/datastore-versions'),

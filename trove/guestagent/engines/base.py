@@ -121,6 +121,12 @@ class Engine(abc.ABC):
         """Restart the engine with a new flavor-sized configuration template."""
         self._unsupported('start_db_with_conf_changes')
 
+    def log_definitions(self) -> list:
+        """The logs of ``/instances/{id}/log`` as guest_log.LogDefinition; by
+        default only the agent's own log (engines add theirs)."""
+        from trove.guestagent import guest_log
+        return [guest_log.agent_log()]
+
     def volume_info(self) -> dict:
         """Filesystem usage of the data volume: ``{total, used, free}`` in GB."""
         self._unsupported('volume_info')

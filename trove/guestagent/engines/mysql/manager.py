@@ -12,7 +12,7 @@ from trove.guestagent.engines import base
 from trove.guestagent.engines.common import server, sql_admin
 from trove.guestagent.engines.mysql import admin as admin_mod
 from trove.guestagent.engines.mysql import app as app_mod
-from trove.guestagent.engines.mysql import config, security
+from trove.guestagent.engines.mysql import config, logs, security
 from trove.guestagent.engines.mysql import overrides as overrides_mod
 
 LOG = logging.getLogger(__name__)
@@ -84,6 +84,9 @@ class MariaDBEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.Engin
             return True
         except (pymysql.err.MySQLError, exception.EngineError):
             return False
+
+    def log_definitions(self) -> list:
+        return logs.definitions(self.paths, self.admin)
 
     # -- configuration ---------------------------------------------------------
     def update_overrides(self, overrides: dict, remove: bool = False) -> None:

@@ -12,7 +12,7 @@ from trove.guestagent.engines import base
 from trove.guestagent.engines.postgresql import admin as admin_mod
 from trove.guestagent.engines.postgresql import app as app_mod
 from trove.guestagent.engines.common import server, sql_admin
-from trove.guestagent.engines.postgresql import config, security
+from trove.guestagent.engines.postgresql import config, logs, security
 
 LOG = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ class PostgreSQLEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.En
     def _ping(self):
         with admin_mod.connect(self.paths, timeout=2) as conn:
             conn.execute('SELECT 1')
+
+    def log_definitions(self) -> list:
+        return logs.definitions(self.paths, self.admin)
 
     # -- configuration -----------------------------------------------------
     def update_overrides(self, overrides: dict, remove: bool = False) -> None:
