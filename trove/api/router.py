@@ -64,6 +64,7 @@ def _datastore_routes(mapper):
     # Before "{datastore}/versions" so a version uuid is not read as a datastore.
     _connect(mapper, res, base + '/versions/{uuid}', 'version_show_by_uuid', 'GET')
     _connect(mapper, res, base + '/{id}', 'show', 'GET')
+    _connect(mapper, res, base + '/{id}', 'delete', 'DELETE')
     _connect(mapper, res, base + '/{datastore}/versions', 'version_index', 'GET')
     _connect(mapper, res, base + '/{datastore}/versions/{id}', 'version_show', 'GET')
     flavor_res = wsgi.Resource(flavors.FlavorController())

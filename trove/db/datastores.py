@@ -31,6 +31,19 @@ def get_datastore(name_or_id):
         return row
 
 
+def delete_datastore(datastore_id):
+    """Remove a datastore that has no versions left; False if it had some."""
+    with writer() as session:
+        has_versions = session.scalars(select(models.DatastoreVersion.id).where(
+            models.DatastoreVersion.datastore_id == datastore_id).limit(1)).first()
+        if has_versions:
+            return False
+        row = session.get(models.Datastore, datastore_id)
+        if row is not None:
+            session.delete(row)
+        return True
+
+
 def list_versions(datastore_id, only_active=True):
     with reader() as session:
         query = select(models.DatastoreVersion).where(

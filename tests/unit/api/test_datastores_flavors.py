@@ -113,3 +113,21 @@ def test_local_driver_has_no_volume_types(app, tmp_path, monkeypatch):
     assert status == 200 and body == {'volume_types': []}
     status, body = call(app, 'GET', '/v1.0/t1/volume-types/lvmdriver-1')
     assert status == 404
+
+
+def test_delete_datastore_only_without_versions(app):
+    from trove.conf import CONF
+    status, body = call(app, 'DELETE', '/v1.0/t1/datastores/mariadb')
+    assert status == 400 and 'versions exist' in body['badRequest']['message']
+    assert call(app, 'GET', '/v1.0/t1/datastores/mariadb')[0] == 200
+    datastores.datastore_update('emptyds')
+    CONF.set_override('noauth_roles', ['member'])
+    try:
+        status, body = call(app, 'DELETE', '/v1.0/t1/datastores/emptyds')
+    finally:
+        CONF.clear_override('noauth_roles')
+    assert status == 403
+    status, body = call(app, 'DELETE', '/v1.0/t1/datastores/emptyds')
+    assert status == 202 and body is None
+    assert call(app, 'GET', '/v1.0/t1/datastores/emptyds')[0] == 404
+    assert call(app, 'DELETE', '/v1.0/t1/datastores/emptyds')[0] == 404

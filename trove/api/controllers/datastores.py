@@ -1,5 +1,6 @@
-"""Datastores and datastore versions (read-only; registration is trove-manage's)."""
-from trove.api import middleware
+"""Datastores and datastore versions (registration is trove-manage's and the
+mgmt API's; an admin may delete a datastore whose versions are gone)."""
+from trove.api import middleware, wsgi
 from trove.api.views import datastores as views
 from trove.common import exception, policy
 from trove.db import datastores as db
@@ -24,6 +25,16 @@ class DatastoreController:
         ds = db.get_datastore(id)
         return {'datastore': views.datastore_view(req, tenant_id, ds,
                                                   self._versions(context, ds.id))}
+
+    def delete(self, req, tenant_id, id):
+        """Delete a datastore without versions (delete them first: mgmt API)."""
+        context = middleware.get_context(req)
+        policy.authorize(context, 'datastore:delete')
+        ds = db.get_datastore(id)
+        if not db.delete_datastore(ds.id):
+            raise exception.BadRequest(
+                'Datastore versions exist for datastore %s; delete them first.' % ds.name)
+        return wsgi.Result(status=202)
 
     def version_index(self, req, tenant_id, datastore):
         context = middleware.get_context(req)
