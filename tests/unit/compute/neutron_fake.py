@@ -23,7 +23,20 @@ def neutron_error(context, code, kind, message):
     return {'NeutronError': {'type': kind, 'message': message, 'detail': ''}}
 
 
-class FakeNeutron:
+class ScriptedFaults:
+    """``faults[key] = (status, body)`` makes the handler named ``key`` fail."""
+
+    faults: dict
+
+    def _fault(self, key, context):
+        if key in self.faults:
+            code, body = self.faults[key]
+            context.status_code = code
+            return body
+        return None
+
+
+class FakeNeutron(ScriptedFaults):
     """Security groups and rules kept in dicts; ``in_use(group)`` blocks deletes."""
 
     def __init__(self, mocker, project):
@@ -37,13 +50,6 @@ class FakeNeutron:
         mocker.delete(re.compile(re.escape(GROUPS) + r'/[^/?]+$'), json=self._delete_group)
         mocker.post(RULES, json=self._create_rule, status_code=201)
         mocker.delete(re.compile(re.escape(RULES) + r'/[^/?]+$'), json=self._delete_rule)
-
-    def _fault(self, key, context):
-        if key in self.faults:
-            code, body = self.faults[key]
-            context.status_code = code
-            return body
-        return None
 
     def group(self, group_id):
         """A group as Neutron shows it: its rules embedded."""

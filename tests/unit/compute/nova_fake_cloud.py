@@ -67,7 +67,7 @@ def _not_found(context, what):
     return {'itemNotFound': {'code': 404, 'message': '%s could not be found.' % what}}
 
 
-class FakeCloud:
+class FakeCloud(neutron_fake.ScriptedFaults):
     """Registers the fake endpoints on a requests-mock ``Mocker``."""
 
     def __init__(self, mocker):
@@ -131,13 +131,6 @@ class FakeCloud:
         raise AssertionError('no %s ...%s' % (method, path_end))
 
     # Nova ---------------------------------------------------------------
-
-    def _fault(self, key, context):
-        if key in self.faults:
-            code, body = self.faults[key]
-            context.status_code = code
-            return body
-        return None
 
     def _flavor(self, request, context):
         flavor_id = request.path.rsplit('/', 1)[1]
