@@ -196,3 +196,16 @@ def test_guest_create_backup_for_unsupported_datastore_reports_failed(tmp_path):
     finally:
         CONF.clear_override('datastore_manager')
         CONF.clear_override('guest_id')
+
+
+def test_widen_gives_pipes_a_one_megabyte_buffer():
+    import fcntl
+    import os
+    from trove.guestagent.backup import base
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, 'rb') as reader, os.fdopen(write_fd, 'wb') as writer:
+        f_getpipe_sz = getattr(fcntl, 'F_GETPIPE_SZ', 1032)
+        assert fcntl.fcntl(reader.fileno(), f_getpipe_sz) == 64 * 1024
+        base.widen(writer)
+        assert fcntl.fcntl(reader.fileno(), f_getpipe_sz) == base.CHUNK
+    base.widen(None)  # a stage without a pipe is left alone

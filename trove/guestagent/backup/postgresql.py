@@ -58,6 +58,14 @@ from trove.guestagent.engines.postgresql import config, security
 
 LOG = logging.getLogger(__name__)
 WAL_RE = re.compile(r'^[0-9A-F]{24}$')
+# tar reads 1 MB records (2048 x 512 B) from the decompressor's pipe rather
+# than 10 KB ones: a fifth of the extraction time (see base.widen).
+TAR_RECORD_BLOCKS = '2048'
+
+
+def _untar(target):
+    """Extract a tar stream from stdin into ``target``, owned by whoever extracts."""
+    return ['tar', '-b', TAR_RECORD_BLOCKS, '-xf', '-', '--no-same-owner', '-C', target]
 HISTORY_RE = re.compile(r'^[0-9A-F]{8}\.history$')
 _START_RE = re.compile(r'write-ahead log start point: ([0-9A-F]+/[0-9A-F]+) on timeline (\d+)')
 _END_RE = re.compile(r'write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)')
@@ -229,13 +237,11 @@ class PgBaseBackup(base.BackupStrategy):
         datadir, log = self.paths.datadir, os.path.join(workdir, 'restore.log')
         base.empty_dir(datadir)
         _meta, open_stream, decompress = chain[0]
-        base.feed(open_stream(), [decompress, ['tar', '-xf', '-', '--no-same-owner',
-                                               '-C', datadir]], log)
+        base.feed(open_stream(), [decompress, _untar(datadir)], log)
         wal_dir = os.path.join(workdir, 'wal')
         os.makedirs(wal_dir)
         for _meta, open_stream, decompress in chain[1:]:
-            base.feed(open_stream(), [decompress, ['tar', '-xf', '-', '--no-same-owner',
-                                                   '-C', wal_dir]], log)
+            base.feed(open_stream(), [decompress, _untar(wal_dir)], log)
         target = chain[-1][0].get('restore_point') if len(chain) > 1 else None
         self._recover(workdir, wal_dir, target)
         LOG.info('PostgreSQL recovered to %s', target or 'the end of the base backup')
