@@ -3,7 +3,9 @@
 ``database log list|show|set`` against a private stack: enabling ``general``
 turns on the server's general log, a query lands in it, publishing puts the
 new bytes into the local backup store (container ``database_logs``),
-discarding removes them and disabling turns the log off again.
+discarding removes them and disabling turns the log off again.  For
+MariaDB and PostgreSQL the published log holds the user's statements but
+none of the agent's health checks.
 """
 import os
 import time
@@ -71,13 +73,18 @@ def test_log_list_show_set(stack):
         assert _general_log(conn) == 1
         with conn.cursor() as cur:
             cur.execute("SELECT 'guest-log-marker-42'")
+        # Two heartbeats (report_interval 2 s) ping the engine meanwhile.
+        time.sleep(4.5)
 
         published = _wait_published(stack, instance_id)
         assert published['published'] > 0 and published['pending'] >= 0
         files = _published_files(stack, instance_id)
         parts = [f for f in files if '/mariadb-general/log-' in f]
         assert parts and any(f.endswith('mariadb-general_metafile') for f in files)
-        assert any(b'guest-log-marker-42' in open(p, 'rb').read() for p in parts)
+        text = b''.join(open(p, 'rb').read() for p in parts)
+        assert b'guest-log-marker-42' in text
+        # The agent's health checks stay out of the user's log (sql_log_off).
+        assert b'\tSELECT 1\n' not in text
 
         discarded = _log_set(stack, instance_id, 'general', '--discard')
         assert discarded['published'] == 0 and discarded['pending'] > 0
@@ -120,3 +127,36 @@ def _wait_published(stack, instance_id, timeout=10):
         if time.monotonic() > deadline:
             raise AssertionError('marker never published: %r' % log)
         time.sleep(0.5)
+
+
+def test_postgresql_general_log_has_the_users_statements_only():
+    import psycopg
+    with helpers.pg_redis_stack(configure=helpers.with_store) as stack:
+        created = stack.cli_json(
+            'database', 'instance', 'create', 'ft-pg-logs', '--flavor', '2', '--size', '1',
+            '--datastore', 'postgresql', '--datastore-version', stack.versions['postgresql'],
+            '--databases', 'shop', '--users', 'carol:s3cret-Pw')
+        instance_id = created['id']
+        body = stack.wait_instance(instance_id, helpers.healthy_or_error, timeout=400)
+        assert body['instance']['status'] == 'ACTIVE', body
+        address = body['instance']['addresses'][0]['address']
+        assert _log_set(stack, instance_id, 'general', '--enable')['status'] in (
+            'Enabled', 'Ready')
+        with psycopg.connect(host=address, port=5432, user='carol', password='s3cret-Pw',
+                             dbname='shop', connect_timeout=10) as conn:
+            conn.execute("SELECT 'pg-log-marker-7'")
+        time.sleep(4.5)  # heartbeats ping the engine meanwhile
+        deadline = time.monotonic() + 10
+        while True:
+            _log_set(stack, instance_id, 'general', '--publish')
+            parts = [f for f in _published_files(stack, instance_id)
+                     if '/postgresql-general/log-' in f]
+            text = b''.join(open(p, 'rb').read() for p in parts)
+            if b'pg-log-marker-7' in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert b'pg-log-marker-7' in text
+        # The agent's health checks and role changes stay out (log_statement=none).
+        assert b'statement: SELECT 1' not in text
+        stack.cli('database', 'instance', 'delete', instance_id)
+        stack.wait_instance(instance_id, gone, timeout=120)

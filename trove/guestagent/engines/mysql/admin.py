@@ -20,9 +20,16 @@ ER_NO_SUCH_USER = 1133
 
 
 def connect(socket_path, user, password=None, timeout=5):
-    """A PyMySQL connection over the socket (autocommit)."""
+    """A PyMySQL connection over the socket (autocommit).
+
+    The agent's own statements stay out of the general log (sql_log_off):
+    a user who enables that log wants their queries, not a health check per
+    heartbeat or the agent's user and password statements.  Both users the
+    agent connects as have the privilege to set it.
+    """
     return pymysql.connect(unix_socket=socket_path, user=user, password=password or '',
-                           connect_timeout=timeout, autocommit=True, charset='utf8mb4')
+                           connect_timeout=timeout, autocommit=True, charset='utf8mb4',
+                           init_command='SET SESSION sql_log_off = 1')
 
 
 def bootstrap_user():

@@ -20,10 +20,16 @@ MAINTENANCE_DB = 'postgres'
 
 
 def connect(paths, dbname=MAINTENANCE_DB, timeout=5):
-    """An autocommit connection as the internal admin over the socket."""
+    """An autocommit connection as the internal admin over the socket.
+
+    ``log_statement = none`` for the agent's session: with the ``general``
+    guest log on, the user's log shows their statements, not the agent's
+    health checks and role changes (the admin is a superuser, who may set it).
+    """
     return psycopg.connect(host=paths.run_dir, port=CONF.postgresql.port,
                            user=CONF.postgresql.root_controller_user, dbname=dbname,
-                           connect_timeout=timeout, autocommit=True)
+                           connect_timeout=timeout, autocommit=True,
+                           options='-c log_statement=none')
 
 
 class Admin:
