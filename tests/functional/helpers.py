@@ -42,16 +42,27 @@ def gone(code, _body):
 
 
 def session_pids(sid):
-    """Pids of the live processes in session ``sid``."""
+    """Pids of the live processes in session ``sid``.
+
+    Zombies are dead: an engine's child reparented to init when its parent
+    was killed may wait a moment there to be reaped, and is not counted.
+    """
     pids = []
     for name in os.listdir('/proc'):
         if name.isdigit():
             try:
-                if os.getsid(int(name)) == sid:
+                if os.getsid(int(name)) == sid and _state(int(name)) not in ('Z', 'X'):
                     pids.append(int(name))
-            except ProcessLookupError:
+            except (ProcessLookupError, FileNotFoundError):
                 pass
     return pids
+
+
+def _state(pid):
+    """The one-letter state of ``pid`` from /proc (after the command name)."""
+    with open('/proc/%d/stat' % pid) as f:
+        data = f.read()
+    return data[data.rfind(')') + 2:].split()[0]
 
 
 def server_state(stack, server_id):
