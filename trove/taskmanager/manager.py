@@ -82,7 +82,8 @@ class Manager:
             access_flow.update_access(context, self.driver, instance_id)
 
     def recover(self):
-        """Finish what a previous taskmanager process left: builds and deletes."""
+        """Finish what a previous taskmanager process left: builds, deletes and
+        access changes (re-applied, see flows/access.reapply_all)."""
         with reader() as session:
             rows = session.execute(
                 select(models.Instance.id, models.Instance.task_id)
@@ -105,3 +106,6 @@ class Manager:
             LOG.info('Resuming %s of %s', Task.from_code(task_id).name, instance_id)
             threading.Thread(target=target, args=args, daemon=True,
                              name='recover-%s' % instance_id).start()
+        threading.Thread(target=access_flow.reapply_all,
+                         args=(ctx, self.driver, instance_lock), daemon=True,
+                         name='recover-access').start()

@@ -84,3 +84,25 @@ def test_rpc_client_casts_update_access_at_1_4(monkeypatch):
     assert sent == [('1.4', 'update_access', {'instance_id': 'i-1'})]
     # The server must accept what the client sends.
     assert tm_manager.Manager.target.version == rpcapi.TaskManagerAPI.VERSION == '1.4'
+
+
+def test_taskmanager_restart_reapplies_stored_access(env):
+    import threading
+    other = db_api.create_instance(dict(
+        name='db2', tenant_id='t1', flavor_id='2', compute_instance_id=env.server_id,
+        datastore_version_id=db_api.get_instance(env.instance_id).datastore_version_id))
+    db_api.set_task(other.id, Task.NONE)  # no stored access: nothing to replay
+    tm_manager.Manager(driver=env).recover()
+    [thread] = [t for t in threading.enumerate() if t.name == 'recover-access']
+    thread.join(10)
+    assert env.called('apply_access') == [{
+        'server_id': env.server_id, 'instance_id': env.instance_id, 'ports': [3306],
+        'cidrs': ['10.0.0.0/24']}]
+
+
+def test_restart_replays_nothing_on_a_driver_without_filtering(env):
+    # env holds an instance with stored access; the local driver has no
+    # rules to apply, so no instance is even locked.
+    from trove.compute import local
+    driver = local.LocalDriver(base_dir='/nonexistent-trove-test')
+    access.reapply_all(None, driver, lambda _id: pytest.fail('nothing to re-apply'))

@@ -9,11 +9,14 @@ applies it once the server exists (see create.py); a later change through
 import json
 
 from oslo_log import log as logging
+from sqlalchemy import select
 
-from trove.common import exception
+from trove.common import exception, states
+from trove.compute import base
 from trove.conf import CONF
 from trove.db import api as db_api
-from trove.db import datastores
+from trove.db import datastores, models
+from trove.db.session import reader
 
 LOG = logging.getLogger(__name__)
 
@@ -68,3 +71,24 @@ def update_access(context, driver, instance_id):
     except Exception as exc:
         LOG.exception('Applying the access of instance %s failed', instance_id)
         db_api.save_fault(instance_id, 'Access update failed: %s' % exc)
+
+
+def reapply_all(context, driver, lock):
+    """After a taskmanager restart: apply the stored access of every instance again.
+
+    An ``update_access`` cast claims no task, so one lost with the previous
+    process would leave the server's rules behind the stored setting.
+    Applying is idempotent, so all instances with a stored access get it
+    again, each under its instance ``lock``.  Drivers that filter nothing
+    (local) are skipped.
+    """
+    if type(driver).apply_access is base.ComputeDriver.apply_access:
+        return
+    with reader() as session:
+        ids = session.scalars(select(models.Instance.id).where(
+            models.Instance.deleted.is_(False), models.Instance.access.is_not(None),
+            models.Instance.compute_instance_id.is_not(None),
+            models.Instance.task_id == states.InstanceTask.NONE.code)).all()
+    for instance_id in ids:
+        with lock(instance_id):
+            update_access(context, driver, instance_id)
