@@ -55,8 +55,26 @@ def describe(exc):
         message = getattr(exc, 'message', None) or exc.__class__.__name__
         return '%s (HTTP %s)' % (message, code) if code else str(message)
     if isinstance(exc, ks_exc.ClientException):
-        return 'identity service: %s' % (str(exc) or exc.__class__.__name__)
+        return _service_fault(exc) or 'identity service: %s' % (
+            str(exc) or exc.__class__.__name__)
     return str(exc) or exc.__class__.__name__
+
+
+def _service_fault(exc):
+    """The message of a ``{"NeutronError": {...}}`` body behind a keystoneauth error.
+
+    Services reached through a plain keystoneauth Adapter (Neutron) answer
+    with fault bodies keystoneauth does not read.
+    """
+    response = getattr(exc, 'response', None)
+    try:
+        body = response.json() if response is not None else None
+    except ValueError:
+        body = None
+    error = body.get('NeutronError') if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get('message'):
+        return '%s (HTTP %s)' % (error['message'], getattr(exc, 'http_status', '?'))
+    return None
 
 
 @contextlib.contextmanager

@@ -8,7 +8,6 @@ keystoneauth Adapter on the driver's session, so the token, the catalog
 lookup and re-authentication are shared with Nova and Cinder and no further
 client library is needed.
 """
-import contextlib
 import ipaddress
 
 from keystoneauth1 import adapter as ks_adapter
@@ -16,6 +15,7 @@ from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 
 from trove.common import exception
+from trove.compute import nova_clients as clients
 from trove.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -37,33 +37,6 @@ def make_neutron(session):
     sc = CONF.service_credentials
     return ks_adapter.Adapter(session, service_type='network', interface=sc.interface,
                               region_name=sc.region_name)
-
-
-def describe(exc):
-    """A one-line account of a Neutron or keystoneauth error.
-
-    keystoneauth does not read Neutron's ``{"NeutronError": {...}}`` fault
-    body, so its message is taken from the response here.
-    """
-    response = getattr(exc, 'response', None)
-    try:
-        body = response.json() if response is not None else None
-    except ValueError:
-        body = None
-    error = body.get('NeutronError') if isinstance(body, dict) else None
-    if isinstance(error, dict) and error.get('message'):
-        return '%s (HTTP %s)' % (error['message'], getattr(exc, 'http_status', '?'))
-    return str(exc) or exc.__class__.__name__
-
-
-@contextlib.contextmanager
-def translate(what):
-    """Turn keystoneauth errors raised inside the block into ComputeError."""
-    try:
-        yield
-    except ks_exc.ClientException as exc:
-        LOG.warning('%s failed: %s', what, describe(exc))
-        raise exception.ComputeError(detail='%s: %s' % (what, describe(exc))) from exc
 
 
 def wanted_rules(ports, cidrs):
@@ -92,7 +65,7 @@ class SecurityGroups:
 
     def find(self, name):
         """The groups called ``name`` (normally one or none), rules included."""
-        with translate('list security groups %s' % name):
+        with clients.translate('list security groups %s' % name):
             return self.neutron.get(GROUPS, params={'name': name}).json()['security_groups']
 
     def ensure(self, name, wanted):
@@ -110,7 +83,7 @@ class SecurityGroups:
     def delete(self, name):
         """Delete every group called ``name``; one already gone is success."""
         for group in self.find(name):
-            with translate('delete security group %s' % name):
+            with clients.translate('delete security group %s' % name):
                 try:
                     self.neutron.delete('%s/%s' % (GROUPS, group['id']))
                 except ks_exc.NotFound:
@@ -120,7 +93,7 @@ class SecurityGroups:
     def _create(self, name):
         body = {'security_group': {'name': name,
                                    'description': 'Trove database access rules'}}
-        with translate('create security group %s' % name):
+        with clients.translate('create security group %s' % name):
             group = self.neutron.post(GROUPS, json=body).json()['security_group']
         LOG.info('Created security group %s (%s)', name, group['id'])
         return group
@@ -141,7 +114,8 @@ class SecurityGroups:
         for port, cidr in sorted(wanted - kept):
             self._add_rule(group, port, cidr)
         for rule_id in stale:
-            with translate('delete rule %s of security group %s' % (rule_id, group['name'])):
+            what = 'delete rule %s of security group %s' % (rule_id, group['name'])
+            with clients.translate(what):
                 try:
                     self.neutron.delete('%s/%s' % (RULES, rule_id))
                 except ks_exc.NotFound:
@@ -152,7 +126,7 @@ class SecurityGroups:
                 'ethertype': 'IPv%d' % ipaddress.ip_network(cidr).version,
                 'protocol': 'tcp', 'port_range_min': port, 'port_range_max': port,
                 'remote_ip_prefix': cidr}
-        with translate('add rule tcp/%d from %s to security group %s'
+        with clients.translate('add rule tcp/%d from %s to security group %s'
                        % (port, cidr, group['name'])):
             try:
                 self.neutron.post(RULES, json={'security_group_rule': rule})
