@@ -50,23 +50,8 @@ def do_db_load_datastore_config_parameters():
 def do_spares_delete():
     """Power off every spare server of the compute driver (drains the pools)."""
     from trove import compute
-    driver = compute.get_driver()
-    count = 0
-    for manager in sorted(_spare_managers(driver)):
-        for spare in driver.list_spares(manager):
-            driver.delete_server(spare.server_id)
-            if spare.volume_id:
-                driver.delete_volume(spare.volume_id)
-            count += 1
-    print('Deleted %d spare server(s).' % count)
-
-
-def _spare_managers(driver):
-    managers = set(CONF.local.spare_servers or {})
-    for server in driver.list_servers():
-        if server.metadata.get('trove_spare'):
-            managers.add(server.metadata['trove_spare'])
-    return managers
+    from trove.taskmanager import spares
+    print('Deleted %d spare server(s).' % spares.drain(compute.get_driver()))
 
 
 def _add_parsers(subparsers):

@@ -66,6 +66,10 @@ class Volume:
     mount_point: str | None = None
 
 
+# Server metadata key marking a spare; its value is the datastore manager.
+SPARE_KEY = 'trove_spare'
+
+
 @dataclass
 class Spare:
     """A pre-started server waiting to be claimed (drivers that keep spares)."""
@@ -189,7 +193,7 @@ class ComputeDriver(abc.ABC):
     # -- spare servers (optional) ---------------------------------------------
     # A driver that can keep pre-started servers sets ``supports_spares``;
     # the taskmanager's pool (trove.taskmanager.spares) creates spares with
-    # create_volume/create_server and ``metadata={'trove_spare': manager}``.
+    # create_volume/create_server and ``metadata={SPARE_KEY: manager}``.
     supports_spares = False
 
     def list_spares(self, manager):

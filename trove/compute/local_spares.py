@@ -18,7 +18,6 @@ from trove.compute import local_proc as proc
 from trove.compute import local_state as state
 
 LOG = logging.getLogger(__name__)
-SPARE_KEY = 'trove_spare'
 READY_FILE = os.path.join('var', 'spare.ready')
 
 
@@ -34,7 +33,7 @@ class SpareMixin:
         found = []
         for server_id in sorted(os.listdir(self.servers_dir)):
             data = state.read_json(os.path.join(self.servers_dir, server_id, 'state.json'))
-            if data and (data.get('metadata') or {}).get(SPARE_KEY) == manager:
+            if data and (data.get('metadata') or {}).get(base.SPARE_KEY) == manager:
                 found.append((server_id, state.ServerState.from_dict(data)))
         return found
 

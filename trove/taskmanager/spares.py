@@ -8,7 +8,7 @@ its engine, so the build only secures it and creates databases and users.
 """
 from oslo_log import log as logging
 
-from trove.compute import local_state
+from trove.compute import base, local_state
 from trove.conf import CONF
 from trove.taskmanager import guest_files
 
@@ -40,7 +40,7 @@ def _create(driver, manager):
         server = driver.create_server(
             name='spare-%s' % manager, flavor_id=flavor.id, image_id=None,
             volume_id=volume.id, files=guest_files.spare_files(manager, flavor.ram),
-            userdata=None, metadata={'trove_spare': manager})
+            userdata=None, metadata={base.SPARE_KEY: manager})
     except Exception:
         driver.delete_volume(volume.id)
         raise
@@ -69,6 +69,22 @@ def refill(driver):
                     kept += 1
             for _ in range(count - kept):
                 _create(driver, manager)
+
+
+def drain(driver):
+    """Remove every spare of every datastore manager; returns how many.
+
+    ``trove-manage spares_delete`` (and bin/unstack.sh) use it once the
+    taskmanager, which would refill the pools, is stopped.
+    """
+    managers = {s.metadata[base.SPARE_KEY] for s in driver.list_servers()
+                if s.metadata.get(base.SPARE_KEY)}
+    count = 0
+    for manager in sorted(managers):
+        for spare in driver.list_spares(manager):
+            _remove(driver, spare, 'the pools are drained')
+            count += 1
+    return count
 
 
 def claim(driver, req, inst, files):

@@ -150,3 +150,12 @@ def test_pool_shrinks_to_its_configured_size(driver):
     spares.refill(driver)
     assert driver.list_spares('mariadb') == []
     assert driver.list_servers() == []
+
+
+def test_drain_removes_the_spares_of_every_manager(driver):
+    CONF.set_override('spare_servers', {'mariadb': '1', 'redis': '1'}, group='local')
+    spares.refill(driver)
+    assert len(driver.list_servers()) == 2
+    assert spares.drain(driver) == 2
+    assert driver.list_servers() == []
+    assert os.listdir(driver.volumes_dir) == []
