@@ -14,8 +14,14 @@ import jinja2
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             'templates')
 CONFIG_TEMPLATE = 'config.template'
-# Managers of one engine family share the family's templates.
-_ALIASES = {'mysql': 'mariadb'}
+# Managers of one engine family share the family's templates, parameter
+# rules and config option group.
+FAMILIES = {'mysql': 'mariadb'}
+
+
+def family(manager):
+    """The engine family of a datastore manager (the manager itself if none)."""
+    return FAMILIES.get(manager, manager)
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,7 +34,7 @@ def _env():
 
 
 def _template_name(manager):
-    for name in (manager, _ALIASES.get(manager)):
+    for name in (manager, FAMILIES.get(manager)):
         if name and os.path.isfile(os.path.join(TEMPLATE_DIR, name, CONFIG_TEMPLATE)):
             return '%s/%s' % (name, CONFIG_TEMPLATE)
     raise ValueError('No configuration template for datastore manager %r' % manager)

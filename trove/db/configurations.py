@@ -32,7 +32,7 @@ class ParameterNotFound(exception.NotFound):
 
 def rules_path(manager):
     """The shipped validation-rules.json of a manager (or its family), or None."""
-    for name in (manager, template._ALIASES.get(manager)):
+    for name in (manager, template.FAMILIES.get(manager)):
         if name:
             path = os.path.join(template.TEMPLATE_DIR, name, RULES_FILE)
             if os.path.isfile(path):

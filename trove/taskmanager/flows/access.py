@@ -11,7 +11,7 @@ import json
 from oslo_log import log as logging
 from sqlalchemy import select
 
-from trove.common import exception, states
+from trove.common import exception, states, template
 from trove.compute import base
 from trove.conf import CONF
 from trove.db import api as db_api
@@ -22,15 +22,12 @@ LOG = logging.getLogger(__name__)
 
 # Without allowed_cidrs the port is open to everyone, as upstream does.
 DEFAULT_CIDRS = ('0.0.0.0/0',)
-# Managers that run on another manager's engine take its config group.
-_PORT_GROUPS = {'mysql': 'mariadb', 'percona': 'mariadb', 'pxc': 'mariadb'}
 
 
 def datastore_port(manager):
-    """The TCP port of ``manager``'s engine: ``CONF[<manager>].port``."""
-    group = _PORT_GROUPS.get(manager, manager)
+    """The TCP port of ``manager``'s engine: ``CONF[<its family>].port``."""
     try:
-        return int(CONF[group].port)
+        return int(CONF[template.family(manager)].port)
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         raise exception.ComputeError(
             detail='no port is known for datastore manager %r' % manager) from exc
