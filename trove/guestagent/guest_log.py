@@ -21,6 +21,7 @@ from oslo_log import log as logging
 from trove.backup import stores
 from trove.common import exception
 from trove.conf import CONF
+from trove.guestagent.engines.common import files
 
 LOG = logging.getLogger(__name__)
 
@@ -122,10 +123,7 @@ class GuestLogs:
 
     def _save(self, state):
         os.makedirs(CONF.guest_state_dir, exist_ok=True)
-        tmp = self._state_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(state, f, sort_keys=True)
-        os.replace(tmp, self._state_path)
+        files.write_file(self._state_path, json.dumps(state, sort_keys=True))
 
     # -- naming ------------------------------------------------------------
     @staticmethod
