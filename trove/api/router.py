@@ -26,6 +26,8 @@ def _connect(mapper, resource, path, action, method):
 # rest on one item below it.
 COLLECTION = (('index', 'GET'), ('create', 'POST'))
 ITEM = (('show', 'GET'), ('delete', 'DELETE'))
+# A read-only catalogue: list it, show one entry.
+LIST, SHOW = (('index', 'GET'),), (('show', 'GET'),)
 
 
 def _resource(mapper, res, base, collection=COLLECTION, item=ITEM, item_path='/{id}'):
@@ -76,12 +78,10 @@ def _datastore_routes(mapper):
 
 
 def _flavor_routes(mapper):
-    res = wsgi.Resource(flavors.FlavorController())
-    _connect(mapper, res, '/{tenant_id}/flavors', 'index', 'GET')
-    _connect(mapper, res, '/{tenant_id}/flavors/{id}', 'show', 'GET')
+    _resource(mapper, wsgi.Resource(flavors.FlavorController()), '/{tenant_id}/flavors',
+              collection=LIST, item=SHOW)
     _resource(mapper, wsgi.Resource(volume_types.VolumeTypeController()),
-              '/{tenant_id}/volume-types', collection=(('index', 'GET'),),
-              item=(('show', 'GET'),))
+              '/{tenant_id}/volume-types', collection=LIST, item=SHOW)
 
 
 def _mgmt_routes(mapper):
@@ -92,8 +92,7 @@ def _mgmt_routes(mapper):
     _resource(mapper, wsgi.Resource(quotas.QuotaController()), base + '/quotas',
               collection=(), item=(('show', 'GET'), ('update', 'PUT')))
     inst = wsgi.Resource(mgmt.MgmtInstanceController())
-    _resource(mapper, inst, base + '/instances', collection=(('index', 'GET'),),
-              item=(('show', 'GET'),))
+    _resource(mapper, inst, base + '/instances', collection=LIST, item=SHOW)
     _connect(mapper, inst, base + '/instances/{id}/action', 'action', 'POST')
     _connect(mapper, inst, base + '/instances/{id}/root', 'root', 'GET')
     _resource(mapper, wsgi.Resource(mgmt.DatastoreVersionController()),
