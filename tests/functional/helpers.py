@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -69,6 +70,23 @@ def server_state(stack, server_id):
     """The local compute driver's state.json of one server."""
     with open(os.path.join(stack.base_dir, 'servers', server_id, 'state.json')) as f:
         return json.load(f)
+
+
+def ready_spare(stack, exclude=(), timeout=180, manager='mariadb'):
+    """Id of a spare of ``manager`` whose engine is up (marker written), not in ``exclude``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for server_id in stack.local_servers():
+            try:
+                st = server_state(stack, server_id)
+            except (OSError, ValueError):
+                continue  # being created or deleted
+            marker = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'spare.ready')
+            if (server_id not in exclude and os.path.exists(marker)
+                    and st.get('metadata', {}).get('trove_spare') == manager):
+                return server_id
+        time.sleep(0.2)
+    raise AssertionError('no ready spare; logs in %s' % stack.dir)
 
 
 def pg_version():

@@ -7,7 +7,6 @@ Both are reachable as their created users, and deleting them leaves only the
 pool's own spare, which ``trove-manage spares_delete`` powers off.
 PostgreSQL and Redis spares are claimed the same way.
 """
-import os
 import time
 
 import psycopg
@@ -17,7 +16,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.functional.helpers import gone, pg_redis_stack, server_state, session_pids
+from tests.functional.helpers import (gone, pg_redis_stack, ready_spare, server_state,
+                                      session_pids)
 from tests.functional.stack import Stack
 
 
@@ -28,22 +28,6 @@ def spare_stack():
         yield stack.start()
     finally:
         stack.stop()
-
-
-def _ready_spare(stack, exclude=(), timeout=180, manager='mariadb'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for server_id in stack.local_servers():
-            try:
-                st = server_state(stack, server_id)
-            except (OSError, ValueError):
-                continue  # being created or deleted
-            marker = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'spare.ready')
-            if (server_id not in exclude and os.path.exists(marker)
-                    and st.get('metadata', {}).get('trove_spare') == manager):
-                return server_id
-        time.sleep(0.2)
-    raise AssertionError('no ready spare; logs in %s' % stack.dir)
 
 
 def _create(stack, name, flavor, user):
@@ -66,7 +50,7 @@ def _query(inst, user, sql):
 
 def test_create_claims_the_spare_and_the_pool_refills(spare_stack):
     stack = spare_stack
-    spare = _ready_spare(stack)
+    spare = ready_spare(stack)
     first = _create(stack, 'sp-1', '2', 'alice')
     st = server_state(stack, spare)
     assert st['metadata']['trove_instance_id'] == first['id']
@@ -75,7 +59,7 @@ def test_create_claims_the_spare_and_the_pool_refills(spare_stack):
     # Flavor 2 is what the spare was sized for: no restart of its engine.
     assert _query(first, 'alice', 'SELECT @@innodb_buffer_pool_size') == (512 * 2 ** 20,)
 
-    replacement = _ready_spare(stack, exclude=(spare,))
+    replacement = ready_spare(stack, exclude=(spare,))
     second = _create(stack, 'sp-2', '3', 'bob')
     assert server_state(stack, replacement)['metadata']['trove_instance_id'] == second['id']
     # Flavor 3 has 2 GB: the engine was restarted with the larger template.
@@ -111,8 +95,8 @@ def _wait_for(cond, timeout=10):
 def test_postgresql_and_redis_spares():
     opts = {'spare_servers': 'postgresql:1,redis:1', 'spare_flavor': '2'}
     with pg_redis_stack(local_opts=opts) as stack:
-        pg_spare = _ready_spare(stack, manager='postgresql')
-        rd_spare = _ready_spare(stack, manager='redis')
+        pg_spare = ready_spare(stack, manager='postgresql')
+        rd_spare = ready_spare(stack, manager='redis')
         created = stack.cli_json(
             'database', 'instance', 'create', 'sp-pg', '--flavor', '2', '--size', '1',
             '--datastore', 'postgresql', '--datastore-version', stack.versions['postgresql'],

@@ -19,6 +19,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
 
+from tests.functional.helpers import ready_spare  # noqa: E402
 from tests.functional.stack import Stack, free_port  # noqa: E402
 
 
@@ -78,18 +79,6 @@ def api_once(stack, index):
     return elapsed
 
 
-def wait_ready_spare(stack, timeout=120):
-    """Block until the pool holds a spare whose engine is up."""
-    servers = os.path.join(stack.base_dir, 'servers')
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for server_id in os.listdir(servers) if os.path.isdir(servers) else ():
-            if os.path.exists(os.path.join(servers, server_id, 'var', 'spare.ready')):
-                return
-        time.sleep(0.1)
-    raise RuntimeError('no spare became ready; logs in %s' % stack.dir)
-
-
 def api_runs(runs, spares):
     opts = {'spare_servers': 'mariadb:1', 'spare_flavor': '2'} if spares else None
     stack = Stack(address_prefix='127.80', tenant='bench', local_opts=opts).start()
@@ -97,7 +86,7 @@ def api_runs(runs, spares):
     try:
         for i in range(runs):
             if spares:
-                wait_ready_spare(stack)
+                ready_spare(stack)  # not timed: a pool sized for the load has one
             times.append(api_once(stack, i))
     finally:
         stack.stop()
