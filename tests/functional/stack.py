@@ -44,7 +44,8 @@ class Stack:
     """Config, processes and CLI of one test deployment."""
 
     def __init__(self, usage_timeout=300, address_prefix=None, tenant='tenant-a',
-                 guest_config=None, local_opts=None):
+                 guest_config=None, local_opts=None, transport=None):
+        self.transport = transport or TRANSPORT
         self.dir = tempfile.mkdtemp(prefix='trove-ft-')
         # A private loopback /16 keeps concurrent stacks (and the quick-start
         # one on 127.77) from handing out the same instance address.
@@ -69,7 +70,7 @@ class Stack:
     def _config(self, usage_timeout, address_prefix):
         return '\n'.join([
             '[DEFAULT]',
-            'transport_url = %s' % TRANSPORT,
+            'transport_url = %s' % self.transport,
             'control_exchange = trove-test-%s' % self.tag,
             'taskmanager_queue = %s' % self.taskmanager_topic,
             'conductor_queue = %s' % self.conductor_topic,

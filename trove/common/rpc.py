@@ -3,6 +3,7 @@
 Every daemon uses the threading executor; nothing here depends on eventlet.
 """
 import oslo_messaging as messaging
+from oslo_messaging._drivers import amqp as amqp_opts
 from oslo_messaging.rpc import dispatcher
 
 from trove.common import context as trove_context
@@ -13,10 +14,27 @@ _TRANSPORT = None
 _NOTIFICATION_TRANSPORT = None
 
 
+def set_defaults():
+    """Durable queues and exchanges unless trove.conf says otherwise.
+
+    A prepare cast waits in the guest's queue until the agent boots, and a
+    create cast in the taskmanager's queue until one consumes it; with
+    oslo.messaging's default (transient queues) a RabbitMQ restart in that
+    window drops both and the build waits for a guest that never hears of
+    it.  Durable queues keep them (oslo.messaging publishes persistent
+    messages), so casts survive a broker restart.  Every daemon and guest
+    calls this, so both ends of a queue declare it alike.
+    """
+    group = 'oslo_messaging_rabbit'
+    CONF.register_opts(amqp_opts.amqp_opts, group=group)
+    CONF.set_default('amqp_durable_queues', True, group=group)
+
+
 def get_transport():
     """Return the process-wide RPC transport built from transport_url."""
     global _TRANSPORT
     if _TRANSPORT is None:
+        set_defaults()
         _TRANSPORT = messaging.get_rpc_transport(CONF, allowed_remote_exmods=ALLOWED_EXMODS)
     return _TRANSPORT
 

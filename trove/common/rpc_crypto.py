@@ -88,6 +88,11 @@ def _master():
     return fernet_for(CONF.inst_rpc_key_encr_key)
 
 
+def master_fernet():
+    """Fernet of the controller master key, for secrets the database keeps."""
+    return _master()
+
+
 def new_encrypted_instance_key():
     """A fresh instance key encrypted with the master key (for instances.encrypted_key)."""
     return _master().encrypt(Fernet.generate_key()).decode()

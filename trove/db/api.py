@@ -21,8 +21,12 @@ def new_id():
     return str(uuid.uuid4())
 
 
-def create_instance(values):
-    """Insert an instance in BUILDING with its service status NEW."""
+def create_instance(values, also=None):
+    """Insert an instance in BUILDING with its service status NEW.
+
+    ``also(session, instance_id)`` runs in the same transaction (the API
+    stores the build request there, so no instance exists without one).
+    """
     task = Task.BUILDING
     with writer() as session:
         inst = models.Instance(id=values.pop('id', None) or new_id(),
@@ -34,6 +38,8 @@ def create_instance(values):
             status_id=states.ServiceStatus.NEW.code,
             status_description=states.ServiceStatus.NEW.description))
         session.flush()
+        if also is not None:
+            also(session, inst.id)
         session.expunge(inst)
     LOG.info('Instance %s created in task %s', inst.id, task.name)
     return inst
@@ -144,7 +150,7 @@ def save_fault(instance_id, message, details=None):
                                models.InstanceFault.deleted.is_(False))
                         .values(deleted=True, deleted_at=models.utcnow()))
         session.add(models.InstanceFault(id=new_id(), instance_id=instance_id,
-                                         message=message[:255], details=details))
+                                         message=message, details=details))
     LOG.warning('Instance %s fault: %s', instance_id, message)
 
 

@@ -90,12 +90,30 @@ class InstanceFault(Base):
     __tablename__ = 'instance_faults'
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36), ForeignKey('instances.id'))
-    message: Mapped[str] = mapped_column(String(255))
+    # Text, not String(255): a cut fault hides the cause (issue 8, item 9).
+    message: Mapped[str] = mapped_column(Text)
     details: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     updated: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class TaskRequest(Base):
+    """The long task an instance runs, kept until it ends (see db/task_requests.py).
+
+    ``payload`` is the task's arguments as JSON encrypted with the master key
+    (a create carries user and root passwords); ``refund`` is the quota
+    charged for the task (JSON deltas) that is given back if it is abandoned.
+    """
+
+    __tablename__ = 'task_requests'
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    action: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    refund: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ConductorLastSeen(Base):

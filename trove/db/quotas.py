@@ -140,3 +140,41 @@ def finish(reservation_ids, commit):
             session.execute(update(usage).where(usage.id == res.usage_id).values(**values))
             res.status = COMMITTED if commit else ROLLED_BACK
             res.updated = models.utcnow()
+
+
+def adjust_in_use(session, tenant_id, deltas):
+    """Add ``deltas`` to ``in_use`` inside the caller's transaction (never below zero).
+
+    For changes that must be atomic with another write, such as giving back
+    the quota of an abandoned task while its request row is deleted.
+    """
+    usage = models.QuotaUsage
+    for resource, delta in sorted(deltas.items()):
+        if not delta:
+            continue
+        new = usage.in_use + int(delta)
+        session.execute(update(usage).where(usage.tenant_id == tenant_id,
+                                            usage.resource == resource)
+                        .values(in_use=case((new < 0, 0), else_=new),
+                                updated=models.utcnow()))
+
+
+def charge_in_use(session, tenant_id, deltas, limits):
+    """Add ``deltas`` to ``in_use`` in the caller's transaction, within ``limits``.
+
+    Returns the resources that would go over their limit; the caller then
+    aborts its transaction so nothing is charged.
+    """
+    usage = models.QuotaUsage
+    overs = []
+    for resource, delta in sorted(deltas.items()):
+        if delta <= 0:
+            adjust_in_use(session, tenant_id, {resource: delta})
+            continue
+        query = update(usage).where(usage.tenant_id == tenant_id, usage.resource == resource)
+        if limits.get(resource, -1) >= 0:
+            query = query.where(usage.in_use + usage.reserved + delta <= limits[resource])
+        if session.execute(query.values(in_use=usage.in_use + delta,
+                                        updated=models.utcnow())).rowcount != 1:
+            overs.append(resource)
+    return overs

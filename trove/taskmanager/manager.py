@@ -3,19 +3,13 @@
 Endpoints are thin: each turns the cast into a flow in ``flows/``.  Casts run
 on executor threads, so a long build does not block other work.
 """
-import threading
-
 import oslo_messaging as messaging
 from oslo_log import log as logging
-from sqlalchemy import select
-
 from trove import compute
-from trove.common import context as trove_context
 from trove.common import states
-from trove.db import models
-from trove.db.session import reader
-from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.common.locks import instance_lock
+from trove.taskmanager import recovery
+from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import restart as restart_flow
@@ -81,31 +75,11 @@ class Manager:
         with instance_lock(instance_id):
             access_flow.update_access(context, self.driver, instance_id)
 
+    @staticmethod
+    def lock(instance_id):
+        """The per-instance lock every endpoint holds while its flow runs."""
+        return instance_lock(instance_id)
+
     def recover(self):
-        """Finish what a previous taskmanager process left: builds, deletes and
-        access changes (re-applied, see flows/access.reapply_all)."""
-        with reader() as session:
-            rows = session.execute(
-                select(models.Instance.id, models.Instance.task_id)
-                .where(models.Instance.deleted.is_(False),
-                       models.Instance.task_id.in_([Task.BUILDING.code,
-                                                    Task.DELETING.code,
-                                                    Task.REBOOTING.code,
-                                                    Task.RESIZING.code]))).all()
-        ctx = trove_context.admin_context()
-        for instance_id, task_id in rows:
-            if task_id in (Task.REBOOTING.code, Task.RESIZING.code):
-                # The process that ran it is gone; end it rather than hang.
-                restart_flow.finish(instance_id, Task.from_code(task_id),
-                                    'Interrupted by a taskmanager restart; retry.')
-                continue
-            if task_id == Task.BUILDING.code:
-                target, args = create.resume_build, (instance_id,)
-            else:
-                target, args = delete.delete_instance, (ctx, self.driver, instance_id)
-            LOG.info('Resuming %s of %s', Task.from_code(task_id).name, instance_id)
-            threading.Thread(target=target, args=args, daemon=True,
-                             name='recover-%s' % instance_id).start()
-        threading.Thread(target=access_flow.reapply_all,
-                         args=(ctx, self.driver, instance_lock), daemon=True,
-                         name='recover-access').start()
+        """Finish what a previous taskmanager process left (see recovery.py)."""
+        recovery.recover(self)

@@ -22,6 +22,8 @@ from trove.db import api as db_api
 from trove.db import backups as db_backups
 from trove.db import configurations as cfg_db
 from trove.db import datastores, models
+from trove.db import quotas as db_quotas
+from trove.db import task_requests
 from trove.db.session import reader
 
 LOG = logging.getLogger(__name__)
@@ -73,14 +75,29 @@ def fail_running_backups(instance_id):
     return failed
 
 
-def claim_task(inst, task, service_status=None):
+def claim_task(inst, task, service_status=None, request=None, charge=None):
     """Conditionally move to ``task``; returns what to restore if the cast fails.
 
+    ``request`` is ``(action, kwargs)`` of the taskmanager cast: it is stored
+    with the claim (task_requests) so a taskmanager that dies with the cast
+    redoes the task.  ``charge`` (quota deltas) is charged in the same
+    transaction and given back if the task is abandoned.
     InstanceNotAvailable (409/422 as upstream) when another task runs.
     """
-    before = Task.from_code(inst.task_id)
     row = db_api.get_service_status(inst.id)
-    if not db_api.set_task(inst.id, task, expected=ACTIONABLE_TASKS):
+    if request is None:
+        before = Task.from_code(inst.task_id)
+        claimed = db_api.set_task(inst.id, task, expected=ACTIONABLE_TASKS)
+    else:
+        if charge:
+            db_quotas.ensure_usages(inst.tenant_id, quota.RESOURCES)
+        before = task_requests.claim(inst.id, task, ACTIONABLE_TASKS, request[0],
+                                     request[1], charge=charge,
+                                     limits=quota.get_limits(inst.tenant_id))
+        claimed = before is not None
+        if claimed:
+            LOG.info('Instance %s task %s -> %s', inst.id, before.name, task.name)
+    if not claimed:
         current = db_api.get_task(db_api.get_instance(inst.id))
         raise exception.InstanceNotAvailable(instance_id=inst.id, task=current.name)
     if service_status is not None:
@@ -95,6 +112,7 @@ def cast_or_restore(inst, task, restore, what, send):
     except Exception as exc:
         LOG.error('Casting %s for %s failed: %s', what, inst.id, exc)
         before, status = restore
+        task_requests.finish(inst.id, refund=True)
         db_api.set_task(inst.id, before, expected=task)
         if status is not None:
             db_api.set_service_status(inst.id, status, touch=False)
@@ -142,7 +160,8 @@ class InstanceActionController:
         validate_can_perform_action(inst)
         tm = instances_ctl.get_taskmanager(context)
         if name == 'restart':
-            restore = claim_task(inst, Task.REBOOTING, Status.RESTARTING)
+            restore = claim_task(inst, Task.REBOOTING, Status.RESTARTING,
+                                 request=('restart', {}))
             return cast_or_restore(inst, Task.REBOOTING, restore, 'restart',
                               lambda: tm.restart(instance_id=inst.id))
         if 'flavorRef' in args:
@@ -155,13 +174,13 @@ class InstanceActionController:
             raise exception.BadRequest('The new flavor %s is the instance\'s current '
                                        'flavor; choose a different one.' % new.id)
         old = flavors.find_flavor(inst.flavor_id)
-        # The RAM difference is charged (or given back) when the claim succeeds.
-        restore = quota.run_with_quotas(inst.tenant_id, {'ram': new.ram - old.ram},
-                                        lambda: claim_task(inst, Task.RESIZING))
+        # The RAM difference is charged with the claim, and given back if
+        # the resize fails or is abandoned (task_requests).
+        args = dict(old_flavor=old.to_dict(), new_flavor=new.to_dict())
+        restore = claim_task(inst, Task.RESIZING, request=('resize_flavor', args),
+                             charge={'ram': new.ram - old.ram})
         return cast_or_restore(inst, Task.RESIZING, restore, 'resize to flavor %s' % new.id,
-                          lambda: tm.resize_flavor(instance_id=inst.id,
-                                                   old_flavor=old.to_dict(),
-                                                   new_flavor=new.to_dict()))
+                               lambda: tm.resize_flavor(instance_id=inst.id, **args))
 
     def _resize_volume(self, tm, inst, size):
         if not CONF.volume_support or not inst.volume_size:
@@ -173,10 +192,10 @@ class InstanceActionController:
         if size > CONF.max_accepted_volume_size:
             raise exception.VolumeSizeTooLarge(size=size,
                                                max_size=CONF.max_accepted_volume_size)
-        restore = quota.run_with_quotas(inst.tenant_id, {'volumes': size - inst.volume_size},
-                                        lambda: claim_task(inst, Task.RESIZING))
+        restore = claim_task(inst, Task.RESIZING, request=('resize_volume', {'new_size': size}),
+                             charge={'volumes': size - inst.volume_size})
         return cast_or_restore(inst, Task.RESIZING, restore, 'volume resize to %d GB' % size,
-                          lambda: tm.resize_volume(instance_id=inst.id, new_size=size))
+                               lambda: tm.resize_volume(instance_id=inst.id, new_size=size))
 
     def _reset_status(self, context, inst):
         for _attempt in range(5):

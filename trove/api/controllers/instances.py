@@ -18,6 +18,8 @@ from trove.common import exception, policy, quota, rpc_crypto, states
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import backups as db_backups
+from trove.db import quotas as db_quotas
+from trove.db import task_requests
 from trove.db import configurations as cfg_db
 from trove.db import datastores
 
@@ -128,10 +130,6 @@ def _configuration(context, config_id, version):
     return group.id, cfg_db.get_values(group.id)
 
 
-class _AlreadyDeleting(Exception):
-    """A repeated delete: its quota was released by the first one."""
-
-
 def _flavor_ram(flavor_id):
     try:
         return flavors.find_flavor(flavor_id).ram
@@ -141,25 +139,22 @@ def _flavor_ram(flavor_id):
 
 
 def _claim_delete(inst):
-    """Move ``inst`` to DELETING, releasing its quota exactly once."""
-    others = set(Task) - {Task.DELETING}
+    """Move ``inst`` to DELETING, releasing its quota exactly once.
 
-    def claim():
-        # set_task is conditional on the task it read; retry if a concurrent
-        # writer (the taskmanager finishing a build) got in between.
-        for _attempt in range(5):
-            if db_api.set_task(inst.id, Task.DELETING, expected=others):
-                return
-            if db_api.get_task(db_api.get_instance(inst.id)) is Task.DELETING:
-                raise _AlreadyDeleting()
-        raise exception.Conflict(detail='instance %s kept changing state; '
-                                        'retry the delete.' % inst.id)
+    The claim, the release of what the instance holds and the refund of a
+    task it was running (a resize charged its difference) are one
+    transaction (task_requests.claim_delete), so neither a concurrent
+    resize ending nor a crash can count them twice or not at all.
+    """
+    rams = {inst.flavor_id: _flavor_ram(inst.flavor_id)}
 
-    deltas = quota.instance_deltas(-1, _flavor_ram(inst.flavor_id), inst.volume_size)
-    try:
-        quota.run_with_quotas(inst.tenant_id, deltas, claim)
-    except _AlreadyDeleting:
-        pass
+    def release(row):
+        if row.flavor_id not in rams:
+            rams[row.flavor_id] = _flavor_ram(row.flavor_id)
+        return quota.instance_deltas(-1, rams[row.flavor_id], row.volume_size)
+
+    db_quotas.ensure_usages(inst.tenant_id, quota.RESOURCES)
+    task_requests.claim_delete(inst.id, release)
 
 
 class InstanceController:
@@ -227,35 +222,39 @@ class InstanceController:
         backup_id = backups.validate_restore_point(context, data.get('restorePoint'),
                                                    ds, version, volume_size)
         access = data.get('access')
+        build = dict(flavor=flavor.to_dict(), datastore_manager=version.manager,
+                     ds_version=version.name, image_id=version.image_id,
+                     databases=databases, users=users, volume_size=volume_size,
+                     backup_id=backup_id, overrides=overrides)
         # Only the row is under the quota: once it exists it counts, even if
         # the cast below fails and leaves it in ERROR for the user to delete.
+        # The build request is stored with the row: a taskmanager that dies
+        # with the cast redoes the build from it (taskmanager.recovery).
         inst = quota.run_with_quotas(
             context.project_id, quota.instance_deltas(+1, flavor.ram, volume_size),
             lambda: db_api.create_instance(dict(
                 name=data['name'], tenant_id=context.project_id, flavor_id=str(flavor.id),
                 volume_size=volume_size, datastore_version_id=version.id,
                 region_id=CONF.region, access=json.dumps(access) if access else None,
-                encrypted_key=_new_rpc_key(), configuration_id=config_id)))
+                encrypted_key=_new_rpc_key(), configuration_id=config_id),
+                also=lambda session, inst_id: task_requests.save(
+                    session, inst_id, 'create_instance', build)))
         LOG.info('Instance %s (%s) requested: %s %s, flavor %s, volume %s GB',
                  inst.id, inst.name, ds.name, version.name, flavor.id, volume_size)
-        self._cast_create(context, inst, flavor, version, databases, users, volume_size,
-                          backup_id=backup_id, overrides=overrides)
+        self._cast_create(context, inst, build)
         inst = db_api.get_instance(inst.id, context.project_id)
         info = views.InstanceInfo(inst, ds, version, db_api.get_service_status(inst.id))
         return {'instance': views.detail_view(req, context, info)}
 
-    def _cast_create(self, context, inst, flavor, version, databases, users, volume_size,
-                     backup_id=None, overrides=None):
+    def _cast_create(self, context, inst, build):
         try:
-            get_taskmanager(context).create_instance(
-                instance_id=inst.id, flavor=flavor.to_dict(),
-                datastore_manager=version.manager, ds_version=version.name,
-                image_id=version.image_id, databases=databases, users=users,
-                volume_size=volume_size, backup_id=backup_id, overrides=overrides)
+            get_taskmanager(context).create_instance(instance_id=inst.id, **build)
         except Exception as exc:
-            # Without the cast nobody would ever move the instance out of
-            # BUILD; put it in an error state the user can see and delete.
+            # Without the cast nobody would move the instance out of BUILD
+            # until a taskmanager restart; put it in an error state the user
+            # can see and delete.
             LOG.error('Casting create_instance for %s failed: %s', inst.id, exc)
+            task_requests.finish(inst.id)
             db_api.set_task(inst.id, Task.BUILDING_ERROR_SERVER)
             db_api.save_fault(inst.id, 'The build request could not be sent to the '
                                        'taskmanager.', details=traceback.format_exc())

@@ -156,7 +156,8 @@ class MgmtInstanceController:
             raise exception.UnprocessableEntity(
                 detail='instance %s is not available: a backup is running.' % inst.id)
         restore = instance_actions.claim_task(inst, Task.REBOOTING,
-                                              states.ServiceStatus.SHUTDOWN)
+                                              states.ServiceStatus.SHUTDOWN,
+                                              request=('reboot', {}))
         tm = instance_ctl.get_taskmanager(context)
         return instance_actions.cast_or_restore(inst, Task.REBOOTING, restore, 'reboot',
                                                 lambda: tm.reboot(instance_id=inst.id))

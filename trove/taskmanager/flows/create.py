@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from oslo_log import log as logging
 
 from trove.backup import info as backup_info
+from trove.common import exception
 from trove.common import states
 from trove.common import template
 from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
 from trove.db import api as db_api
+from trove.db import task_requests
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager import guest_files, spares
 from trove.taskmanager.flows import access
@@ -53,15 +55,23 @@ def _fail(instance_id, task, message):
         LOG.error('Build of %s failed: %s', instance_id, message)
 
 
+def _volume(driver, req, inst):
+    """The instance's volume: the recorded one, or a new one (None: no volume)."""
+    if not req.volume_size:
+        return None
+    if inst.volume_id:
+        return inst.volume_id
+    try:
+        volume_id = driver.create_volume('trove-%s' % inst.id, req.volume_size).id
+    except Exception as exc:
+        raise BuildError(Task.BUILDING_ERROR_VOLUME, 'Volume creation failed: %s' % exc)
+    db_api.update_instance(inst.id, volume_id=volume_id)
+    return volume_id
+
+
 def _new_server(driver, req, inst, files):
     """Create the volume and boot a server from scratch; returns the server."""
-    volume_id = None
-    if req.volume_size:
-        try:
-            volume_id = driver.create_volume('trove-%s' % inst.id, req.volume_size).id
-        except Exception as exc:
-            raise BuildError(Task.BUILDING_ERROR_VOLUME, 'Volume creation failed: %s' % exc)
-        db_api.update_instance(inst.id, volume_id=volume_id)
+    volume_id = _volume(driver, req, inst)
     try:
         return driver.create_server(
             name=inst.name, flavor_id=req.flavor['id'], image_id=req.image_id,
@@ -71,19 +81,46 @@ def _new_server(driver, req, inst, files):
         raise BuildError(Task.BUILDING_ERROR_SERVER, 'Server creation failed: %s' % exc)
 
 
+def _existing_server(driver, inst):
+    """The server an earlier run of this build booted, or None.
+
+    A build redone after a taskmanager crash finds it by the recorded id,
+    or by its ``trove_instance_id`` metadata when the crash came between
+    the boot and recording the id.
+    """
+    if inst.compute_instance_id:
+        try:
+            return driver.get_server(inst.compute_instance_id)
+        except exception.ComputeInstanceNotFound:
+            LOG.warning('Server %s of %s is gone; booting a new one',
+                        inst.compute_instance_id, inst.id)
+            return None
+    for server in driver.list_servers():
+        if (server.metadata or {}).get('trove_instance_id') == inst.id:
+            return server
+    return None
+
+
 def _boot(context, driver, req, inst):
-    """Claim a spare or create the volume and server; returns (server, guest)."""
+    """Find, claim or create the server; returns (server, guest).  Idempotent."""
     guest = guest_rpcapi.GuestAPI(context, inst.id)
-    # The queue must exist before the guest boots or the prepare cast is lost.
+    # The queue must exist before the guest boots or the prepare cast is
+    # lost; it is durable, so it also outlives a broker restart.
     guest.create_queue()
-    files = guest_files.injected_files(inst, req.ds_version, req.datastore_manager)
-    claimed = spares.claim(driver, req, inst, files)
-    if claimed:
-        server, volume_id = claimed
-        db_api.update_instance(inst.id, volume_id=volume_id)
-        LOG.info('Instance %s runs on spare server %s', inst.id, server.id)
+    server = _existing_server(driver, inst)
+    if server is not None:
+        LOG.info('Build of %s goes on with its server %s', inst.id, server.id)
+        if server.volume_id and not inst.volume_id:
+            db_api.update_instance(inst.id, volume_id=server.volume_id)
     else:
-        server = _new_server(driver, req, inst, files)
+        files = guest_files.injected_files(inst, req.ds_version, req.datastore_manager)
+        claimed = spares.claim(driver, req, inst, files)
+        if claimed:
+            server, volume_id = claimed
+            db_api.update_instance(inst.id, volume_id=volume_id)
+            LOG.info('Instance %s runs on spare server %s', inst.id, server.id)
+        else:
+            server = _new_server(driver, req, inst, files)
     address = server.addresses[0]['address'] if server.addresses else None
     db_api.update_instance(inst.id, compute_instance_id=server.id,
                            server_status=server.status, hostname=address)
@@ -143,14 +180,29 @@ def wait_for_guest(instance_id, deadline):
         time.sleep(CONF.usage_sleep_time)
 
 
+def _deadline(inst):
+    """``usage_timeout`` after the build started (a redone build keeps the start)."""
+    started = (inst.task_start_time.replace(tzinfo=datetime.UTC).timestamp()
+               if inst.task_start_time else time.time())
+    return max(time.time() + CONF.usage_sleep_time, started + CONF.usage_timeout)
+
+
 def create_instance(context, driver, req):
-    """Run the whole build; always ends with the instance out of BUILDING."""
-    deadline = time.time() + CONF.usage_timeout
+    """Run the whole build; always ends with the instance out of BUILDING.
+
+    Every step is idempotent, so a build redone from its stored request
+    (after a taskmanager crash) goes on from where the crash left it.
+    """
     try:
         inst = db_api.get_instance(req.instance_id)
+        if db_api.get_task(inst) != Task.BUILDING:
+            LOG.info('Instance %s is no longer building; nothing to do', inst.id)
+            return
+        deadline = _deadline(inst)
         server, guest = _boot(context, driver, req, inst)
         # prepare waits in the guest's queue while a cloud server still
-        # boots, which the access step may have to wait for.
+        # boots, which the access step may have to wait for.  A repeated
+        # prepare is ignored by a guest that already ran one.
         _prepare(guest, req)
         _apply_access(driver, inst, server, req.datastore_manager)
         wait_for_guest(inst.id, deadline)
@@ -159,20 +211,5 @@ def create_instance(context, driver, req):
     except Exception as exc:
         LOG.exception('Unexpected error building %s', req.instance_id)
         _fail(req.instance_id, Task.BUILDING_ERROR_SERVER, 'Build failed: %s' % exc)
-
-
-def resume_build(instance_id):
-    """After a taskmanager restart: wait out a build the old process started.
-
-    A create cast still queued for this process will boot the server; one
-    lost with the old process ends in the guest-timeout error at the usual
-    deadline, so no build stays in BUILD.
-    """
-    inst = db_api.get_instance(instance_id)
-    started = (inst.task_start_time.replace(tzinfo=datetime.UTC).timestamp()
-               if inst.task_start_time else time.time())
-    deadline = max(time.time(), started + CONF.usage_timeout)
-    try:
-        wait_for_guest(instance_id, deadline)
-    except BuildError as exc:
-        _fail(instance_id, exc.task, exc.message)
+    finally:
+        task_requests.finish(req.instance_id, action='create_instance')

@@ -14,6 +14,7 @@ from trove.common import states
 from trove.common import template
 from trove.db import api as db_api
 from trove.db import datastores
+from trove.db import task_requests
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import restart as restart_flow
 
@@ -67,13 +68,27 @@ def resize_flavor(context, driver, req):
                 req.new_flavor['id'], restart_flow._error_text(exc),
                 _revert(driver, guest, inst, manager, req.old_flavor))
         else:
-            db_api.update_instance(inst.id, flavor_id=str(req.new_flavor['id']))
-            LOG.info('Instance %s resized to flavor %s', inst.id, req.new_flavor['id'])
+            # The new flavor and the end of the request in one transaction:
+            # a delete that took over meanwhile gives back the charged RAM.
+            if task_requests.finish_if(inst.id, Task.RESIZING,
+                                       {'flavor_id': str(req.new_flavor['id'])}):
+                LOG.info('Instance %s resized to flavor %s', inst.id, req.new_flavor['id'])
     except Exception as exc:
         LOG.exception('Resize of %s failed before the server moved', inst.id)
         fault = 'Resize failed: %s' % restart_flow._error_text(exc)
     restart_flow.refresh_status(guest, inst.id)
-    restart_flow.finish(inst.id, Task.RESIZING, fault)
+    restart_flow.finish(inst.id, Task.RESIZING, fault, action='resize_flavor')
+
+
+def _extend(driver, volume_id, new_size):
+    """Grow the volume; one a redone resize finds grown already is left alone."""
+    try:
+        driver.extend_volume(volume_id, new_size)
+    except Exception:
+        get_volume = getattr(driver, 'get_volume', None)
+        if get_volume is None or get_volume(volume_id).size < new_size:
+            raise
+        LOG.info('Volume %s is already %s GB', volume_id, new_size)
 
 
 def resize_volume(context, driver, instance_id, new_size):
@@ -83,11 +98,11 @@ def resize_volume(context, driver, instance_id, new_size):
         inst = db_api.get_instance(instance_id)
         if not inst.volume_id:
             raise ValueError('the instance has no volume')
-        driver.extend_volume(inst.volume_id, int(new_size))
-        db_api.update_instance(instance_id, volume_size=int(new_size))
+        _extend(driver, inst.volume_id, int(new_size))
+        task_requests.finish_if(instance_id, Task.RESIZING, {'volume_size': int(new_size)})
         LOG.info('Instance %s volume resized to %s GB', instance_id, new_size)
     except Exception as exc:
         LOG.exception('Volume resize of %s failed', instance_id)
         fault = 'Volume resize to %s GB failed: %s' % (new_size,
                                                         restart_flow._error_text(exc))
-    restart_flow.finish(instance_id, Task.RESIZING, fault)
+    restart_flow.finish(instance_id, Task.RESIZING, fault, action='resize_volume')

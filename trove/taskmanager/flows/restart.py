@@ -18,6 +18,7 @@ from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import models
+from trove.db import task_requests
 from trove.guestagent import rpcapi as guest_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -36,8 +37,14 @@ def refresh_status(guest, instance_id):
     return status
 
 
-def finish(instance_id, task, fault=None):
-    """End ``task`` in NONE, recording ``fault`` when the work failed."""
+def finish(instance_id, task, fault=None, action=None):
+    """End ``task`` in NONE, recording ``fault`` when the work failed.
+
+    ``action`` names the stored request of the task (task_requests): it is
+    dropped, its charged quota given back when the task failed.
+    """
+    if action is not None:
+        task_requests.finish(instance_id, refund=bool(fault), action=action)
     if fault:
         db_api.save_fault(instance_id, fault)
     if not db_api.set_task(instance_id, Task.NONE, expected=task):
@@ -59,7 +66,7 @@ def restart(context, instance_id):
         LOG.exception('Restart of %s failed', instance_id)
         fault = 'Restart failed: %s' % _error_text(exc)
     refresh_status(guest, instance_id)
-    finish(instance_id, Task.REBOOTING, fault)
+    finish(instance_id, Task.REBOOTING, fault, action='restart')
 
 
 def wait_for_running(instance_id, since, timeout):
@@ -106,4 +113,4 @@ def reboot(context, driver, instance_id):
         fault = 'Reboot failed: %s' % _error_text(exc)
     if fault:
         refresh_status(guest, instance_id)
-    finish(instance_id, Task.REBOOTING, fault)
+    finish(instance_id, Task.REBOOTING, fault, action='reboot')

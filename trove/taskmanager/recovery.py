@@ -1,0 +1,114 @@
+"""Finish what a previous taskmanager process left when it died.
+
+A cast is acknowledged before it runs, so a taskmanager killed mid-task
+(kill -9, OOM, host reboot) loses it.  What the API claimed is still in
+the database: the instance's task and, for every long task, its stored
+request (trove.db.task_requests).  At start the taskmanager
+
+* redoes each stored request (the flows are idempotent: a build finds its
+  volume and server again and re-sends ``prepare``, which a guest that
+  already ran it ignores), giving up with a readable fault after
+  ``MAX_ATTEMPTS`` tries so a request that kills the taskmanager cannot
+  loop forever;
+* resumes deletes (a delete is its own request: the DELETING task);
+* ends any other task without a request in a readable state at once: a
+  build whose request is gone can never finish, so it fails now instead of
+  after ``usage_timeout``;
+* re-applies instance access rules (flows/access.reapply_all).
+"""
+import threading
+
+from oslo_log import log as logging
+from sqlalchemy import select
+
+from trove.common import context as trove_context
+from trove.common import states
+from trove.db import api as db_api
+from trove.db import models
+from trove.db import task_requests
+from trove.db.session import reader
+from trove.taskmanager.flows import access as access_flow
+from trove.taskmanager.flows import delete as delete_flow
+from trove.taskmanager.flows import restart as restart_flow
+
+LOG = logging.getLogger(__name__)
+Task = states.InstanceTask
+MAX_ATTEMPTS = 3
+
+# Stored action -> the task the instance is in while it runs.
+ACTION_TASKS = {
+    'create_instance': Task.BUILDING,
+    'resize_flavor': Task.RESIZING,
+    'resize_volume': Task.RESIZING,
+    'restart': Task.REBOOTING,
+    'reboot': Task.REBOOTING,
+}
+_ACTIVE = (Task.BUILDING, Task.DELETING, Task.REBOOTING, Task.RESIZING)
+
+
+def _active_instances():
+    with reader() as session:
+        return session.execute(
+            select(models.Instance.id, models.Instance.task_id)
+            .where(models.Instance.deleted.is_(False),
+                   models.Instance.task_id.in_([t.code for t in _ACTIVE]))).all()
+
+
+def _give_up(instance_id, task, action, message):
+    """End a task that cannot be redone in its error state, quota given back."""
+    task_requests.finish(instance_id, refund=True, action=action)
+    if task is Task.BUILDING:
+        if db_api.set_task(instance_id, Task.BUILDING_ERROR_SERVER, expected=Task.BUILDING):
+            db_api.save_fault(instance_id, message)
+    else:
+        restart_flow.finish(instance_id, task, message)
+    LOG.error('Instance %s: %s', instance_id, message)
+
+
+def redo(manager, ctx, instance_id, task):
+    """Run the stored request of ``instance_id`` again (or give up on it)."""
+    stored = task_requests.load(instance_id)
+    if stored is None:
+        return False
+    action, payload, _attempts = stored
+    if ACTION_TASKS.get(action) is not task:
+        # The instance moved on (a delete took over): the request is stale.
+        task_requests.finish(instance_id, action=action)
+        return False
+    attempts = task_requests.count_attempt(instance_id)
+    if attempts > MAX_ATTEMPTS:
+        _give_up(instance_id, task, action,
+                 'The %s request was interrupted %d times by a taskmanager failure; '
+                 'giving up.' % (action, attempts - 1))
+        return True
+    LOG.info('Redoing %s of %s (attempt %d)', action, instance_id, attempts)
+    getattr(manager, action)(ctx, instance_id=instance_id, **payload)
+    return True
+
+
+def _resume(manager, ctx, instance_id, task):
+    try:
+        if task is Task.DELETING:
+            delete_flow.delete_instance(ctx, manager.driver, instance_id)
+        else:
+            redo(manager, ctx, instance_id, task)
+    except Exception:
+        LOG.exception('Recovery of %s failed', instance_id)
+
+
+def recover(manager):
+    """End orphaned tasks now; a thread per task to redo, one for access rules."""
+    ctx = trove_context.admin_context()
+    for instance_id, task_id in _active_instances():
+        task = Task.from_code(task_id)
+        if task is not Task.DELETING and task_requests.load(instance_id) is None:
+            _give_up(instance_id, task, None,
+                     'Interrupted by a taskmanager restart before its request was '
+                     'stored; retry the %s.' % task.name.lower())
+            continue
+        LOG.info('Resuming %s of %s', task.name, instance_id)
+        threading.Thread(target=_resume, args=(manager, ctx, instance_id, task),
+                         daemon=True, name='recover-%s' % instance_id).start()
+    threading.Thread(target=access_flow.reapply_all,
+                     args=(ctx, manager.driver, manager.lock), daemon=True,
+                     name='recover-access').start()
