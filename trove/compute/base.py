@@ -157,6 +157,11 @@ class ComputeDriver(abc.ABC):
         """Move a server to another flavor (the guest's engine is stopped first)."""
         raise exception.ComputeError(detail='%s cannot resize servers' % type(self).__name__)
 
+    def console_output(self, server_id, length=200):
+        """The last ``length`` lines the server printed (a VM's console log),
+        kept with a failed build's fault; None when the driver has none."""
+        return None
+
     def list_volume_types(self):
         """Volume types as ``{id, name, description, is_public}`` dicts.
 

@@ -201,6 +201,18 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             st.status = base.ERROR
         self._save(server_id, st)
 
+    def console_output(self, server_id, length=200):
+        """Tail of what the server's guest agent wrote to stdout/stderr."""
+        path = os.path.join(self.server_dir(server_id), 'var', 'log', 'guestagent.log')
+        try:
+            with open(path, 'rb') as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                lines = f.read().decode('utf-8', 'replace').splitlines()
+        except OSError:
+            return None
+        return '\n'.join(lines[-length:])
+
     def _power_off(self, server_id, st):
         """Stop every process of the server's session within the delete timeout."""
         proc.power_off(st.sid, st.start_time, CONF.server_delete_time_out)

@@ -163,6 +163,11 @@ class NovaDriver(base.ComputeDriver):
             raise exception.ComputeInstanceNotFound(server_id=server_id)
         return to_server(server)
 
+    def console_output(self, server_id, length=200):
+        """The VM's console log (cloud-init and the agent print there)."""
+        with clients.translate('console log of %s' % server_id):
+            return self.nova.servers.get_console_output(server_id, length=length)
+
     def list_servers(self):
         """Servers trove made (tagged ``trove``) in the service project."""
         with clients.translate('list servers'):

@@ -7,6 +7,7 @@ records that it finished so an agent restart does not prepare again.
 import functools
 import os
 import threading
+import traceback
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
@@ -153,7 +154,10 @@ class Manager:
             except Exception as exc:
                 LOG.exception('Prepare failed')
                 msg = getattr(exc, 'msg', None) or str(exc) or exc.__class__.__name__
-                self.reporter.error('Prepare failed: %s' % msg[:200])
+                # Whole (process errors carry the tail of stderr): the fault is
+                # where the user learns why, e.g. what mariadb-install-db said.
+                self.reporter.error('Prepare failed: %s' % msg[:4000],
+                                    details=traceback.format_exc()[-8000:])
                 self.reporter.send('failed to spawn')
                 return
             finally:

@@ -202,3 +202,21 @@ def test_flavors(driver):
     assert driver.get_flavor(2).name == 'm1.small'
     with pytest.raises(exception.FlavorNotFound):
         driver.get_flavor('42')
+
+
+def test_console_output_is_the_tail_of_the_agent_output(driver):
+    server = _create(driver)
+    log = os.path.join(driver.server_dir(server.id), 'var', 'log', 'guestagent.log')
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        f.write(''.join('line %d\n' % i for i in range(500)))
+    out = driver.console_output(server.id, length=3)
+    assert out == 'line 497\nline 498\nline 499'
+
+
+def test_console_output_of_a_server_without_output_is_none(driver):
+    server = _create(driver)
+    log = os.path.join(driver.server_dir(server.id), 'var', 'log', 'guestagent.log')
+    if os.path.exists(log):
+        os.remove(log)
+    assert driver.console_output(server.id) is None

@@ -217,3 +217,17 @@ def test_release_failure_is_collected_not_fatal(env):
     env.failures.clear()
     delete.delete_instance(None, env, inst.id)
     assert api.list_instances('t1') == []
+
+
+def test_failed_build_keeps_the_console_output_in_the_fault(env, monkeypatch):
+    def fail(instance_id):
+        conductor.Manager().notify_exc_info(None, instance_id, 'Prepare failed: ' + 'e' * 900)
+        heartbeat('failed to spawn')(instance_id)
+    Guest.reply = fail
+    monkeypatch.setattr(env, 'console_output', lambda server_id, length=200:
+                        'mariadb-install-db: cannot create /data: No space left',
+                        raising=False)
+    inst = _build(env)
+    fault = api.get_fault(inst.id)
+    assert fault.message == 'Prepare failed: ' + 'e' * 900       # whole, not cut at 255
+    assert 'No space left' in fault.details

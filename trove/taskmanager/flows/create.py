@@ -48,11 +48,26 @@ class CreateRequest:
     backup_id: str | None = None
 
 
-def _fail(instance_id, task, message):
-    """Put a failed build into its terminal error state, unless it is being deleted."""
+def _fail(instance_id, task, message, driver=None):
+    """Put a failed build into its terminal error state, unless it is being deleted.
+
+    The server's console output goes into the fault's details (operators
+    see them): the cause of a failed prepare is often only there.
+    """
     if db_api.set_task(instance_id, task, expected=Task.BUILDING):
-        db_api.save_fault(instance_id, message)
+        db_api.save_fault(instance_id, message, details=_console(driver, instance_id))
         LOG.error('Build of %s failed: %s', instance_id, message)
+
+
+def _console(driver, instance_id):
+    try:
+        server_id = db_api.get_instance(instance_id).compute_instance_id
+        if driver is None or not server_id:
+            return None
+        return driver.console_output(server_id)
+    except Exception:
+        LOG.warning('No console output of %s', instance_id, exc_info=True)
+        return None
 
 
 def _volume(driver, req, inst):
@@ -207,9 +222,9 @@ def create_instance(context, driver, req):
         _apply_access(driver, inst, server, req.datastore_manager)
         wait_for_guest(inst.id, deadline)
     except BuildError as exc:
-        _fail(req.instance_id, exc.task, exc.message)
+        _fail(req.instance_id, exc.task, exc.message, driver)
     except Exception as exc:
         LOG.exception('Unexpected error building %s', req.instance_id)
-        _fail(req.instance_id, Task.BUILDING_ERROR_SERVER, 'Build failed: %s' % exc)
+        _fail(req.instance_id, Task.BUILDING_ERROR_SERVER, 'Build failed: %s' % exc, driver)
     finally:
         task_requests.finish(req.instance_id, action='create_instance')
