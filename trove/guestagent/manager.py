@@ -104,6 +104,7 @@ class Manager:
         self._warm = threading.Event()
         self._warm.set()
         self._backup_lock = threading.Lock()
+        self.running_backup = None
         self.logs = guest_log.GuestLogs(self.engine)
         self.preparing = False
 
@@ -193,11 +194,17 @@ class Manager:
 
     def create_backup(self, context, backup_info):
         """Cast (1.3): stream a backup into the store, reporting to the conductor."""
+        if backup_info['id'] == self.running_backup:
+            # A restarted taskmanager re-sends backups it saw in NEW.
+            LOG.info('Backup %s is running already; ignoring a repeated cast',
+                     backup_info['id'])
+            return
         if not self._backup_lock.acquire(blocking=False):
             LOG.warning('Backup %s refused: another backup is running', backup_info['id'])
             self.reporter.conductor.update_backup(
                 instance_id=CONF.guest_id, backup_id=backup_info['id'], state='FAILED')
             return
+        self.running_backup = backup_info['id']
         try:
             try:
                 strategy = guest_backup.get_strategy(CONF.datastore_manager, self.engine)
@@ -208,6 +215,7 @@ class Manager:
                 return
             backup_runner.run_backup(strategy, backup_info, self.reporter.conductor)
         finally:
+            self.running_backup = None
             self._backup_lock.release()
 
     def get_status(self, context):

@@ -14,6 +14,8 @@ request (trove.db.task_requests).  At start the taskmanager
 * ends any other task without a request in a readable state at once: a
   build whose request is gone can never finish, so it fails now instead of
   after ``usage_timeout``;
+* re-sends backups still in NEW (their cast may have died with it; a guest
+  ignores a second cast of the backup it is running);
 * re-applies instance access rules (flows/access.reapply_all).
 """
 import threading
@@ -22,12 +24,17 @@ from oslo_log import log as logging
 from sqlalchemy import select
 
 from trove.common import context as trove_context
+from trove.backup import info as backup_info
 from trove.common import states
+from trove.conf import CONF
 from trove.db import api as db_api
+from trove.db import backups as db_backups
+from trove.db import datastores
 from trove.db import models
 from trove.db import task_requests
 from trove.db.session import reader
 from trove.taskmanager.flows import access as access_flow
+from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import delete as delete_flow
 from trove.taskmanager.flows import restart as restart_flow
 
@@ -96,6 +103,29 @@ def _resume(manager, ctx, instance_id, task):
         LOG.exception('Recovery of %s failed', instance_id)
 
 
+def resend_new_backups(ctx):
+    """Cast again every backup no guest has reported on yet (state NEW)."""
+    for row in db_backups.list_running():
+        if row.state != states.BackupState.NEW:
+            continue
+        try:
+            names = _names(row.datastore_version_id)
+            parent = db_backups.get_backup(row.parent_id) if row.parent_id else None
+            container = db_backups.container_for(row.tenant_id, row.instance_id,
+                                                 CONF.backup.swift_container)
+            info = backup_info.create_info(row, parent, container, *names)
+            LOG.info('Re-sending backup %s of %s', row.id, row.instance_id)
+            backup_flow.create_backup(ctx, info, row.instance_id)
+        except Exception:
+            LOG.exception('Could not re-send backup %s', row.id)
+
+
+def _names(version_id):
+    """``(datastore name, version name)`` of a datastore version id."""
+    version = datastores.get_version_by_id(version_id)
+    return datastores.get_datastore(version.datastore_id).name, version.name
+
+
 def recover(manager):
     """End orphaned tasks now; a thread per task to redo, one for access rules."""
     ctx = trove_context.admin_context()
@@ -109,6 +139,8 @@ def recover(manager):
         LOG.info('Resuming %s of %s', task.name, instance_id)
         threading.Thread(target=_resume, args=(manager, ctx, instance_id, task),
                          daemon=True, name='recover-%s' % instance_id).start()
+    threading.Thread(target=resend_new_backups, args=(ctx,), daemon=True,
+                     name='recover-backups').start()
     threading.Thread(target=access_flow.reapply_all,
                      args=(ctx, manager.driver, manager.lock), daemon=True,
                      name='recover-access').start()

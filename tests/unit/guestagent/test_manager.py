@@ -137,3 +137,31 @@ def test_failed_warm_up_does_not_block_prepare(state_dir):
     mgr.start_warm_up()
     mgr.prepare(None, REQ)
     assert rep.sent[-1] == 'healthy'
+
+
+def test_repeated_cast_of_the_running_backup_is_ignored(state_dir, monkeypatch):
+    """A restarted taskmanager re-sends backups in NEW; the running one goes on."""
+    import threading
+    updates, gate = [], threading.Event()
+
+    class Conductor:
+        def update_backup(self, **kw):
+            updates.append(kw)
+
+    rep = Reporter()
+    rep.conductor = Conductor()
+    mgr = manager.Manager(engine=Engine(), reporter=rep)
+    monkeypatch.setattr(manager.guest_backup, 'get_strategy', lambda *a: object())
+    monkeypatch.setattr(manager.backup_runner, 'run_backup',
+                        lambda strategy, info, conductor: gate.wait(10))
+    first = threading.Thread(target=mgr.create_backup, args=(None, {'id': 'b1'}))
+    first.start()
+    while mgr.running_backup != 'b1':
+        pass
+    mgr.create_backup(None, {'id': 'b1'})
+    assert updates == []                       # not reported FAILED
+    mgr.create_backup(None, {'id': 'b2'})      # another backup is refused
+    assert updates == [{'instance_id': CONF.guest_id, 'backup_id': 'b2', 'state': 'FAILED'}]
+    gate.set()
+    first.join()
+    assert mgr.running_backup is None

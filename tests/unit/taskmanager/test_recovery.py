@@ -118,3 +118,32 @@ def _timeout(monkeypatch):
     monkeypatch.setattr(tm_manager, 'instance_lock', lambda _id: contextlib.nullcontext())
     yield
     CONF.clear_override('usage_timeout')
+
+
+def test_backups_still_new_are_sent_again(env, monkeypatch):
+    from trove.db import backups as db_backups
+    from trove.db import datastores
+    from trove.taskmanager.flows import backup as backup_flow
+    sent = []
+
+    class GuestAPI:
+        def __init__(self, context, instance_id):
+            self.instance_id = instance_id
+
+        def create_backup(self, backup_info):
+            sent.append((self.instance_id, backup_info))
+
+    monkeypatch.setattr(backup_flow.guest_rpcapi, 'GuestAPI', GuestAPI)
+    version = datastores.get_version(datastores.get_datastore('mariadb').id, '10.11')
+    fresh = db_backups.create_backup(dict(name='b', tenant_id='t1', instance_id='i1',
+                                          backup_type='full', datastore_version_id=version.id,
+                                          storage_driver='local'))
+    running = db_backups.create_backup(dict(name='c', tenant_id='t1', instance_id='i2',
+                                            backup_type='full',
+                                            datastore_version_id=version.id,
+                                            storage_driver='local'))
+    db_backups.update_backup(running.id, state='BUILDING')
+    recovery.resend_new_backups(None)
+    [(instance_id, info)] = sent
+    assert instance_id == 'i1' and info['id'] == fresh.id
+    assert info['datastore'] == 'mariadb' and info['datastore_version'] == '10.11'
