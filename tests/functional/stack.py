@@ -79,6 +79,8 @@ class Stack:
             'bind_port = %d' % self.port,
             'usage_timeout = %d' % usage_timeout,
             'report_interval = 2',
+            # Tests send X-Roles to act as members (noauth callers are admins).
+            'noauth_trust_roles_header = true',
             'debug = true',
             'log_dir = %s' % os.path.join(self.dir, 'log'),
             # Guests get a config derived from this one unless a test wrote one.

@@ -165,10 +165,12 @@ def test_root(stack, instance):
 
 
 def _request_as(stack, tenant, method, path, body=None):
+    """A request of a member (not an admin: admins address every project)."""
     url = 'http://127.0.0.1:%d/v1.0/%s%s' % (stack.port, tenant, path)
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method,
-                                 headers={'Content-Type': 'application/json'})
+                                 headers={'Content-Type': 'application/json',
+                                          'X-Roles': 'member'})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read() or b'null')

@@ -10,6 +10,16 @@ class TroveContext(context.RequestContext):
         self.limit = limit
         self.marker = marker
 
+    @property
+    def owner(self):
+        """Project a single resource must belong to: None for admins.
+
+        As upstream, an admin addresses any project's instance, backup or
+        configuration by id (tempest's clean-up resets and deletes what a
+        test's project created); lists stay scoped to the URL's project.
+        """
+        return None if self.is_admin else self.project_id
+
     def to_dict(self):
         values = super().to_dict()
         values.update(limit=self.limit, marker=self.marker)

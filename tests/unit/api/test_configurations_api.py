@@ -92,9 +92,17 @@ def test_create_show_list(app, tm):
     status, body = call(app, 'GET', T + '/configurations')
     assert [g['id'] for g in body['configurations']] == [group['id']]
     assert 'values' not in body['configurations'][0]
-    # Another tenant sees nothing.
-    assert call(app, 'GET', '/v1.0/t2/configurations/%s' % group['id'])[0] == 404
+    # Another tenant's member sees nothing; an admin addresses it by id (as
+    # upstream) but lists only the URL's project.
+    CONF.set_override('noauth_trust_roles_header', True)
+    member = {'X-Roles': 'member'}
+    assert call(app, 'GET', '/v1.0/t2/configurations/%s' % group['id'],
+                headers=member)[0] == 404
+    assert call(app, 'GET', '/v1.0/t2/configurations', headers=member)[1] == {
+        'configurations': []}
+    assert call(app, 'GET', '/v1.0/t2/configurations/%s' % group['id'])[0] == 200
     assert call(app, 'GET', '/v1.0/t2/configurations')[1] == {'configurations': []}
+    CONF.clear_override('noauth_trust_roles_header')
 
 
 @pytest.mark.parametrize('values, words', [

@@ -1,4 +1,6 @@
 """Instances API: create, list, show, delete through the paste pipeline."""
+import pytest
+
 from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
@@ -137,9 +139,19 @@ def test_detail_list_has_detail_fields(app):
     assert 'created' not in body['instances'][0]
 
 
-def test_show_other_tenant_and_name_are_404(app):
+MEMBER = {'X-Roles': 'member'}
+
+
+@pytest.fixture
+def roles_header():
+    CONF.set_override('noauth_trust_roles_header', True)
+    yield
+    CONF.clear_override('noauth_trust_roles_header')
+
+
+def test_show_other_tenant_and_name_are_404(app, roles_header):
     inst = _create(app)
-    status, body = call(app, 'GET', '/v1.0/t2/instances/%s' % inst['id'])
+    status, body = call(app, 'GET', '/v1.0/t2/instances/%s' % inst['id'], headers=MEMBER)
     assert status == 404 and 'itemNotFound' in body
     status, body = call(app, 'GET', BASE + '/db1')
     assert status == 404
@@ -160,10 +172,24 @@ def test_delete_in_build_then_again(app, recorder):
     assert body['instance']['status'] == 'SHUTDOWN'
 
 
-def test_delete_from_error_state_and_other_tenant(app):
+def test_delete_from_error_state_and_other_tenant(app, roles_header):
     inst = _create(app)
     db_api.set_task(inst['id'], Task.BUILDING_ERROR_TIMEOUT_GA)
-    status, _ = call(app, 'DELETE', '/v1.0/t2/instances/%s' % inst['id'])
+    status, _ = call(app, 'DELETE', '/v1.0/t2/instances/%s' % inst['id'], headers=MEMBER)
     assert status == 404
     status, _ = call(app, 'DELETE', '%s/%s' % (BASE, inst['id']))
     assert status == 202
+
+
+def test_admin_of_another_project_resets_and_deletes_by_id(app, roles_header, recorder):
+    """Tempest's class clean-up: the admin's project in the URL, the test's instance."""
+    inst = _create(app)
+    url = '/v1.0/admin-project/instances/%s' % inst['id']
+    assert call(app, 'GET', url)[1]['instance']['id'] == inst['id']
+    status, _ = call(app, 'POST', url + '/action', {'reset_status': {}})
+    assert status == 202
+    assert db_api.get_task(db_api.get_instance(inst['id'])) is Task.NONE
+    assert call(app, 'DELETE', url)[0] == 202
+    assert db_api.get_task(db_api.get_instance(inst['id'])) is Task.DELETING
+    # Lists stay the URL project's.
+    assert call(app, 'GET', '/v1.0/admin-project/instances')[1] == {'instances': []}

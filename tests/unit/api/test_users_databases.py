@@ -5,6 +5,7 @@ from oslo_messaging.rpc import dispatcher
 
 from trove.api.controllers import guest_access
 from trove.common import states
+from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import root_history
 from trove.guestagent import manager
@@ -219,13 +220,18 @@ def test_root_enable_show_disable_and_history(app, guest, base):
 
 
 def test_other_tenant_and_unknown_instance_are_404(app, guest, base):
+    """For members; an admin addresses any project's instance (as upstream)."""
+    CONF.set_override('noauth_trust_roles_header', True)
+    member = {'X-Roles': 'member'}
     iid = base.rsplit('/', 1)[1]
     for path in ('/databases', '/users', '/users/bob', '/users/bob/databases', '/root'):
-        status, body = call(app, 'GET', '/v1.0/t2/instances/%s%s' % (iid, path))
+        status, body = call(app, 'GET', '/v1.0/t2/instances/%s%s' % (iid, path),
+                            headers=member)
         assert status == 404 and 'itemNotFound' in body
         assert call(app, 'GET', '/v1.0/t1/instances/nope' + path)[0] == 404
-    assert call(app, 'POST', '/v1.0/t2/instances/%s/root' % iid)[0] == 404
+    assert call(app, 'POST', '/v1.0/t2/instances/%s/root' % iid, headers=member)[0] == 404
     assert guest.calls == []
+    CONF.clear_override('noauth_trust_roles_header')
 
 
 @pytest.mark.parametrize('service, server', [

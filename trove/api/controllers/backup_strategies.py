@@ -33,7 +33,7 @@ class BackupStrategyController:
         data = body['backup_strategy']
         instance_id = data.get('instance_id') or ''
         if instance_id:
-            db_api.get_instance(instance_id, context.project_id)
+            db_api.get_instance(instance_id, context.owner)
         row = db_backups.upsert_strategy(context.project_id, instance_id,
                                          CONF.backup.storage_driver, data['swift_container'])
         return wsgi.Result({'backup_strategy': views.strategy_view(row)}, status=202)

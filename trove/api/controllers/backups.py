@@ -111,7 +111,7 @@ class BackupController:
 
     def show(self, req, tenant_id, id):
         context = middleware.get_context(req)
-        row = db_backups.get_backup(id, context.project_id)
+        row = db_backups.get_backup(id, context.owner)
         policy.authorize(context, 'backup:show', row.tenant_id)
         return {'backup': render(row)}
 
@@ -127,7 +127,7 @@ class BackupController:
             raise exception.BadRequest(detail='storage driver %s is not available; this '
                                               'service stores backups with %s'
                                        % (driver, CONF.backup.storage_driver))
-        inst = db_api.get_instance(data['instance'], context.project_id)
+        inst = db_api.get_instance(data['instance'], context.owner)
         check_actionable(inst)
         version = datastores.get_version_by_id(inst.datastore_version_id)
         ds = datastores.get_datastore(version.datastore_id)
@@ -186,7 +186,7 @@ class BackupController:
 
     def delete(self, req, tenant_id, id):
         context = middleware.get_context(req)
-        row = db_backups.get_backup(id, context.project_id)
+        row = db_backups.get_backup(id, context.owner)
         policy.authorize(context, 'backup:delete', row.tenant_id)
         doomed = [row] + db_backups.descendants(row.id)
         expiry = datetime.timedelta(seconds=CONF.backup.running_backups_expires)
@@ -208,7 +208,7 @@ class BackupController:
     def instance_index(self, req, tenant_id, id):
         """``GET /instances/{id}/backups``."""
         context = middleware.get_context(req)
-        inst = db_api.get_instance(id, context.project_id)
+        inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, 'instance:backups', inst.tenant_id)
         return list_page(req, context.project_id, instance_id=id)
 
@@ -221,7 +221,7 @@ def validate_restore_point(context, restore_point, datastore, version, volume_si
     """
     if not restore_point:
         return None
-    row = db_backups.get_backup(restore_point['backupRef'], context.project_id)
+    row = db_backups.get_backup(restore_point['backupRef'], context.owner)
     if row.state != BackupState.COMPLETED:
         raise exception.BackupNotCompleteError(backup_id=row.id, state=row.state)
     source_ds, _source_version = _version_info({}, row.datastore_version_id)

@@ -62,7 +62,7 @@ class ConfigurationController:
             group_info(row), cfg_db.get_values(row.id), cfg_db.instance_count(row.id))}
 
     def _find(self, context, action, config_id):
-        row = cfg_db.get_configuration(config_id, context.project_id)
+        row = cfg_db.get_configuration(config_id, context.owner)
         policy.authorize(context, 'configuration:%s' % action, row.tenant_id)
         return row
 

@@ -26,7 +26,7 @@ def ready_guest(req, instance_id, rule=None):
     ``rule`` is the policy rule of the action, checked against the owner.
     """
     context = middleware.get_context(req)
-    inst = db_api.get_instance(instance_id, context.project_id)
+    inst = db_api.get_instance(instance_id, context.owner)
     if rule is not None:
         policy.authorize(context, rule, inst.tenant_id)
     status = instance_views.compute_status(inst)

@@ -146,7 +146,7 @@ class InstanceActionController:
     # -- POST .../action -----------------------------------------------------------
     def action(self, req, tenant_id, id, body):
         context = middleware.get_context(req)
-        inst = db_api.get_instance(id, context.project_id)
+        inst = db_api.get_instance(id, context.owner)
         (name, args), = body.items()
         rule = name
         if name == 'resize':
@@ -215,7 +215,7 @@ class InstanceActionController:
 
     def _update(self, req, id, body, rule):
         context = middleware.get_context(req)
-        inst = db_api.get_instance(id, context.project_id)
+        inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, rule, inst.tenant_id)
         data = body['instance']
         for key in ('replica_of', 'slave_of', 'datastore_version'):
@@ -258,7 +258,8 @@ class InstanceActionController:
             raise exception.BadRequest(
                 'Instance %s already has configuration group %s attached; detach it '
                 'first.' % (inst.id, inst.configuration_id))
-        group = cfg_db.get_configuration(config_id, context.project_id)
+        # The group must be the instance's project's, whoever asks.
+        group = cfg_db.get_configuration(config_id, inst.tenant_id)
         if group.datastore_version_id != inst.datastore_version_id:
             raise exception.BadRequest(
                 'Configuration group %s is for another datastore version than instance '
@@ -288,7 +289,7 @@ class InstanceActionController:
     def configuration(self, req, tenant_id, id):
         """The flavor template's values for this instance (not the group's)."""
         context = middleware.get_context(req)
-        inst = db_api.get_instance(id, context.project_id)
+        inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, 'instance:configuration', inst.tenant_id)
         version = datastores.get_version_by_id(inst.datastore_version_id)
         flavor = flavors.find_flavor(inst.flavor_id)

@@ -200,7 +200,7 @@ class InstanceController:
 
     def show(self, req, tenant_id, id):
         context = middleware.get_context(req)
-        inst = db_api.get_instance(id, context.project_id)
+        inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, 'instance:show', inst.tenant_id)
         return {'instance': views.detail_view(req, context, self._info(inst, True, {}))}
 
@@ -242,7 +242,7 @@ class InstanceController:
         LOG.info('Instance %s (%s) requested: %s %s, flavor %s, volume %s GB',
                  inst.id, inst.name, ds.name, version.name, flavor.id, volume_size)
         self._cast_create(context, inst, build)
-        inst = db_api.get_instance(inst.id, context.project_id)
+        inst = db_api.get_instance(inst.id, context.owner)
         info = views.InstanceInfo(inst, ds, version, db_api.get_service_status(inst.id))
         return {'instance': views.detail_view(req, context, info)}
 
@@ -264,7 +264,7 @@ class InstanceController:
 
     def delete(self, req, tenant_id, id):
         context = middleware.get_context(req)
-        inst = db_api.get_instance(id, context.project_id)
+        inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, 'instance:delete', inst.tenant_id)
         _claim_delete(inst)
         LOG.info('Instance %s delete requested', id)
