@@ -233,12 +233,8 @@ class DatastoreVersionController:
     def delete(self, req, tenant_id, id):
         policy.authorize(middleware.get_context(req), 'mgmt:datastore_version:delete')
         datastores.get_version_by_id(id)
-        users = db.version_in_use(id)
-        if users:
-            raise exception.Conflict(detail='datastore version %s is used by %d live '
-                                            'instances, configurations or backups.'
-                                            % (id, users))
         db.delete_version(id)
+        LOG.info('Datastore version %s deleted by an administrator', id)
         return wsgi.Result(status=202)
 
 
