@@ -153,7 +153,9 @@ class Resource:
     """Dispatches a routed request to one controller and renders the outcome.
 
     Controllers declare ``schemas = {action: jsonschema}``; a schema present
-    for an action makes a body mandatory and validated before the method runs.
+    for an action makes a body mandatory and validated before the method runs,
+    unless the action is in ``optional_bodies`` (then a body that is sent is
+    validated, and none is passed as None).
     """
 
     def __init__(self, controller):
@@ -177,9 +179,10 @@ class Resource:
         if req.method in ('POST', 'PUT', 'PATCH'):
             body = parse_body(req)
             schema = getattr(self.controller, 'schemas', {}).get(action)
-            if schema is not None:
-                if body is None:
-                    raise exception.BadRequest('Request body is required.')
+            optional = action in getattr(self.controller, 'optional_bodies', ())
+            if schema is not None and body is None and not optional:
+                raise exception.BadRequest('Request body is required.')
+            if schema is not None and body is not None:
                 validate(schema, body)
             kwargs['body'] = body
         # Bodies may carry passwords (users on create), so only the line is logged.
