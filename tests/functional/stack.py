@@ -44,7 +44,7 @@ class Stack:
     """Config, processes and CLI of one test deployment."""
 
     def __init__(self, usage_timeout=300, address_prefix=None, tenant='tenant-a',
-                 guest_config=None, local_opts=None, transport=None):
+                 guest_config=None, local_opts=None, default_opts=None, transport=None):
         self.transport = transport or TRANSPORT
         self.dir = tempfile.mkdtemp(prefix='trove-ft-')
         # A private loopback /16 keeps concurrent stacks (and the quick-start
@@ -61,6 +61,7 @@ class Stack:
         self.conductor_topic = 'trove-conductor-%s' % self.tag
         self.guest_config = os.path.join(self.dir, 'trove-guestagent.conf')
         self.local_opts = dict(local_opts or {})
+        self.default_opts = dict(default_opts or {})
         if guest_config is not None:
             with open(self.guest_config, 'w') as f:
                 f.write(guest_config)
@@ -85,6 +86,7 @@ class Stack:
             'log_dir = %s' % os.path.join(self.dir, 'log'),
             # Guests get a config derived from this one unless a test wrote one.
             'guest_config = %s' % self.guest_config,
+            *('%s = %s' % item for item in sorted(self.default_opts.items())),
             '[database]',
             'connection = sqlite:///%s' % os.path.join(self.dir, 'trove.sqlite'),
             '[local]',

@@ -13,6 +13,7 @@ import webob.exc
 from oslo_log import log as logging
 
 from trove.api import wsgi
+from trove.common import exception
 from trove.common.context import TroveContext
 from trove.conf import CONF
 
@@ -27,13 +28,29 @@ def url_tenant(path_info):
     return first or None
 
 
+MAX_MARKER_LENGTH = 255
+
+
 def _pagination(req):
+    """``(limit, marker)`` of the query string; BadRequest when malformed.
+
+    ``limit`` must be a positive integer (larger ones are capped to the page
+    size by the lists); ``marker`` is an id or name, so a short printable string.
+    """
     limit = req.GET.get('limit')
-    try:
-        limit = int(limit) if limit not in (None, '') else None
-    except ValueError:
+    if limit in (None, ''):
         limit = None
-    return limit, req.GET.get('marker') or None
+    elif not (limit.isascii() and limit.isdigit()) or len(limit) > 18 or int(limit) < 1:
+        raise exception.BadRequest(
+            'Invalid limit %r: expected a positive integer.' % limit[:40])
+    else:
+        limit = int(limit)
+    marker = req.GET.get('marker') or None
+    if marker is not None and (len(marker) > MAX_MARKER_LENGTH
+                               or not marker.isprintable()):
+        raise exception.BadRequest('Invalid marker: expected at most %d printable '
+                                   'characters.' % MAX_MARKER_LENGTH)
+    return limit, marker
 
 
 def _is_admin(roles):
@@ -131,7 +148,10 @@ class NoAuthContext(_Middleware):
         if CONF.noauth_trust_roles_header and _header_roles(req, None) is not None:
             # Test deployments act as non-admins this way; see the option's help.
             roles = _header_roles(req)
-        context = build_context(req, tenant, user, roles)
+        try:
+            context = build_context(req, tenant, user, roles)
+        except exception.BadRequest as exc:
+            return wsgi.fault_response(exc.code, exc.msg)
         req.environ[CONTEXT_KEY] = context
         return _with_request_id(req.get_response(self.application), context)
 
@@ -159,7 +179,10 @@ class KeystoneContext(_Middleware):
             return wsgi.fault_response(
                 403, 'User with tenant id %s cannot access this resource.' % project)
         user = req.headers.get('X-User-Id') or req.headers.get('X-User')
-        context = build_context(req, project, user, _header_roles(req))
+        try:
+            context = build_context(req, project, user, _header_roles(req))
+        except exception.BadRequest as exc:
+            return wsgi.fault_response(exc.code, exc.msg)
         req.environ[CONTEXT_KEY] = context
         return _with_request_id(req.get_response(self.application), context)
 

@@ -17,9 +17,15 @@ from trove.api.controllers import backup_strategies, backups, volume_types
 _METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD')
 
 
-def _connect(mapper, resource, path, action, method):
+# "/instances/detail" is a route of its own: an instance id never reads
+# "detail", so PUT/PATCH/DELETE there answer 405 with ``Allow: GET`` instead
+# of looking up an instance named "detail".
+_INSTANCE_ID = {'id': r'(?!detail$)[^/]+'}
+
+
+def _connect(mapper, resource, path, action, method, requirements=None):
     mapper.connect(path, controller=resource, action=action,
-                   conditions={'method': [method]})
+                   conditions={'method': [method]}, requirements=requirements or {})
 
 
 # The usual shape of a resource: list and create on the collection, the
@@ -30,19 +36,20 @@ ITEM = (('show', 'GET'), ('delete', 'DELETE'))
 LIST, SHOW = (('index', 'GET'),), (('show', 'GET'),)
 
 
-def _resource(mapper, res, base, collection=COLLECTION, item=ITEM, item_path='/{id}'):
+def _resource(mapper, res, base, collection=COLLECTION, item=ITEM, item_path='/{id}',
+              requirements=None):
     """Connect ``collection`` actions at ``base`` and ``item`` actions below it."""
     for action, method in collection:
         _connect(mapper, res, base, action, method)
     for action, method in item:
-        _connect(mapper, res, base + item_path, action, method)
+        _connect(mapper, res, base + item_path, action, method, requirements)
 
 
 def _instance_routes(mapper):
     res = wsgi.Resource(instances.InstanceController())
     base = '/{tenant_id}/instances'
     _connect(mapper, res, base + '/detail', 'detail', 'GET')
-    _resource(mapper, res, base)
+    _resource(mapper, res, base, requirements=_INSTANCE_ID)
 
 
 def _instance_engine_routes(mapper):
@@ -106,8 +113,8 @@ def _configuration_routes(mapper):
     """Instance update/actions and logs, configuration groups and the parameter catalogue."""
     act = wsgi.Resource(instance_actions.InstanceActionController())
     base = '/{tenant_id}/instances/{id}'
-    _connect(mapper, act, base, 'update', 'PUT')
-    _connect(mapper, act, base, 'edit', 'PATCH')
+    _connect(mapper, act, base, 'update', 'PUT', _INSTANCE_ID)
+    _connect(mapper, act, base, 'edit', 'PATCH', _INSTANCE_ID)
     _connect(mapper, act, base + '/action', 'action', 'POST')
     _connect(mapper, act, base + '/configuration', 'configuration', 'GET')
     log = wsgi.Resource(logs.LogController())

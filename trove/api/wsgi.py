@@ -94,20 +94,58 @@ def validate(schema, body):
         raise exception.BadRequest(validation_message(errors))
 
 
+# No request of the API nests deeper than five levels (instance.users[].
+# databases[].name); the bound keeps validation and RPC serialisation of a
+# hostile body from recursing without end.
+MAX_BODY_DEPTH = 32
+# Far above any valid request (the largest, 100 users with 100 databases
+# each, is ~0.5 MiB), so only abusive bodies are refused.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def body_depth(value):
+    """Nesting depth of decoded JSON (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _decode(raw):
+    try:
+        return json.loads(raw.decode('utf-8'))
+    except RecursionError:
+        raise exception.BadRequest('Malformed request body: nested deeper than %d levels.'
+                                   % MAX_BODY_DEPTH)
+    except (ValueError, UnicodeDecodeError):
+        raise exception.BadRequest('Malformed request body: not valid JSON.')
+
+
 def parse_body(req):
     """The JSON object of a request body, or None when the body is empty."""
-    if not req.body:
+    if req.content_length and req.content_length > MAX_BODY_BYTES:
+        raise exception.RequestTooLarge(limit=MAX_BODY_BYTES)
+    raw = req.body
+    if not raw:
         return None
+    if len(raw) > MAX_BODY_BYTES:
+        raise exception.RequestTooLarge(limit=MAX_BODY_BYTES)
     ctype = req.content_type or ''
     if ctype and 'json' not in ctype:
         raise webob.exc.HTTPUnsupportedMediaType(
             'Unsupported Content-Type %s; send application/json.' % ctype)
-    try:
-        body = json.loads(req.body.decode('utf-8'))
-    except (ValueError, UnicodeDecodeError):
-        raise exception.BadRequest('Malformed request body: not valid JSON.')
+    body = _decode(raw)
     if not isinstance(body, dict):
         raise exception.BadRequest('Malformed request body: expected a JSON object.')
+    if body_depth(body) > MAX_BODY_DEPTH:
+        raise exception.BadRequest('Malformed request body: nested deeper than %d levels.'
+                                   % MAX_BODY_DEPTH)
     return body
 
 
@@ -115,7 +153,9 @@ class Resource:
     """Dispatches a routed request to one controller and renders the outcome.
 
     Controllers declare ``schemas = {action: jsonschema}``; a schema present
-    for an action makes a body mandatory and validated before the method runs.
+    for an action makes a body mandatory and validated before the method runs,
+    unless the action is in ``optional_bodies`` (then a body that is sent is
+    validated, and none is passed as None).
     """
 
     def __init__(self, controller):
@@ -139,9 +179,10 @@ class Resource:
         if req.method in ('POST', 'PUT', 'PATCH'):
             body = parse_body(req)
             schema = getattr(self.controller, 'schemas', {}).get(action)
-            if schema is not None:
-                if body is None:
-                    raise exception.BadRequest('Request body is required.')
+            optional = action in getattr(self.controller, 'optional_bodies', ())
+            if schema is not None and body is None and not optional:
+                raise exception.BadRequest('Request body is required.')
+            if schema is not None and body is not None:
                 validate(schema, body)
             kwargs['body'] = body
         # Bodies may carry passwords (users on create), so only the line is logged.

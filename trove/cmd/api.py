@@ -80,7 +80,8 @@ def main():
     """Entry point of trove-api."""
     logging.register_options(CONF)
     CONF(sys.argv[1:], project='trove')
-    logging.setup(CONF, 'trove')
+    from trove.common import service
+    service.setup_logging('trove', 'trove-api')
     from trove.api import app as api_app
     application = api_app.load_app(find_paste_config())
     server = make_server(application, CONF.bind_host, CONF.bind_port, CONF.api_workers)

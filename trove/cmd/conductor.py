@@ -6,7 +6,7 @@ from trove.conf import CONF
 
 
 def main():
-    service.prepare_service(sys.argv)
+    service.prepare_service(sys.argv, binary='trove-conductor')
     from trove.common import rpc_crypto
     from trove.conductor import manager
     service.serve(CONF.conductor_queue, CONF.host, [manager.Manager()],

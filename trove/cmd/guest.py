@@ -12,7 +12,7 @@ from trove.conf import CONF
 
 
 def main():
-    service.prepare_service(sys.argv, project='trove-guestagent')
+    service.prepare_service(sys.argv, project='trove-guestagent', binary='trove-guestagent')
     if not CONF.datastore_manager or not (CONF.guest_id or CONF.spare):
         sys.exit('guest_id and datastore_manager must be set (guest_info.conf)')
     from trove.common import rpc_crypto

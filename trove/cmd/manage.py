@@ -87,7 +87,7 @@ def _add_parsers(subparsers):
 
 def main():
     CONF.register_cli_opt(cfg.SubCommandOpt('command', handler=_add_parsers))
-    service.prepare_service(sys.argv)
+    service.prepare_service(sys.argv, binary='trove-manage')
     try:
         CONF.command.func()
     except Exception as exc:

@@ -6,7 +6,7 @@ from trove.conf import CONF
 
 
 def main():
-    service.prepare_service(sys.argv)
+    service.prepare_service(sys.argv, binary='trove-taskmanager')
     from trove.common import rpc_crypto
     from trove.taskmanager import manager
     from trove.taskmanager import spares

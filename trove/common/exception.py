@@ -131,6 +131,10 @@ class OverLimit(TroveError):
     message = 'The server rejected the request due to its size or rate.'
 
 
+class RequestTooLarge(OverLimit):
+    message = 'Request body larger than %(limit)d bytes.'
+
+
 class QuotaExceeded(OverLimit):
     message = 'Quota exceeded for resources: %(overs)s.'
 

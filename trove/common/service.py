@@ -15,9 +15,24 @@ from trove.conf import CONF
 LOG = logging.getLogger(__name__)
 
 
-def prepare_service(argv, project='trove', default_config_files=None):
-    """Parse the command line and config files and set up logging."""
+def prepare_service(argv, project='trove', default_config_files=None, binary=None):
+    """Parse the command line and config files and set up logging.
+
+    ``binary`` (e.g. ``trove-conductor``) names the log file in ``log_dir``.
+    """
     CONF(argv[1:], project=project, default_config_files=default_config_files)
+    setup_logging(project, binary)
+
+
+def setup_logging(project, binary):
+    """oslo.log setup with the log file named after ``binary``.
+
+    With ``log_dir`` and no ``log_file`` oslo.log names the file after the
+    outermost stack frame, which under ``python -m trove.cmd.X`` is
+    ``<frozen runpy>`` for every daemon; naming it here keeps them apart.
+    """
+    if binary and CONF.log_dir and not CONF.log_file:
+        CONF.set_default('log_file', '%s.log' % binary)
     logging.setup(CONF, project)
 
 

@@ -3,7 +3,7 @@
 The parameter catalogue itself lives in ``trove.db.configurations``; only
 its deletion is here.
 """
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from trove.common import exception
 from trove.db import models
@@ -39,9 +39,9 @@ def list_versions():
             .join(models.Datastore,
                   models.Datastore.id == models.DatastoreVersion.datastore_id)
             .order_by(models.Datastore.name, models.DatastoreVersion.name)).all()
-        for version, ds in rows:
-            session.expunge(version)
-            session.expunge(ds)
+        # One datastore row comes back once per version; expunging it per
+        # row fails on the second, so detach everything at once.
+        session.expunge_all()
         return [(version, ds) for version, ds in rows]
 
 
@@ -55,23 +55,52 @@ def edit_version(version_id, **values):
                         .where(models.DatastoreVersion.id == version_id).values(**values))
 
 
-def version_in_use(version_id):
-    """Live instances, configurations or backups that refer to a version."""
-    checks = ((models.Instance, models.Instance.deleted),
-              (models.Configuration, models.Configuration.deleted),
-              (models.Backup, models.Backup.deleted))
-    with reader() as session:
-        return sum(session.scalar(select(func.count()).select_from(model).where(
-            model.datastore_version_id == version_id, deleted.is_(False))) or 0
-            for model, deleted in checks)
+_USERS = (models.Instance, models.Configuration, models.Backup)
+
+
+def _live_users(session, version_id):
+    """How many live instances, configurations and backups use a version."""
+    return sum(session.scalar(select(func.count()).select_from(model).where(
+        model.datastore_version_id == version_id, model.deleted.is_(False))) or 0
+        for model in _USERS)
+
+
+def _forget_deleted_users(session, version_id):
+    """Let deleted rows stop referring to a version about to disappear.
+
+    Deleted instances and backups keep their history without a version
+    (their views show none); deleted configuration groups cannot be shown
+    again at all, so they go with their values.
+    """
+    for model in (models.Instance, models.Backup):
+        session.execute(update(model).where(
+            model.datastore_version_id == version_id, model.deleted.is_(True))
+            .values(datastore_version_id=None))
+    cfg = models.Configuration
+    dead = select(cfg.id).where(cfg.datastore_version_id == version_id,
+                                cfg.deleted.is_(True))
+    session.execute(delete(models.ConfigurationParameter).where(
+        models.ConfigurationParameter.configuration_id.in_(dead)))
+    session.execute(delete(cfg).where(cfg.datastore_version_id == version_id,
+                                      cfg.deleted.is_(True)))
 
 
 def delete_version(version_id):
-    """Remove a datastore version, its catalogue and metadata; clear it as a default."""
+    """Remove a datastore version, its catalogue and metadata; clear it as a default.
+
+    Raises Conflict when live instances, configurations or backups still
+    use it (checked in the deleting transaction, so none can slip in).
+    """
     with writer() as session:
         version = session.get(models.DatastoreVersion, version_id)
         if version is None:
             raise exception.DatastoreVersionNotFound(version=version_id)
+        users = _live_users(session, version_id)
+        if users:
+            raise exception.Conflict(
+                detail='datastore version %s is used by %d live instances, '
+                       'configurations or backups.' % (version_id, users))
+        _forget_deleted_users(session, version_id)
         for model in (models.DatastoreConfigurationParameter,
                       models.DatastoreVersionMetadata):
             session.query(model).filter(

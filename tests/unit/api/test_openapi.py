@@ -55,3 +55,25 @@ def test_documented_statuses_of_quota_and_mgmt_routes():
     assert '204' in paths['/{tenant_id}/mgmt/datastores/versions/{version_id}/parameters/{id}'][
         'delete']['responses']
     assert '202' in paths['/{tenant_id}/mgmt/datastore-versions']['post']['responses']
+
+
+def test_request_bodies_are_the_server_schemas():
+    """What the document allows is what the server validates (and nothing else)."""
+    from trove.api import openapi
+    doc = _load()
+    assert doc['openapi'].startswith('3.1')
+    bodies = openapi.request_bodies()
+    for (verb, path), (schema, required) in bodies.items():
+        assert openapi.documented_body(doc, verb, path) == (schema, required), \
+            '%s %s drifted: run python -m trove.api.openapi --write doc/openapi.yaml' % (
+                verb, path)
+    for path, ops in doc['paths'].items():
+        for verb, op in ops.items():
+            if 'requestBody' in op:
+                assert (verb.upper(), path) in bodies, '%s %s has a body the server ' \
+                    'does not validate' % (verb, path)
+
+
+def test_root_enable_body_is_optional():
+    body = _load()['paths']['/{tenant_id}/instances/{instance_id}/root']['post']['requestBody']
+    assert body['required'] is False

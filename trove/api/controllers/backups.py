@@ -64,11 +64,17 @@ def render(row, cache=None):
     return views.backup_view(row, ds, version)
 
 
+# An SQL OFFSET must fit the database's integer.
+_MAX_OFFSET = 2 ** 31 - 1
+
+
 def _offset(marker):
-    try:
-        return max(int(marker), 0) if marker else 0
-    except ValueError:
-        raise exception.BadRequest(detail='marker must be an integer offset')
+    """The integer offset a backup-list marker stands for; 400 unless 0..2**31-1."""
+    if not marker:
+        return 0
+    if not (marker.isascii() and marker.isdigit()) or int(marker) > _MAX_OFFSET:
+        raise exception.BadRequest(detail='marker must be a non-negative integer offset')
+    return int(marker)
 
 
 def list_page(req, tenant_id, instance_id=None, version_ids=None):

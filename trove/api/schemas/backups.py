@@ -13,7 +13,7 @@ create = {
                 'parent_id': {'oneOf': [uuid, {'type': 'null'}]},
                 'incremental': {'type': ['integer', 'boolean'], 'enum': [0, 1, True, False]},
                 'swift_container': {'type': ['string', 'null'], 'maxLength': 255},
-                'storage_driver': {'type': ['string', 'null']},
+                'storage_driver': {'type': ['string', 'null'], 'maxLength': 32},
                 'restore_from': {'type': ['object', 'null']},
             },
         },

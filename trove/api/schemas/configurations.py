@@ -9,7 +9,9 @@ from trove.api.schemas.instances import flavorref, non_empty_string, uuid, volum
 
 _name = dict(non_empty_string, maxLength=64)
 _description = {'type': ['string', 'null'], 'maxLength': 256}
-_values = {'type': 'object'}
+# The catalogues list at most 41 parameters (postgresql); 100 leaves room.
+MAX_VALUES = 100
+_values = {'type': 'object', 'maxProperties': MAX_VALUES}
 
 create = {
     'type': 'object', 'required': ['configuration'],

@@ -28,7 +28,7 @@ update_all = {
     'type': 'object', 'required': ['users'],
     'properties': {
         'users': {
-            'type': 'array', 'minItems': 1,
+            'type': 'array', 'minItems': 1, 'maxItems': common.MAX_USERS,
             'items': {
                 'type': 'object', 'required': ['name', 'password'],
                 'properties': {'name': common.non_empty_string,
