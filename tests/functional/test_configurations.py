@@ -114,8 +114,15 @@ def test_attach_applies_dynamic_values_live(stack, instance):
                            '{"max_connections": 77, "wait_timeout": 600}',
                            '--datastore', 'mariadb')
     stack.cli('database', 'configuration', 'attach', instance['id'], group['id'])
-    _wait_var(instance, 'max_connections', 77)
-    _wait_var(instance, 'wait_timeout', 600)
+    # As upstream: live in the engine by the time the attach answers.
+    assert _var(instance, 'max_connections') == '77'
+    assert _var(instance, 'wait_timeout') == '600'
+    # The same for an edit of the attached group (PATCH merges values).
+    for value in (88, 77):
+        code, _ = stack.request('PATCH', '/configurations/%s' % group['id'],
+                                {'configuration': {'values': {'max_connections': value}}})
+        assert code == 200
+        assert _var(instance, 'max_connections') == str(value)
     shown = stack.request('GET', '/instances/%s' % instance['id'])[1]['instance']
     assert shown['configuration']['id'] == group['id']
     assert shown['configuration']['name'] == 'cfg1'

@@ -120,8 +120,9 @@ def test_database_user_and_access_management(env, engine):
         engine.delete_database('extra')
     with pytest.raises(exception.UserNotFound):
         engine.delete_user('carol')
-    with pytest.raises(exception.UserNotFound):
-        engine.delete_user('postgres')
+    for hidden in ('postgres', 'root'):
+        with pytest.raises(exception.UserNotFound):
+            engine.delete_user(hidden)
     for bad in ({'name': 'x"; DROP DATABASE shop; --'}, {'name': 'postgres'}):
         with pytest.raises(exception.BadRequest):
             engine.create_databases([bad])
@@ -132,15 +133,15 @@ def test_database_user_and_access_management(env, engine):
 def test_root_enable_disable(env, engine):
     assert engine.is_root_enabled() is False
     root = engine.enable_root()
-    assert root['name'] == 'postgres' and root['password']
+    assert root['name'] == 'root' and root['password']
     assert engine.is_root_enabled() is True
-    with _connect(env, 'postgres', root['password'], 'shop') as conn:
+    with _connect(env, 'root', root['password'], 'shop') as conn:
         assert conn.execute('SELECT rolsuper FROM pg_roles WHERE rolname = current_user'
                             ).fetchone() == (True,)
     engine.disable_root()
     assert engine.is_root_enabled() is False
     with pytest.raises(psycopg.OperationalError):
-        _connect(env, 'postgres', root['password'], 'shop')
+        _connect(env, 'root', root['password'], 'shop')
 
 
 def test_overrides_apply_live(env, engine):

@@ -77,13 +77,13 @@ def test_databases_users_access_and_root(stack, instance):
     assert _login(instance, 'dave', PW, 'orders') is None
 
     assert stack.cli_json('database', 'root', 'show', iid)['is_root_enabled'] is False
-    assert _login(instance, 'postgres', 'anything', 'postgres') is not None
+    assert _login(instance, 'root', 'anything', 'postgres') is not None
     root = stack.cli_json('database', 'root', 'enable', iid)
-    assert root['name'] == 'postgres' and root['password']
-    assert _login(instance, 'postgres', root['password'], 'postgres') is None
+    assert root['name'] == 'root' and root['password']
+    assert _login(instance, 'root', root['password'], 'postgres') is None
     assert stack.cli_json('database', 'root', 'show', iid)['is_root_enabled'] is True
     stack.cli('database', 'root', 'disable', iid)
-    assert _login(instance, 'postgres', root['password'], 'postgres') is not None
+    assert _login(instance, 'root', root['password'], 'postgres') is not None
 
     stack.cli('database', 'user', 'delete', iid, 'dave')
     assert _login(instance, 'dave', PW, 'orders') is not None

@@ -20,6 +20,8 @@ class InstanceTask(enum.Enum):
     BUILDING_ERROR_SERVER = (0x51, 'BUILDING', 'Build error: Server.', True)
     BUILDING_ERROR_VOLUME = (0x52, 'BUILDING', 'Build error: Volume.', True)
     BUILDING_ERROR_SEC_GROUP = (0x53, 'BUILDING', 'Build error: Secgroup or rule.', True)
+    UPGRADING = (0x59, 'UPGRADING', 'Upgrading the instance.', False)
+    UPGRADING_ERROR = (0x5a, 'UPGRADING', 'Upgrading the instance failed.', True)
     BUILDING_ERROR_TIMEOUT_GA = (0x5b, 'ERROR', 'Build error: guestagent timeout.', True)
 
     def __init__(self, code, action, db_text, is_error):
@@ -83,7 +85,7 @@ _ANY = frozenset(T)
 # an admin reset back to NONE.
 TASK_TRANSITIONS = {
     T.NONE: frozenset({T.DELETING, T.REBOOTING, T.RESIZING, T.RESTART_REQUIRED,
-                       T.NONE}),
+                       T.UPGRADING, T.NONE}),
     T.BUILDING: frozenset({T.NONE, T.DELETING, T.BUILDING_ERROR_SERVER,
                            T.BUILDING_ERROR_VOLUME, T.BUILDING_ERROR_SEC_GROUP,
                            T.BUILDING_ERROR_TIMEOUT_GA}),
@@ -94,7 +96,11 @@ TASK_TRANSITIONS = {
     # A restart or a resize restarts the engine, which is what RESTART_REQUIRED
     # waits for; another configuration change keeps it.
     T.RESTART_REQUIRED: frozenset({T.NONE, T.REBOOTING, T.RESIZING, T.DELETING,
-                                   T.RESTART_REQUIRED}),
+                                   T.UPGRADING, T.RESTART_REQUIRED}),
+    # Upgrade and rebuild (a new server image, the volume kept); a guest that
+    # never comes back on the new image ends in UPGRADING_ERROR.
+    T.UPGRADING: frozenset({T.NONE, T.DELETING, T.UPGRADING_ERROR}),
+    T.UPGRADING_ERROR: frozenset({T.DELETING, T.NONE}),
     T.BUILDING_ERROR_SERVER: frozenset({T.DELETING, T.NONE}),
     T.BUILDING_ERROR_VOLUME: frozenset({T.DELETING, T.NONE}),
     T.BUILDING_ERROR_SEC_GROUP: frozenset({T.DELETING, T.NONE}),

@@ -153,6 +153,11 @@ class ComputeDriver(abc.ABC):
     def reboot_server(self, server_id):
         """Power a server off and boot it again."""
 
+    def rebuild_server(self, server_id, image_id, files):
+        """Boot a server again from ``image_id`` with ``files`` injected: a new
+        root disk, the same id, address and volume (Nova's rebuild)."""
+        raise exception.ComputeError(detail='%s cannot rebuild servers' % type(self).__name__)
+
     def resize_server(self, server_id, flavor_id):
         """Move a server to another flavor (the guest's engine is stopped first)."""
         raise exception.ComputeError(detail='%s cannot resize servers' % type(self).__name__)

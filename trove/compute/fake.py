@@ -100,6 +100,11 @@ class FakeDriver(base.ComputeDriver):
             raise exception.ComputeError(detail='volume %s not found' % volume_id)
         volume.size = int(new_size_gb)
 
+    def rebuild_server(self, server_id, image_id, files):
+        self._record('rebuild_server', server_id=server_id, image_id=image_id)
+        self.get_server(server_id).status = base.ACTIVE
+        self.files[server_id] = dict(files or {})
+
     def reboot_server(self, server_id):
         self._record('reboot_server', server_id=server_id)
         self.get_server(server_id).status = base.ACTIVE

@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from trove.common import exception
 from trove.compute import base
+from trove.compute import local_images as images
 from trove.compute import local_proc as proc
 from trove.compute import local_spares
 from trove.compute import local_state as state
@@ -119,6 +120,7 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
     def create_server(self, name, flavor_id, image_id, volume_id, files, userdata, metadata):
         """Create the server directory, inject files and boot the agent."""
         self.get_flavor(flavor_id)
+        images.find_image(self.base_dir, image_id)
         volume = self.get_volume(volume_id) if volume_id else None
         files = dict(files or {})
         server_id = str(uuid.uuid4())
@@ -193,7 +195,9 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
         sdir = self.server_dir(server_id)
         try:
             st.pid, st.sid, st.start_time = proc.spawn(
-                self._argv(server_id), sdir, os.path.join(sdir, 'var', 'log', 'guestagent.log'))
+                self._argv(server_id), sdir, os.path.join(sdir, 'var', 'log', 'guestagent.log'),
+                env=images.agent_environment(images.find_image(self.base_dir, st.image_id),
+                                             proc.agent_env()))
             st.status = base.ACTIVE
         except OSError as exc:
             LOG.error('Could not start the guest agent of server %s: %s', server_id, exc)
@@ -290,6 +294,37 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             st.flavor_id = str(flavor_id)
             self._save(server_id, st)
         LOG.info('Resized local server %s to flavor %s', server_id, flavor_id)
+
+    def rebuild_server(self, server_id, image_id, files):
+        """Power off, give the server a new root (its injected ``files``, the
+        server.conf) on ``image_id`` and boot it; volume and address stay.
+
+        Like a VM's new root disk: the agent's state directory goes too (so
+        the new agent prepares again, on the data of the volume); its
+        console log stays.
+        """
+        images.find_image(self.base_dir, image_id)
+        st = self._load(server_id)
+        if st.sid:
+            self._power_off(server_id, st)
+        sdir = self.server_dir(server_id)
+        mount_point = (self.get_volume(st.volume_id).mount_point if st.volume_id
+                       else os.path.join(sdir, 'root', 'var', 'lib', 'trove', 'volume'))
+        for name in os.listdir(os.path.join(sdir, 'var')):
+            if name != 'log':
+                path = os.path.join(sdir, 'var', name)
+                shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+        if st.volume_id:
+            shutil.rmtree(os.path.join(sdir, 'root'), ignore_errors=True)
+        files = dict(files or {})
+        files[SERVER_CONF] = self._server_conf(st.address, mount_point, sdir)
+        os.makedirs(mount_point, exist_ok=True)
+        self._inject(os.path.join(sdir, 'root'), files)
+        st.image_id, st.status = image_id, base.SHUTDOWN
+        st.pid = st.sid = st.start_time = None
+        self._save(server_id, st)
+        self._boot(server_id, st)
+        LOG.info('Rebuilt local server %s on image %s', server_id, image_id or 'default')
 
     def reboot_server(self, server_id):
         """Power off (keeping the directory), then boot the agent again."""

@@ -128,16 +128,16 @@ def agent_env():
     return env
 
 
-def spawn(argv, cwd, log_path):
+def spawn(argv, cwd, log_path, env=None):
     """Start ``argv`` detached in a new session; returns (pid, sid, start_time).
 
     This is the local stand-in for cloud-init starting the agent unit.
-    Output is appended to ``log_path``.
+    Output is appended to ``log_path``; ``env`` defaults to agent_env().
     """
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, 'ab') as log:
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=log, env=agent_env(), start_new_session=True,
+                                stderr=log, env=env or agent_env(), start_new_session=True,
                                 close_fds=True)
     _CHILDREN[proc.pid] = proc
     info = proc_stat(proc.pid)

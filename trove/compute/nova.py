@@ -191,6 +191,20 @@ class NovaDriver(base.ComputeDriver):
                          'server %s was not deleted' % server_id, sleep=self.sleep)
         LOG.info('Deleted server %s', server_id)
 
+    def rebuild_server(self, server_id, image_id, files):
+        """Rebuild on ``image_id`` (the volume stays attached), new user data with
+        ``files`` (needs compute API 2.57+), and wait until it is ACTIVE again."""
+        if not image_id:
+            raise exception.ComputeError(detail='no image id to rebuild %s on' % server_id)
+        server = self.get_server(server_id)
+        device = '/dev/%s' % CONF.block_device_mapping if server.volume_id else None
+        document = nova_userdata.render(files, device=device)
+        not_found = exception.ComputeInstanceNotFound(server_id=server_id)
+        with clients.translate('rebuild server %s' % server_id, not_found=not_found):
+            self.nova.servers.rebuild(server_id, image_id, userdata=document)
+        LOG.info('Rebuilding server %s on image %s', server_id, image_id)
+        self._wait_status(server_id, ('ACTIVE',), CONF.reboot_time_out, 'rebuild')
+
     def reboot_server(self, server_id):
         """Hard reboot (power cycle) and wait until the server is ACTIVE again."""
         not_found = exception.ComputeInstanceNotFound(server_id=server_id)

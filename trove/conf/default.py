@@ -23,6 +23,10 @@ opts = [
                help='Timeout of quick RPC calls to a guest.'),
     cfg.IntOpt('agent_call_high_timeout', default=180,
                help='Timeout of slow RPC calls to a guest.'),
+    cfg.IntOpt('configuration_apply_timeout', default=30,
+               help='Seconds the API waits for the taskmanager to apply a '
+                    'configuration change (attach, detach, group edit) before it '
+                    'answers; the change goes on after a timeout.'),
     cfg.IntOpt('server_delete_time_out', default=60,
                help='Seconds to wait for a compute server to go away.'),
     cfg.StrOpt('default_datastore', default='mariadb',

@@ -11,9 +11,10 @@ opts = [
                help='Internal superuser the agent manages the engine with '
                     '(peer login over the private unix socket only); hidden '
                     'from users.'),
-    cfg.StrOpt('root_user', default='postgres',
-               help='Superuser whose password "root enable" sets.'),
-    cfg.ListOpt('ignore_users', default=['os_admin', 'postgres'],
+    cfg.StrOpt('root_user', default='root',
+               help='Superuser role that "root enable" creates or sets the password '
+                    'of; upstream Trove and its tempest plugin log in as "root".'),
+    cfg.ListOpt('ignore_users', default=['os_admin', 'postgres', 'root'],
                 help='Roles never listed or touched through the API (pg_* '
                      'roles are always hidden).'),
     cfg.ListOpt('ignore_dbs', default=['os_admin', 'postgres', 'template0', 'template1'],

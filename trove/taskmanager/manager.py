@@ -12,6 +12,7 @@ from trove.taskmanager import recovery
 from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
+from trove.taskmanager.flows import rebuild as rebuild_flow
 from trove.taskmanager.flows import restart as restart_flow
 
 LOG = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ class Manager:
     """Taskmanager operations."""
 
     # Highest RPC version served; see rpcapi.py for the history.
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, driver=None):
         self.driver = driver or compute.get_driver()
@@ -70,6 +71,20 @@ class Manager:
             instance_id=instance_id, old_values=old_values or {}, new_values=new_values or {})
         with instance_lock(instance_id):
             configuration.apply_configuration(context, self.driver, change)
+
+    def upgrade(self, context, instance_id, image_id, datastore_version_id):
+        """Rebuild on a new datastore version's image, data kept (1.5)."""
+        self._rebuild(context, instance_id, image_id, datastore_version_id, 'upgrade')
+
+    def rebuild(self, context, instance_id, image_id, datastore_version_id):
+        """Rebuild on another image, same version, data kept (1.5)."""
+        self._rebuild(context, instance_id, image_id, datastore_version_id, 'rebuild')
+
+    def _rebuild(self, context, instance_id, image_id, datastore_version_id, action):
+        with instance_lock(instance_id):
+            rebuild_flow.rebuild(context, self.driver, rebuild_flow.RebuildRequest(
+                instance_id=instance_id, image_id=image_id,
+                datastore_version_id=datastore_version_id, action=action))
 
     def update_access(self, context, instance_id):
         with instance_lock(instance_id):

@@ -49,8 +49,10 @@ ACTION_TASKS = {
     'resize_volume': Task.RESIZING,
     'restart': Task.REBOOTING,
     'reboot': Task.REBOOTING,
+    'upgrade': Task.UPGRADING,
+    'rebuild': Task.UPGRADING,
 }
-_ACTIVE = (Task.BUILDING, Task.DELETING, Task.REBOOTING, Task.RESIZING)
+_ACTIVE = (Task.BUILDING, Task.DELETING, Task.REBOOTING, Task.RESIZING, Task.UPGRADING)
 
 
 def _active_instances():
@@ -64,8 +66,9 @@ def _active_instances():
 def _give_up(instance_id, task, action, message):
     """End a task that cannot be redone in its error state, quota given back."""
     task_requests.finish(instance_id, refund=True, action=action)
-    if task is Task.BUILDING:
-        if db_api.set_task(instance_id, Task.BUILDING_ERROR_SERVER, expected=Task.BUILDING):
+    errors = {Task.BUILDING: Task.BUILDING_ERROR_SERVER, Task.UPGRADING: Task.UPGRADING_ERROR}
+    if task in errors:
+        if db_api.set_task(instance_id, errors[task], expected=task):
             db_api.save_fault(instance_id, message)
     else:
         restart_flow.finish(instance_id, task, message)

@@ -6,16 +6,27 @@ Version history:
   1.2 - create_backup, delete_backup; create_instance takes backup_id
   1.3 - reboot (mgmt: stop the engine, reboot the server, wait for the guest)
   1.4 - update_access (apply an instance's stored access to its server)
+  1.5 - upgrade, rebuild (a new server image for an instance in UPGRADING)
+
+apply_configuration is a call with a short timeout (the same 1.1 method on
+the server): as upstream, PUT /instances/{id} and PATCH /configurations/{id}
+answer once dynamic values are live in the engine.  A timeout only means
+the answer comes first; the taskmanager finishes the work anyway.
 """
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
 from trove.common import rpc
 from trove.common import rpc_crypto
 from trove.conf import CONF
+
+LOG = logging.getLogger(__name__)
 
 
 class TaskManagerAPI:
     """Casts long work to the taskmanager."""
 
-    VERSION = '1.4'
+    VERSION = '1.5'
 
     def __init__(self, context):
         self.context = context
@@ -62,10 +73,16 @@ class TaskManagerAPI:
             self.context, 'resize_volume', instance_id=instance_id, new_size=new_size)
 
     def apply_configuration(self, *, instance_id, old_values, new_values):
-        """Bring an instance's engine config from ``old_values`` to ``new_values``."""
-        self.client.prepare(version='1.1').cast(
-            self.context, 'apply_configuration', instance_id=instance_id,
-            old_values=old_values, new_values=new_values)
+        """Bring an instance's engine config from ``old_values`` to ``new_values``;
+        returns once it is applied (or after ``configuration_apply_timeout``)."""
+        cctxt = self.client.prepare(version='1.1',
+                                    timeout=CONF.configuration_apply_timeout)
+        try:
+            cctxt.call(self.context, 'apply_configuration', instance_id=instance_id,
+                       old_values=old_values, new_values=new_values)
+        except messaging.MessagingTimeout:
+            LOG.warning('Configuration of %s still being applied after %ss; answering',
+                        instance_id, CONF.configuration_apply_timeout)
 
     def create_backup(self, *, backup_info, instance_id):
         """Have the guest of ``instance_id`` take the backup (already NEW)."""
@@ -81,3 +98,15 @@ class TaskManagerAPI:
         """Apply the stored ``access`` of an instance to its server (1.4)."""
         self.client.prepare(version='1.4').cast(
             self.context, 'update_access', instance_id=instance_id)
+
+    def upgrade(self, *, instance_id, image_id, datastore_version_id):
+        """Rebuild an instance in UPGRADING on a new version's image (1.5)."""
+        self.client.prepare(version='1.5').cast(
+            self.context, 'upgrade', instance_id=instance_id, image_id=image_id,
+            datastore_version_id=datastore_version_id)
+
+    def rebuild(self, *, instance_id, image_id, datastore_version_id):
+        """Rebuild an instance in UPGRADING on another image (1.5)."""
+        self.client.prepare(version='1.5').cast(
+            self.context, 'rebuild', instance_id=instance_id, image_id=image_id,
+            datastore_version_id=datastore_version_id)

@@ -108,7 +108,8 @@ def test_reset_task_status_fails_running_backups(app, tm):
 
 @pytest.mark.parametrize('body, code', [
     ({}, 400), ({'stop': {}, 'reboot': {}}, 400), ({'restart': {}}, 400),
-    ({'migrate': {'host': 'h'}}, 501), ({'rebuild': {'image_id': 'x'}}, 501),
+    ({'migrate': {'host': 'h'}}, 501), ({'rebuild': {}}, 400), ({'rebuild': {'image_id': ''}}, 400),
+    ({'rebuild': {'image_id': 'x'}}, 422),  # the instance has no server
 ])
 def test_bad_action_bodies(app, tm, body, code):
     iid = _instance(tm)

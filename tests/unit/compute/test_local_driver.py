@@ -1,4 +1,5 @@
 """Unit tests of the local driver with process handling stubbed out."""
+import json
 import os
 
 import pytest
@@ -15,16 +16,18 @@ class FakeProc:
 
     def __init__(self):
         self.spawned = []
+        self.envs = []
         self.alive = set()
         self.powered_off = []
         self.next_pid = 1000
         self.fail = False
 
-    def spawn(self, argv, cwd, log_path):
+    def spawn(self, argv, cwd, log_path, env=None):
         if self.fail:
             raise OSError('no such interpreter')
         self.next_pid += 1
         self.spawned.append((argv, cwd, log_path))
+        self.envs.append(env)
         self.alive.add(self.next_pid)
         return self.next_pid, self.next_pid, 555
 
@@ -220,3 +223,49 @@ def test_console_output_of_a_server_without_output_is_none(driver):
     if os.path.exists(log):
         os.remove(log)
     assert driver.console_output(server.id) is None
+
+
+def _images(driver, images):
+    os.makedirs(driver.base_dir, exist_ok=True)
+    with open(os.path.join(driver.base_dir, 'images.json'), 'w') as f:
+        json.dump(images, f)
+
+
+def test_unknown_image_is_refused_and_known_image_sets_the_path(driver, fproc):
+    with pytest.raises(exception.ComputeError, match='image nope not found'):
+        _create(driver, image_id='nope')
+    _images(driver, [{'id': 'mariadb-next', 'bin_dirs': ['/opt/mariadb-next/bin']}])
+    _create(driver, image_id='mariadb-next')
+    env = fproc.envs[-1]
+    assert env['PATH'].split(os.pathsep)[0] == '/opt/mariadb-next/bin'
+    assert env['TROVE_IMAGE_ID'] == 'mariadb-next'
+    _create(driver, image_id='')                    # the built-in host image
+    assert fproc.envs[-1]['TROVE_IMAGE_ID'] == 'local'
+
+
+def test_rebuild_keeps_volume_and_address_and_gives_a_new_root(driver, fproc):
+    _images(driver, [{'id': 'img-b', 'bin_dirs': ['/opt/b/bin']}])
+    vol = driver.create_volume('trove-i1', 1)
+    server = _create(driver, volume_id=vol.id)
+    sdir = driver.server_dir(server.id)
+    with open(os.path.join(vol.mount_point, 'data'), 'w') as f:
+        f.write('kept')
+    with open(os.path.join(sdir, 'var', 'prepare.done'), 'w') as f:
+        f.write('done')
+    stray = os.path.join(sdir, 'root', 'stray')
+    with open(stray, 'w') as f:
+        f.write('x')
+    old_pid = fproc.spawned and fproc.next_pid
+    driver.rebuild_server(server.id, 'img-b', {'/etc/trove/conf.d/guest_info.conf': 'new\n'})
+    again = driver.get_server(server.id)
+    assert again.addresses == server.addresses and again.volume_id == vol.id
+    assert fproc.powered_off == [old_pid] and fproc.next_pid == old_pid + 1
+    assert fproc.envs[-1]['TROVE_IMAGE_ID'] == 'img-b'
+    with open(os.path.join(vol.mount_point, 'data')) as f:
+        assert f.read() == 'kept'
+    assert not os.path.exists(os.path.join(sdir, 'var', 'prepare.done'))
+    assert not os.path.exists(stray)
+    with open(os.path.join(sdir, 'root', 'etc', 'trove', 'conf.d', 'guest_info.conf')) as f:
+        assert f.read() == 'new\n'
+    with pytest.raises(exception.ComputeError):
+        driver.rebuild_server(server.id, 'unknown', {})

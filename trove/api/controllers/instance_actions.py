@@ -218,9 +218,16 @@ class InstanceActionController:
         inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, rule, inst.tenant_id)
         data = body['instance']
-        for key in ('replica_of', 'slave_of', 'datastore_version'):
+        for key in ('replica_of', 'slave_of'):
             if key in data:
                 raise instances_ctl.NotImplementedYet(feature='Updating %s' % key)
+        if 'datastore_version' in data:
+            if len(data) > 1:
+                raise exception.BadRequest('An upgrade (datastore_version) cannot be '
+                                           'combined with other changes.')
+            # rebuilds builds on this module's claims: imported when used.
+            from trove.api.controllers import rebuilds
+            return rebuilds.upgrade(context, inst, data['datastore_version'])
         if 'access' in data:
             self._update_access(context, inst, data['access'])
         if data.get('configuration'):

@@ -7,7 +7,7 @@ Every action is authorised by a ``mgmt:*`` policy rule (admin by default).
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import guest_access, instance_actions
+from trove.api.controllers import guest_access, instance_actions, rebuilds
 from trove.api.controllers import instances as instance_ctl
 from trove.api.views import instances as views
 from trove.common import exception, policy, states
@@ -65,7 +65,11 @@ instance_action = {
     'type': 'object', 'minProperties': 1, 'maxProperties': 1,
     'additionalProperties': False,
     'properties': {'stop': _EMPTY, 'reboot': _EMPTY, 'reset-task-status': _EMPTY,
-                   'migrate': _EMPTY, 'rebuild': _EMPTY},
+                   'migrate': _EMPTY,
+                   'rebuild': {'type': 'object', 'required': ['image_id'],
+                               'additionalProperties': False,
+                               'properties': {'image_id': {
+                                   'type': 'string', 'minLength': 1, 'maxLength': 255}}}},
 }
 
 
@@ -137,9 +141,11 @@ class MgmtInstanceController:
         context = middleware.get_context(req)
         policy.authorize(context, 'mgmt:instance:action')
         inst = db_api.get_instance(id)
-        (name, _args), = body.items()
-        if name in ('migrate', 'rebuild'):
+        (name, args), = body.items()
+        if name == 'migrate':
             raise instance_ctl.NotImplementedYet(feature='The %s action' % name)
+        if name == 'rebuild':
+            return rebuilds.rebuild(context, inst, args['image_id'])
         if name == 'reset-task-status':
             db_api.set_task(inst.id, Task.NONE)
             instance_actions.fail_running_backups(inst.id)

@@ -18,6 +18,7 @@ ServiceStatus = states.ServiceStatus
 _TASK_STATUS = {
     Task.REBOOTING: 'REBOOT',
     Task.RESIZING: 'RESIZE',
+    Task.UPGRADING: 'UPGRADE',
     Task.RESTART_REQUIRED: 'RESTART_REQUIRED',
     Task.DELETING: 'SHUTDOWN',
 }

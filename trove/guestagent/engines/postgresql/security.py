@@ -1,4 +1,7 @@
-"""The PostgreSQL "root": the ``postgres`` superuser and its password.
+"""The PostgreSQL "root": a superuser role named ``root`` and its password.
+
+As upstream: the role is created by the first enable (the cluster itself
+is initialised with the internal admin only, so there is no ``postgres``).
 
 Root is enabled when that role may log in with a password; disabling takes
 both away again.  The internal admin is a different role that only logs in
