@@ -153,6 +153,13 @@ class ComputeDriver(abc.ABC):
     def reboot_server(self, server_id):
         """Power a server off and boot it again."""
 
+    def check_image(self, image_id):
+        """ComputeError unless ``image_id`` names an image servers can boot from.
+
+        Drivers without an image catalogue accept any id (returns None).
+        """
+        return None
+
     def rebuild_server(self, server_id, image_id, files):
         """Boot a server again from ``image_id`` with ``files`` injected: a new
         root disk, the same id, address and volume (Nova's rebuild)."""

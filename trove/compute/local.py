@@ -295,6 +295,10 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             self._save(server_id, st)
         LOG.info('Resized local server %s to flavor %s', server_id, flavor_id)
 
+    def check_image(self, image_id):
+        """ComputeError unless the image catalogue (local_images) has ``image_id``."""
+        images.find_image(self.base_dir, image_id)
+
     def rebuild_server(self, server_id, image_id, files):
         """Power off, give the server a new root (its injected ``files``, the
         server.conf) on ``image_id`` and boot it; volume and address stay.

@@ -191,6 +191,15 @@ class NovaDriver(base.ComputeDriver):
                          'server %s was not deleted' % server_id, sleep=self.sleep)
         LOG.info('Deleted server %s', server_id)
 
+    def check_image(self, image_id):
+        """The image must exist in Glance (through Nova's image proxy)."""
+        if not image_id:
+            raise exception.ComputeError(detail='no image id')
+        with clients.translate('find image %s' % image_id,
+                               not_found=exception.ComputeError(
+                                   detail='image %s not found' % image_id)):
+            self.nova.glance.find_image(image_id)
+
     def rebuild_server(self, server_id, image_id, files):
         """Rebuild on ``image_id`` (the volume stays attached), new user data with
         ``files`` (needs compute API 2.57+), and wait until it is ACTIVE again."""

@@ -95,3 +95,13 @@ def test_driver_failure_is_a_readable_fault(env, monkeypatch):
     inst = _run(driver, iid, new)
     assert api.get_task(inst) is Task.UPGRADING_ERROR
     assert 'image img-next not found' in api.get_fault(iid).message
+
+
+def test_unknown_image_is_refused_before_the_engine_stops(env, monkeypatch):
+    driver, iid, _server_id, old, new = env
+    monkeypatch.setattr(driver, 'check_image', lambda image_id: (_ for _ in ()).throw(
+        RuntimeError('image img-next not found')))
+    inst = _run(driver, iid, new)
+    assert api.get_task(inst) is Task.NONE and inst.datastore_version_id == old.id
+    assert 'Upgrade refused: image img-next not found' in api.get_fault(iid).message
+    assert Guest.calls == [] and not driver.called('rebuild_server')

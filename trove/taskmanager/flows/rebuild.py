@@ -64,11 +64,19 @@ def _stop_engine(guest, instance_id):
                     instance_id, exc)
 
 
+class Refused(Exception):
+    """The rebuild cannot start (unknown image): nothing was changed."""
+
+
 def _run(context, driver, req):
     """The steps; returns a fault text, or None when the guest runs again."""
     inst = db_api.get_instance(req.instance_id)
     version = datastores.get_version_by_id(req.datastore_version_id)
     guest = guest_rpcapi.GuestAPI(context, inst.id)
+    try:
+        driver.check_image(req.image_id)
+    except Exception as exc:
+        raise Refused(restart_flow._error_text(exc))
     _stop_engine(guest, inst.id)
     files = guest_files.injected_files(inst, version.name, version.manager)
     driver.rebuild_server(inst.compute_instance_id, req.image_id, files)
@@ -93,6 +101,12 @@ def rebuild(context, driver, req):
     """Run an upgrade or rebuild claimed by the API; always leaves UPGRADING."""
     try:
         fault = _run(context, driver, req)
+    except Refused as exc:
+        # The engine still runs untouched: back to NONE with the reason.
+        task_requests.finish(req.instance_id, refund=True, action=req.action)
+        restart_flow.finish(req.instance_id, Task.UPGRADING,
+                            '%s refused: %s' % (req.action.capitalize(), exc))
+        return
     except Exception as exc:
         LOG.exception('%s of %s failed', req.action.capitalize(), req.instance_id)
         fault = '%s failed: %s' % (req.action.capitalize(), restart_flow._error_text(exc))
