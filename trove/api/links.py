@@ -1,11 +1,14 @@
 """Links and timestamps as upstream renders them in every view.
 
-Links always use https, whatever scheme the request came in with: that is
-what upstream emits and what clients have been written against.
+Item links (``self``, ``bookmark``) use https, as upstream emits them.  The
+``next`` link of a list is one clients follow (openstacksdk does), so it is
+built from ``CONF.public_endpoint`` when set, else from the request's own
+scheme and host: an https link on a plain-http API cannot be followed.
 """
 import urllib.parse
 
 from trove.api.controllers.versions import VERSION_ID
+from trove.conf import CONF
 
 
 def create_links(req, tenant_id, resource, item_id):
@@ -22,8 +25,9 @@ def next_page_link(req, marker):
     """The ``next`` link of a paginated list: this URL with ``marker`` replaced."""
     params = [(k, v) for k, v in req.GET.items() if k != 'marker']
     params.append(('marker', marker))
-    url = 'https://%s%s%s?%s' % (req.host, req.script_name, req.path_info,
-                                 urllib.parse.urlencode(params))
+    base = (CONF.public_endpoint or req.host_url).rstrip('/')
+    url = '%s%s%s?%s' % (base, req.script_name, req.path_info,
+                         urllib.parse.urlencode(params))
     return [{'rel': 'next', 'href': url}]
 
 

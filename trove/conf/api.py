@@ -15,6 +15,10 @@ opts = [
                help='Threads serving API requests.'),
     cfg.ListOpt('admin_roles', default=['admin'],
                 help='Roles that make a request an admin request.'),
+    cfg.StrOpt('public_endpoint',
+               help='Scheme and host clients reach the API at (for example '
+                    'https://db.example.com:8779), used in the "next" links of '
+                    'lists; by default the scheme and host of each request.'),
     cfg.ListOpt('noauth_roles', default=['admin'],
                 help='Roles given to every request on the noauth pipeline.'),
 ]

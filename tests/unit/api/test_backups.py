@@ -150,7 +150,14 @@ def test_list_show_pagination_and_filters(app, tm):
     assert status == 200 and len(body['backups']) == 3
     status, body = call(app, 'GET', BASE + '/%s' % rows[0].id)
     assert status == 200 and body['backup']['status'] == 'COMPLETED'
-    assert body['backup']['locationRef'] == '/x/%s' % rows[0].id
+    # Tenants see where the object is in the store, not the controller's path.
+    assert body['backup']['locationRef'] is None          # /x is not the store
+    CONF.set_override('local_store_path', '/x', group='backup')
+    try:
+        body = call(app, 'GET', BASE + '/%s' % rows[0].id)[1]
+        assert body['backup']['locationRef'] == 'local:///%s' % rows[0].id
+    finally:
+        CONF.clear_override('local_store_path', group='backup')
     status, _ = call(app, 'GET', BASE + '/nope')
     assert status == 404
     status, body = call(app, 'GET', BASE + '?all_projects=1')  # noauth: admin

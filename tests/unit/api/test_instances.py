@@ -123,11 +123,18 @@ def test_list_paginates_with_next_link(app):
     assert [i['id'] for i in body['instances']] == ids[:2]
     (link,) = body['links']
     assert link['rel'] == 'next'
-    assert link['href'].startswith('https://trove.example:8779/v1.0/t1/instances?')
+    assert link['href'].startswith('http://trove.example:8779/v1.0/t1/instances?')
     assert 'marker=%s' % ids[1] in link['href'] and 'limit=2' in link['href']
     status, body = call(app, 'GET', BASE + '?limit=2&marker=%s' % ids[1])
     assert [i['id'] for i in body['instances']] == ids[2:]
     assert 'links' not in body
+    # Behind a TLS proxy the operator names the public endpoint.
+    CONF.set_override('public_endpoint', 'https://db.example.com/')
+    try:
+        (link,) = call(app, 'GET', BASE + '?limit=2')[1]['links']
+        assert link['href'].startswith('https://db.example.com/v1.0/t1/instances?')
+    finally:
+        CONF.clear_override('public_endpoint')
 
 
 def test_detail_list_has_detail_fields(app):

@@ -100,7 +100,7 @@ def test_database_pagination_next_link(app, guest, base, monkeypatch):
     status, body = call(app, 'GET', base + '/databases?limit=2')
     assert [d['name'] for d in body['databases']] == ['d1', 'd2']
     href = body['links'][0]['href']
-    assert href.startswith('https://trove.example:8779/v1.0/t1/instances/')
+    assert href.startswith('http://trove.example:8779/v1.0/t1/instances/')
     assert 'marker=d2' in href and 'limit=2' in href
     status, body = call(app, 'GET', base + '/databases?limit=2&marker=d4')
     assert body == {'databases': [{'name': 'd5'}]}

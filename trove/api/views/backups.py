@@ -1,10 +1,17 @@
 """Views of backups and backup strategies (upstream's shapes)."""
 from trove.api import links
+from trove.backup.stores import local as local_store
 
 
 def _size_gb(size_bytes):
     # The column holds GB as upstream does (a float), rounded for display.
     return round(size_bytes, 6) if size_bytes is not None else None
+
+
+def _location_ref(row):
+    if row.location and row.storage_driver == 'local':
+        return local_store.public_location(row.location)
+    return row.location
 
 
 def backup_view(row, datastore=None, version=None):
@@ -13,7 +20,7 @@ def backup_view(row, datastore=None, version=None):
         'id': row.id,
         'name': row.name,
         'description': row.description,
-        'locationRef': row.location,
+        'locationRef': _location_ref(row),
         'instance_id': row.instance_id,
         'created': links.isotime(row.created),
         'updated': links.isotime(row.updated),

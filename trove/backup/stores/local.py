@@ -17,6 +17,20 @@ from trove.conf import CONF
 META_SUFFIX = '.meta.json'
 
 
+def public_location(location, root=None):
+    """What the API shows of a local object: ``local:///<container>/<object>``.
+
+    The recorded location is a path on the controller; tenants see where
+    the object is in the store (as upstream shows a Swift URL), never the
+    host's directories.
+    """
+    root = os.path.abspath(root or CONF.backup.local_store_path)
+    path = os.path.abspath(location)
+    if os.path.commonpath([path, root]) != root or path == root:
+        return None
+    return 'local:///%s' % os.path.relpath(path, root)
+
+
 def _safe_name(name):
     if not name or '/' in name or name in ('.', '..') or name.startswith('.'):
         raise exception.BadRequest(detail='invalid backup object name %r' % name)
