@@ -15,6 +15,7 @@ import tempfile
 
 from tests.functional import engine_env
 from trove.conf import CONF
+from trove.guestagent.backup import base as backup_base
 from trove.guestagent.engines.common import paths as common_paths
 
 
@@ -80,3 +81,30 @@ def replica_set(addresses, group, programs, prefix, engine_cls, paths_cls=None):
         for pid in engine_env.engine_pids(programs, (base,)):
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def backup_into(strategy_cls, source, target, workdir, group):
+    """A real hot backup of ``source`` with the guest's backup strategy,
+    gzip-streamed to a file, then restored into ``target``'s datadir."""
+    os.makedirs(workdir)
+    _, compress, decompress = backup_base.COMPRESSORS['gzip']
+    stream = os.path.join(workdir, 'backup.gz')
+    with as_member(source, group):
+        strategy = strategy_cls(source.engine)
+        strategy.install()
+        argv = strategy.backup_command(workdir, None)
+        with open(stream, 'wb') as out:
+            for chunk in backup_base.Pipeline(argv, compress,
+                                              os.path.join(workdir, 'backup.log')):
+                out.write(chunk)
+        meta = strategy.backup_metadata(workdir)
+
+    def read():
+        with open(stream, 'rb') as f:
+            yield from iter(lambda: f.read(1 << 20), b'')
+
+    restore_dir = os.path.join(workdir, 'restore')
+    os.makedirs(restore_dir)
+    with as_member(target, group):
+        target.engine.app.make_dirs()
+        strategy_cls(target.engine).restore([(meta, read, decompress)], restore_dir)

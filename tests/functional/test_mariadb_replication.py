@@ -53,29 +53,6 @@ def _names(member):
     return [r[0] for r in _sql(member, 'SELECT name FROM items ORDER BY id')]
 
 
-def _backup_into(source, target, workdir):
-    """A hot mariabackup of ``source`` restored into ``target``'s datadir."""
-    os.makedirs(workdir)
-    strategy = mariabackup.MariaBackup(source.engine)
-    strategy.install()
-    argv = strategy.backup_command(workdir, None)
-    _, compress, decompress = mariabackup.base.COMPRESSORS['gzip']
-    stream = os.path.join(workdir, 'backup.gz')
-    with open(stream, 'wb') as out:
-        for chunk in mariabackup.base.Pipeline(argv, compress,
-                                               os.path.join(workdir, 'backup.log')):
-            out.write(chunk)
-
-    def read():
-        with open(stream, 'rb') as f:
-            yield from iter(lambda: f.read(1 << 20), b'')
-
-    target.engine.app.make_dirs()
-    restore_dir = os.path.join(workdir, 'restore')
-    os.makedirs(restore_dir)
-    mariabackup.MariaBackup(target.engine).restore([({}, read, decompress)], restore_dir)
-
-
 @pytest.fixture(scope='module')
 def pair():
     engine_env.ensure_engine(app_mod.BINARIES + mariabackup.BINARIES,
@@ -93,7 +70,8 @@ def pair():
         # Written after the early position but inside the backup: attach
         # must start from the backup's own GTID or it applies this twice.
         _sql(primary, "INSERT INTO items VALUES (2, 'pear')")
-        _backup_into(primary, replica, os.path.join(rs['base'], 'backup'))
+        renv.backup_into(mariabackup.MariaBackup, primary, replica,
+                         os.path.join(rs['base'], 'backup'), 'mariadb')
         with renv.as_member(replica, 'mariadb'):
             replica.engine.prepare(_request())
         replica.engine.replication.attach(
