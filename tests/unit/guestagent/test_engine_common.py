@@ -117,3 +117,35 @@ def test_name_check():
     for bad in ('', None, 'a b', 'x;drop', 'a' * 65):
         with pytest.raises(exception.BadRequest):
             names.check('Name', bad)
+
+
+# Refuses the first SIGTERM and forgets it, as redis-server does while it
+# writes its first AOF after a replica sync.
+STUBBORN_ENGINE = '''
+import os, signal, sys, time
+pid_file = sys.argv[1]
+asked = []
+def bye(*_):
+    asked.append(1)
+    if len(asked) > 1:
+        os.unlink(pid_file)
+        sys.exit(0)
+signal.signal(signal.SIGTERM, bye)
+with open(pid_file, 'w') as f:
+    f.write('%d\\n' % os.getpid())
+while True:
+    time.sleep(0.05)
+'''
+
+
+def test_terminate_asks_again_when_the_engine_forgets(tmp_path):
+    stubborn = child.ChildProcess('fake', (PROGRAM,), str(tmp_path / 's.pid'),
+                                  str(tmp_path / 'console.log'), resignal_interval=0.5)
+    pid = stubborn.spawn([sys.executable, '-c', STUBBORN_ENGINE, stubborn.pid_file])
+    try:
+        stubborn.wait_ready(lambda: stubborn.read_pid() == pid, 10, lambda: '')
+        stubborn.terminate(10)
+        assert stubborn.process_state() == 'stopped'
+    finally:
+        if process.pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)

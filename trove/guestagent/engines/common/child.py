@@ -10,6 +10,7 @@ engine here removes its pid file on a clean shutdown.
 import os
 import signal
 import subprocess
+import time
 
 from oslo_log import log as logging
 
@@ -40,16 +41,20 @@ class ChildProcess:
     the signal that makes the engine shut down cleanly and quickly.
     ``keep_stale_pid`` leaves a dead engine's pid file for the engine to
     judge itself (PostgreSQL checks its shared memory through it).
+    ``resignal_interval`` re-sends the stop signal every so many seconds
+    while waiting, for engines that may refuse one shutdown request and
+    not retry it (redis-server while it writes its first AOF).
     """
 
     def __init__(self, name, programs, pid_file, console_log,
-                 stop_signal=signal.SIGTERM, keep_stale_pid=False):
+                 stop_signal=signal.SIGTERM, keep_stale_pid=False, resignal_interval=None):
         self.name = name
         self.programs = tuple(programs)
         self.pid_file = pid_file
         self.console_log = console_log
         self.stop_signal = stop_signal
         self.keep_stale_pid = keep_stale_pid
+        self.resignal_interval = resignal_interval
         self._child = None  # Popen of the engine this agent started
 
     def read_pid(self):
@@ -128,14 +133,21 @@ class ChildProcess:
         if not pid:
             return
         LOG.info('Stopping %s pid %s', self.name, pid)
-        try:
-            os.kill(pid, self.stop_signal)
-        except ProcessLookupError:
-            return
-        if not process.wait_for(lambda: not self._alive(pid), timeout,
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                os.kill(pid, self.stop_signal)
+            except ProcessLookupError:
+                break
+            left = deadline - time.monotonic()
+            wait = min(left, self.resignal_interval or left)
+            if process.wait_for(lambda: not self._alive(pid), max(wait, 0),
                                 what='%s exit' % self.name):
-            raise exception.EngineError(
-                detail='%s (pid %s) did not stop within %ss' % (self.name, pid, timeout))
+                break
+            if time.monotonic() >= deadline:
+                raise exception.EngineError(
+                    detail='%s (pid %s) did not stop within %ss' % (self.name, pid, timeout))
+            LOG.info('%s pid %s still runs; asking it again to stop', self.name, pid)
         self._child = None
 
     def _alive(self, pid):

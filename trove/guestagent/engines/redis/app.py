@@ -20,9 +20,12 @@ class RedisApp:
 
     def __init__(self, paths: config.Paths):
         self.paths = paths
-        # SIGTERM makes redis save (RDB/AOF) and exit cleanly.
+        # SIGTERM makes redis save (RDB/AOF) and exit cleanly; while a
+        # replica writes its first AOF after a sync it refuses ("Writing
+        # initial AOF, can't exit") and forgets the request, so ask again.
         self.child = child.ChildProcess('redis-server', ('redis-server',), paths.pid_file,
-                                        paths.console_log, stop_signal=signal.SIGTERM)
+                                        paths.console_log, stop_signal=signal.SIGTERM,
+                                        resignal_interval=2)
 
     def install(self):
         """Install the engine package when the binary is missing."""

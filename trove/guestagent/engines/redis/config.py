@@ -15,6 +15,9 @@ from trove.guestagent.engines.common import paths as common_paths
 
 TEMPLATE_FILE = '10-trove.conf'
 OVERRIDES_FILE = '20-overrides.conf'
+# Replication settings (engines/redis/replication.py); always present,
+# since redis-server refuses to start on a missing include.
+REPLICATION_FILE = '40-replication.conf'
 _OPTION_RE = re.compile(r'^[a-z][a-z0-9-]{0,63}$')
 # What the agent pins: a configuration group may not move these.
 PINNED = frozenset(('bind', 'port', 'unixsocket', 'unixsocketperm', 'dir', 'pidfile',
@@ -81,6 +84,7 @@ def render_main(paths: Paths, port: int, address: str, password: str,
     lines = ['# Written by the trove guest agent; local changes are overwritten.',
              'include %s' % quote(os.path.join(paths.conf_d, TEMPLATE_FILE)),
              'include %s' % quote(os.path.join(paths.conf_d, OVERRIDES_FILE)),
+             'include %s' % quote(os.path.join(paths.conf_d, REPLICATION_FILE)),
              '# Pinned after the includes: these always win.',
              'bind %s' % address, 'port %d' % port,
              'unixsocket %s' % quote(paths.socket), 'unixsocketperm 700',
@@ -110,6 +114,10 @@ def render_overrides(overrides: dict) -> str:
 def write_main(paths: Paths, password: str, owner: str, protect: bool = True):
     """(Re)write redis.conf; 0600 and owned by the engine user (the password)."""
     paths.check_socket()
+    replication = os.path.join(paths.conf_d, REPLICATION_FILE)
+    if not os.path.exists(replication):
+        os.makedirs(paths.conf_d, exist_ok=True)
+        files.write_file(replication, '# Not replicating.\n', mode=0o600, owner=owner)
     files.write_file(paths.main_conf, render_main(paths, CONF.redis.port, CONF.host_address,
                                                   password, protect),
                      mode=0o600, owner=owner)

@@ -20,6 +20,7 @@ from trove.guestagent.engines import base
 from trove.guestagent.engines.common import files, server
 from trove.guestagent.engines.redis import app as app_mod
 from trove.guestagent.engines.redis import config
+from trove.guestagent.engines.redis import replication as replication_mod
 
 LOG = logging.getLogger(__name__)
 ROOT_NAME = 'root'
@@ -37,6 +38,12 @@ class RedisEngine(server.ChildServerMixin, base.Engine):
         self.secret = files.SecretFile(self.paths.secret)
         self._protect = None  # whether redis-server knows the Redis 7 guards
         self._overrides = {}  # the configuration-group values last written
+        self._replication = replication_mod.RedisReplication(self)
+
+    @property
+    def replication(self):
+        """REPLICAOF replication (see engines/redis/replication.py)."""
+        return self._replication
 
     # -- lifecycle -----------------------------------------------------
     def prepare(self, req: PrepareRequest) -> None:
