@@ -83,9 +83,11 @@ def replica_set(addresses, group, programs, prefix, engine_cls, paths_cls=None):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def backup_into(strategy_cls, source, target, workdir, group):
+def backup_into(strategy_cls, source, targets, workdir, group):
     """A real hot backup of ``source`` with the guest's backup strategy,
-    gzip-streamed to a file, then restored into ``target``'s datadir."""
+    gzip-streamed to a file, then restored into the datadir of ``targets``
+    (one member or a list of them)."""
+    targets = targets if isinstance(targets, (list, tuple)) else [targets]
     os.makedirs(workdir)
     _, compress, decompress = backup_base.COMPRESSORS['gzip']
     stream = os.path.join(workdir, 'backup.gz')
@@ -103,8 +105,9 @@ def backup_into(strategy_cls, source, target, workdir, group):
         with open(stream, 'rb') as f:
             yield from iter(lambda: f.read(1 << 20), b'')
 
-    restore_dir = os.path.join(workdir, 'restore')
-    os.makedirs(restore_dir)
-    with as_member(target, group):
-        target.engine.app.make_dirs()
-        strategy_cls(target.engine).restore([(meta, read, decompress)], restore_dir)
+    for target in targets:
+        restore_dir = os.path.join(workdir, 'restore-' + target.name)
+        os.makedirs(restore_dir)
+        with as_member(target, group):
+            target.engine.app.make_dirs()
+            strategy_cls(target.engine).restore([(meta, read, decompress)], restore_dir)

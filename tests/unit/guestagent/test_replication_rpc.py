@@ -154,3 +154,37 @@ def test_client_calls_version_1_5_with_bounded_timeouts(monkeypatch):
     assert sent[2][1] == 900
     assert sent[3][1] == CONF.agent_call_low_timeout
     assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.5'
+
+
+@pytest.fixture
+def fake_transport(db):
+    from trove.common import rpc
+    CONF.set_override('transport_url', 'fake:/')
+    rpc.cleanup()
+    yield rpc
+    rpc.cleanup()
+    CONF.clear_override('transport_url')
+
+
+def test_guest_api_reaches_the_endpoints_over_a_transport(fake_transport, mgr):
+    from trove.common import context as trove_context
+    server = fake_transport.get_server(rpcapi.guest_topic('i-r'), 'i-r', [mgr])
+    server.start()
+    try:
+        guest = rpcapi.GuestAPI(trove_context.TroveContext(project_id='t1'), 'i-r')
+        guest.ensure_replication_user(user='os_repl', password=SECRET)
+        guest.attach_replica(primary_host='10.0.0.1', primary_port=3306, user='os_repl',
+                             password=SECRET, position={'gtid': '0-1-3'})
+        assert guest.get_replication_position(snapshot=True) == {'gtid': '0-1-9'}
+        assert guest.wait_for_position(position={'gtid': '0-1-1'}, timeout=1) is True
+        assert guest.get_replication_status()['role'] == 'primary'
+        guest.promote_to_primary()
+        mgr.engine.replication.fail_with = exception.BadRequest(detail='bad host')
+        with pytest.raises(exception.BadRequest):
+            guest.demote_to_replica(primary_host='x', primary_port=1, user='u',
+                                    password=SECRET)
+    finally:
+        server.stop()
+        server.wait()
+    names = [c[0] for c in mgr.engine.replication.calls]
+    assert names == ['ensure_replication_user', 'attach', 'promote', 'demote']
