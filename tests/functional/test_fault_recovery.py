@@ -144,6 +144,21 @@ def test_conductor_killed_during_build(fstack):
     _delete(fstack, iid)
 
 
+def test_api_killed_right_after_create(fstack):
+    iid = _create(fstack, 'api')
+    _kill(fstack, 'api')
+    time.sleep(1)
+    back = time.time()
+    fstack.start_daemon('api')
+    fstack.wait_api()
+    took, address = _healthy(fstack, iid, back)
+    assert took < RECOVERY_BOUND
+    print('api kill -9 right after create: HEALTHY %.1f s after restart' % took)
+    _check_data(address)
+    _expect_usage(fstack, 1)
+    _delete(fstack, iid)
+
+
 def test_taskmanager_killed_during_resize_keeps_quota_exact(fstack):
     iid = _create(fstack, 'resize')
     _healthy(fstack, iid, time.time())
