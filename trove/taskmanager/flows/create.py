@@ -162,25 +162,36 @@ def _prepare(guest, req):
         backup_info=backup_info.restore_info(req.backup_id) if req.backup_id else None))
 
 
-def wait_for_guest(instance_id, deadline):
-    """Poll the service status until the guest is up, fails, or time runs out."""
+def complete(instance_id):
+    """The build is done: task NONE, server ACTIVE (unless it was deleted meanwhile)."""
+    if db_api.set_task(instance_id, Task.NONE, expected=Task.BUILDING):
+        db_api.update_instance(instance_id, server_status='ACTIVE')
+        return True
+    return False
+
+
+def wait_for_guest(instance_id, deadline, finish=True):
+    """Poll the service status until the guest is up, fails, or time runs out.
+
+    With ``finish`` the build is completed once the guest runs; without, the
+    caller still has work to do in BUILDING (a replica attaches first).
+    Returns True when the guest runs and the instance is still building.
+    """
     while True:
         try:
             inst = db_api.get_instance(instance_id)
         except Exception:
             LOG.info('Instance %s vanished during build', instance_id)
-            return
+            return False
         if db_api.get_task(inst) != Task.BUILDING:
             LOG.info('Instance %s left BUILDING (%s); build stops', instance_id,
                      db_api.get_task(inst).name)
-            return
+            return False
         row = db_api.get_service_status(instance_id)
         status = Status.from_code(row.status_id) if row else Status.UNKNOWN
         if status in states.RUNNING_SERVICE:
-            if db_api.set_task(instance_id, Task.NONE, expected=Task.BUILDING):
-                db_api.update_instance(instance_id, server_status='ACTIVE')
-                LOG.info('Instance %s is %s', instance_id, status.description)
-            return
+            LOG.info('Instance %s is %s', instance_id, status.description)
+            return complete(instance_id) if finish else True
         if status not in states.WAITING_SERVICE:
             fault = db_api.get_fault(instance_id)
             raise BuildError(Task.BUILDING_ERROR_SERVER,
@@ -202,11 +213,14 @@ def _deadline(inst):
     return max(time.time() + CONF.usage_sleep_time, started + CONF.usage_timeout)
 
 
-def create_instance(context, driver, req):
+def create_instance(context, driver, req, after_running=None, action='create_instance'):
     """Run the whole build; always ends with the instance out of BUILDING.
 
     Every step is idempotent, so a build redone from its stored request
     (after a taskmanager crash) goes on from where the crash left it.
+    ``after_running(inst)`` is more work done once the guest runs, before
+    the build completes (a replica attaches to its primary); it raises
+    BuildError to fail the build.  ``action`` names the stored request.
     """
     try:
         inst = db_api.get_instance(req.instance_id)
@@ -220,11 +234,14 @@ def create_instance(context, driver, req):
         # prepare is ignored by a guest that already ran one.
         _prepare(guest, req)
         _apply_access(driver, inst, server, req.datastore_manager)
-        wait_for_guest(inst.id, deadline)
+        running = wait_for_guest(inst.id, deadline, finish=after_running is None)
+        if running and after_running is not None:
+            after_running(db_api.get_instance(inst.id))
+            complete(inst.id)
     except BuildError as exc:
         _fail(req.instance_id, exc.task, exc.message, driver)
     except Exception as exc:
         LOG.exception('Unexpected error building %s', req.instance_id)
         _fail(req.instance_id, Task.BUILDING_ERROR_SERVER, 'Build failed: %s' % exc, driver)
     finally:
-        task_requests.finish(req.instance_id, action='create_instance')
+        task_requests.finish(req.instance_id, action=action)
