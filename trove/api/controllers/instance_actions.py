@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from trove.api import middleware, wsgi
 from trove.api.controllers import flavors
 from trove.api.controllers import instances as instances_ctl
+from trove.api.controllers import replicas
 from trove.api.schemas import configurations as schemas
 from trove.common import exception, policy, quota, states, template
 from trove.conf import CONF
@@ -154,9 +155,10 @@ class InstanceActionController:
         policy.authorize(context, 'instance:%s' % rule, inst.tenant_id)
         if name == 'reset_status':
             return self._reset_status(context, inst)
-        if name in ('promote_to_replica_source', 'eject_replica_source'):
-            raise exception.BadRequest('Instance %s is not part of a replication set.'
-                                       % inst.id)
+        if name == 'promote_to_replica_source':
+            return replicas.promote(context, inst)
+        if name == 'eject_replica_source':
+            return replicas.eject(context, inst)
         validate_can_perform_action(inst)
         tm = instances_ctl.get_taskmanager(context)
         if name == 'restart':
@@ -220,7 +222,10 @@ class InstanceActionController:
         data = body['instance']
         for key in ('replica_of', 'slave_of'):
             if key in data:
-                raise instances_ctl.NotImplementedYet(feature='Updating %s' % key)
+                if data[key]:
+                    raise exception.BadRequest('%s can only be emptied (detach); a '
+                                               'replica is created with POST.' % key)
+                return replicas.detach(context, inst)
         if 'datastore_version' in data:
             if len(data) > 1:
                 raise exception.BadRequest('An upgrade (datastore_version) cannot be '

@@ -10,6 +10,7 @@ from trove.api import links
 from trove.common import states
 from trove.conf import CONF
 from trove.db import models
+from trove.db import replicas
 
 Task = states.InstanceTask
 ServiceStatus = states.ServiceStatus
@@ -156,7 +157,21 @@ def detail_view(req, context, info):
             'name': configurations.config_name(inst.configuration_id),
             'links': links.create_links(req, inst.tenant_id, 'configurations',
                                         inst.configuration_id)}
+    view.update(_topology(req, inst))
     if context.is_admin:
         view['server_id'] = inst.compute_instance_id
         view['volume_id'] = inst.volume_id
+    return view
+
+
+def _topology(req, inst):
+    """``replica_of`` / ``replicas`` links (upstream's shapes)."""
+    view = {}
+    if inst.slave_of_id:
+        view['replica_of'] = {'id': inst.slave_of_id, 'links': links.create_links(
+            req, inst.tenant_id, 'instances', inst.slave_of_id)}
+    members = replicas.replica_ids(inst.id)
+    if members:
+        view['replicas'] = [{'id': rid, 'links': links.create_links(
+            req, inst.tenant_id, 'instances', rid)} for rid in members]
     return view
