@@ -100,7 +100,10 @@ def test_create_unsupported_features_refused(app, recorder):
     # unknown backup is a 404 and nothing is built.
     status, body = call(app, 'POST', BASE, create_body(restorePoint={'backupRef': 'b'}))
     assert status == 404 and 'Backup b' in body['itemNotFound']['message']
+    # Replicas are supported (test_replicas_api.py): an unknown source is a 400.
     status, body = call(app, 'POST', BASE, create_body(replica_of='abc'))
+    assert status == 400 and 'Replica source abc' in body['badRequest']['message']
+    status, body = call(app, 'POST', BASE, create_body(locality='affinity'))
     assert status == 501
     assert recorder.calls == []
 
