@@ -20,7 +20,10 @@ SCRIPTS = sorted(glob.glob(os.path.join(REPO, 'bin', '*.sh'))
                  + [os.path.join(REPO, 'bin', 'run-tests')]
                  + glob.glob(os.path.join(REPO, 'bin', 'lib', '*.sh'))
                  + [os.path.join(REPO, 'devstack', 'plugin.sh'),
-                    os.path.join(REPO, 'devstack', 'settings')])
+                    os.path.join(REPO, 'devstack', 'settings'),
+                    os.path.join(REPO, 'tests', 'fresh', 'run-in-debootstrap'),
+                    os.path.join(REPO, 'tests', 'fresh', 'inner.sh'),
+                    os.path.join(REPO, '.ci', 'run')])
 DAEMONS = ('trove-api', 'trove-taskmanager', 'trove-conductor', 'trove-guestagent')
 
 
