@@ -56,14 +56,28 @@ in_root() {
         bash -c 'cd /root/trove && "$@"' in_root "$@"
 }
 
-# run LABEL COMMAND...: run it in the root, record PASS/FAIL and seconds.
+# run LABEL COMMAND...: run it in the root, record PASS/FAIL and seconds;
+# its output also goes to WORK/last.log.
 run() {
     local label=$1 start=$SECONDS rc=0 verdict=PASS
     shift
     printf '\n==> [fresh root] %s\n' "$label"
-    in_root "$@" </dev/null || rc=$?
+    in_root "$@" </dev/null 2>&1 | tee "$WORK/last.log"
+    rc=${PIPESTATUS[0]}
     (( rc == 0 )) || verdict=FAIL
     printf '%-4s  %-58s %5ds  (exit %d)\n' "$verdict" "$label" $((SECONDS - start)) "$rc" \
+        | tee -a "$RESULTS"
+}
+
+# The connect command that bin/stack.sh printed (the README's), run as is
+# with a query added.
+check_readme_connect() {
+    local cmd verdict=FAIL
+    cmd=$(sed -n 's/^ *\(mariadb -h .* demo\)$/\1/p' "$WORK/last.log" | tail -n 1)
+    if [[ -n "$cmd" ]] && in_root bash -c "$cmd -e 'SELECT 1 AS connected'" </dev/null; then
+        verdict=PASS
+    fi
+    printf '%-4s  %-58s %5s\n' "$verdict" "the printed mariadb command connects" - \
         | tee -a "$RESULTS"
 }
 
@@ -83,6 +97,7 @@ check_unstacked() {
 main() {
     setup_root
     run "bin/stack.sh" bin/stack.sh
+    check_readme_connect
     run "bin/run-tests -k '$TESTS'" bin/run-tests -k "$TESTS"
     run "bin/unstack.sh --purge" bin/unstack.sh --purge
     check_unstacked
