@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -206,3 +207,44 @@ def test_a_starting_server_is_waited_for_and_its_exit_reported(tmp_path, named_p
     assert 'pid %d' % server in out and 'is starting' in out
     assert 'exited before answering on 127.0.0.1:%d' % port in err
     assert not (tmp_path / 'out').exists()  # nothing was started
+
+
+# ---- tests/fresh/proxy.py: the test root's only way out ----
+
+def test_fresh_proxy_refuses_what_is_not_a_registry(tmp_path):
+    """Through the relay (a TCP port) and the Unix socket: a host that is not
+    listed, or a listed one on another port, gets 403 and no connection."""
+    proxy = os.path.join(REPO, 'tests', 'fresh', 'proxy.py')
+    sock = str(tmp_path / 'proxy.sock')
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    procs = [subprocess.Popen([sys.executable, proxy, 'serve', sock, 'registry.invalid'],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)]
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        procs.append(subprocess.Popen([sys.executable, proxy, 'relay', str(port), sock]))
+        answers = []
+        for request in (b'GET http://elsewhere.invalid/x HTTP/1.1\r\n'
+                        b'Host: elsewhere.invalid\r\n\r\n',
+                        b'CONNECT registry.invalid:22 HTTP/1.1\r\n\r\n'):
+            while True:
+                try:
+                    conn = socket.create_connection(('127.0.0.1', port), timeout=10)
+                    break
+                except ConnectionRefusedError:
+                    assert time.monotonic() < deadline, 'the relay did not listen'
+                    time.sleep(0.05)
+            with conn:
+                conn.sendall(request)
+                answers.append(conn.recv(4096))
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    assert all(a.startswith(b'HTTP/1.1 403 ') for a in answers), answers
+    log = procs[0].stdout.read()
+    assert 'DENY GET http://elsewhere.invalid/x' in log
+    assert 'DENY CONNECT registry.invalid:22' in log
