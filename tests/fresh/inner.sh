@@ -62,6 +62,7 @@ run() {
     local label=$1 start=$SECONDS rc=0 verdict=PASS
     shift
     printf '\n==> [fresh root] %s\n' "$label"
+    printf '%s\n' "$label" >"$WORK/current"
     in_root "$@" </dev/null 2>&1 | tee "$WORK/last.log"
     rc=${PIPESTATUS[0]}
     (( rc == 0 )) || verdict=FAIL
