@@ -54,14 +54,22 @@ def _cmdline(pid):
         return []
 
 
+def _sleepers(members):
+    return [p for p in members if _cmdline(p)[:1] == [b'sleep']]
+
+
 def _wait_members(sid, start, count, timeout=10.0):
+    """The session's members once there are ``count`` of them and the agent's
+    ``sleep`` has exec'd (a child just forked still shows python's command
+    line, which a slow machine makes visible)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         members = local_proc.session_members(sid, start)
-        if len(members) >= count:
+        if len(members) >= count and _sleepers(members):
             return members
         time.sleep(0.05)
-    raise AssertionError('session %s has %s, wanted %d members' % (sid, members, count))
+    raise AssertionError('session %s has %s, wanted %d members with a sleep'
+                         % (sid, members, count))
 
 
 def _create(driver, volume_id=None):
@@ -85,8 +93,7 @@ def test_server_lifecycle(base_dir):
     assert (sdir / 'var' / 'log' / 'guestagent.log').exists()
 
     members = _wait_members(st.sid, st.start_time, 2)
-    sleeper = [p for p in members if _cmdline(p)[:1] == [b'sleep']]
-    assert sleeper and st.pid in members
+    assert _sleepers(members) and st.pid in members
 
     # A second driver (a restarted taskmanager) finds the server from disk.
     again = local.LocalDriver()
