@@ -190,6 +190,9 @@ class ComputeDriver(abc.ABC):
         """
         return None
 
+    # Set by drivers that restart dead agents themselves and implement agent_fault.
+    supervises_agents = False
+
     def agent_fault(self, server_id):
         """Why the server's guest agent is down for good, or None.
 

@@ -45,6 +45,11 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
         self.agent_argv = list(agent_argv) if agent_argv else None
         self._base_dir = base_dir
 
+    @property
+    def supervises_agents(self):
+        """Whether agents run under local_supervisor (agent_fault reports)."""
+        return CONF.local.supervise_agents
+
     # -- paths -------------------------------------------------------------
 
     @property
