@@ -8,7 +8,10 @@ asserts the end state, its time bound and that the data is still there:
   instance is HEALTHY again within 10 s, the engine under a new pid;
 * agent killed: its supervisor (the local driver's systemd stand-in) starts
   a new agent within seconds; the engine keeps running and database calls
-  through the API answer again.
+  through the API answer again;
+* agent killed again and again: after agent_restart_limit restarts the
+  instance shows ERROR with a fault saying so, work for it is refused with
+  422, and the admin reboot brings it back HEALTHY with its data.
 """
 import json
 import os
@@ -28,11 +31,12 @@ AGENT_BOUND = 5.0     # agent kill -> a new agent runs
 PROGRAMS = {'mariadb': ('mariadbd', 'mysqld'), 'postgresql': ('postgres',),
             'redis': ('redis-server',)}
 PASSWORD = 's3cret-Pw'
+RESTART_LIMIT = 2
 
 
 @pytest.fixture(scope='module')
 def stack():
-    with helpers.pg_redis_stack() as st:
+    with helpers.pg_redis_stack(local_opts={'agent_restart_limit': RESTART_LIMIT}) as st:
         st.versions['mariadb'] = engine_version()
         yield st
 
@@ -155,6 +159,13 @@ def _read_json(path):
         return None
 
 
+def _new_agent(status_file, old):
+    """Pid of a running agent other than ``old``, per the supervisor's status."""
+    data = _read_json(status_file) or {}
+    pid = data.get('agent_pid')
+    return data.get('state') == 'running' and pid not in (None, old) and pid
+
+
 def _guest_log(stack, instance_id):
     server_id, _state = _server_of(stack, instance_id)
     path = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'log',
@@ -207,12 +218,7 @@ def test_killed_agent_is_restarted_engine_and_data_kept(stack):
         killed = time.monotonic()
         os.kill(agent, signal.SIGKILL)
 
-        def new_agent():
-            data = _read_json(status_file) or {}
-            pid = data.get('agent_pid')
-            return data.get('state') == 'running' and pid not in (None, agent) and pid
-
-        _wait('a new agent', new_agent, AGENT_BOUND)
+        _wait('a new agent', lambda: _new_agent(status_file, agent), AGENT_BOUND)
         back = time.monotonic() - killed
 
         def answers():
@@ -227,6 +233,47 @@ def test_killed_agent_is_restarted_engine_and_data_kept(stack):
         assert _status(stack, instance_id) == ('ACTIVE', 'HEALTHY')
         # The engine was not touched: same process, same data.
         assert engine_pid(stack, instance_id, 'mariadb') == engine
+        assert _read('mariadb', address) == 'apple'
+    finally:
+        _delete(stack, instance_id)
+
+
+def test_agent_dying_again_and_again_is_visible_and_reboot_repairs(stack):
+    instance_id, address = _create(stack, 'ft-heal-loop', 'mariadb')
+    try:
+        _write('mariadb', address)
+        server_id, _state = _server_of(stack, instance_id)
+        status_file = os.path.join(stack.base_dir, 'servers', server_id, 'var',
+                                   'supervisor.json')
+        agent = _read_json(status_file)['agent_pid']
+        for _ in range(RESTART_LIMIT):
+            os.kill(agent, signal.SIGKILL)
+            agent = _wait('a new agent', lambda old=agent: _new_agent(status_file, old), 20)
+        killed = time.monotonic()
+        os.kill(agent, signal.SIGKILL)  # one death too many
+
+        def flagged():
+            code, body = stack.request('GET', '/instances/%s' % instance_id)
+            return body['instance']['status'] == 'ERROR' and body['instance']
+
+        inst = _wait('the instance in ERROR', flagged, 15, interval=0.3)
+        print('repeated agent deaths -> instance ERROR in %.1fs'
+              % (time.monotonic() - killed))
+        assert 'keeps dying' in inst['fault']['message']
+        assert 'died %d times' % (RESTART_LIMIT + 1) in inst['fault']['message']
+        assert _read_json(status_file)['state'] == 'failed'
+        code, body = stack.request('POST', '/instances/%s/action' % instance_id,
+                                   {'restart': {}})
+        assert code == 422, body
+        # The engine still runs without its agent; the reboot is the repair.
+        code, body = stack.request('POST', '/mgmt/instances/%s/action' % instance_id,
+                                   {'reboot': {}})
+        assert code == 202, body
+        rebooted = time.monotonic()
+        stack.wait_instance(instance_id, lambda c, b: b['instance']['status'] == 'ACTIVE'
+                            and b['instance']['operating_status'] == 'HEALTHY', timeout=120)
+        print('admin reboot -> HEALTHY in %.1fs' % (time.monotonic() - rebooted))
+        assert _read_json(status_file)['state'] == 'running'
         assert _read('mariadb', address) == 'apple'
     finally:
         _delete(stack, instance_id)

@@ -93,3 +93,13 @@ def test_reboot_of_a_silent_guest_does_not_wait_for_stop_db(env):
     assert env.called('reboot_server') == [{'server_id': env.server_id}]
     assert db_api.get_task(db_api.get_instance(iid)) is Task.NONE
     assert db_api.get_fault(iid) is None
+
+
+def test_reboot_of_a_dead_agent_does_not_wait_for_stop_db(env):
+    iid = env.instance_id
+    env.agent_fault = lambda server_id: 'the guest agent died 6 times'
+    _guest_reports_after_reboot(env, Status.HEALTHY)
+    restart_flow.reboot(None, env, iid)
+    assert flows.Guest.calls == []
+    assert env.called('reboot_server') == [{'server_id': env.server_id}]
+    assert db_api.get_fault(iid) is None

@@ -83,9 +83,11 @@ def reboot(context, driver, instance_id):
     try:
         inst = db_api.get_instance(instance_id)
         try:
-            if db_api.guest_silent(db_api.get_service_status(instance_id)):
+            if (db_api.guest_silent(db_api.get_service_status(instance_id))
+                    or driver.agent_fault(inst.compute_instance_id)):
                 # Nobody would answer: the power-off stops the engine (SIGTERM).
-                LOG.info('Guest of %s is silent; rebooting without stop_db', instance_id)
+                LOG.info('Guest of %s is silent or dead; rebooting without stop_db',
+                         instance_id)
             else:
                 guest.stop_db()
         except Exception as exc:
