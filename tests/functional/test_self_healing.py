@@ -9,6 +9,9 @@ asserts the end state, its time bound and that the data is still there:
 * agent killed: its supervisor (the local driver's systemd stand-in) starts
   a new agent within seconds; the engine keeps running and database calls
   through the API answer again;
+* engine killed again and again: after engine_restart_limit restarts the
+  agent leaves it down, the instance shows SHUTDOWN with a fault, and a user
+  restart brings it back with its data;
 * agent killed again and again: after agent_restart_limit restarts the
   instance shows ERROR with a fault saying so, work for it is refused with
   422, and the admin reboot brings it back HEALTHY with its data.
@@ -36,7 +39,13 @@ RESTART_LIMIT = 2
 
 @pytest.fixture(scope='module')
 def stack():
-    with helpers.pg_redis_stack(local_opts={'agent_restart_limit': RESTART_LIMIT}) as st:
+    def configure(st):
+        # Passed on to the guests in their derived trove-guestagent.conf.
+        with open(st.conf, 'a') as f:
+            f.write('[DEFAULT]\nengine_restart_limit = %d\n' % RESTART_LIMIT)
+
+    with helpers.pg_redis_stack(configure=configure,
+                                local_opts={'agent_restart_limit': RESTART_LIMIT}) as st:
         st.versions['mariadb'] = engine_version()
         yield st
 
@@ -274,6 +283,42 @@ def test_agent_dying_again_and_again_is_visible_and_reboot_repairs(stack):
                             and b['instance']['operating_status'] == 'HEALTHY', timeout=120)
         print('admin reboot -> HEALTHY in %.1fs' % (time.monotonic() - rebooted))
         assert _read_json(status_file)['state'] == 'running'
+        assert _read('mariadb', address) == 'apple'
+    finally:
+        _delete(stack, instance_id)
+
+
+def test_engine_crashing_again_and_again_is_left_down_visibly(stack):
+    instance_id, address = _create(stack, 'ft-heal-crashloop', 'mariadb')
+    try:
+        _write('mariadb', address)
+        for _ in range(RESTART_LIMIT):
+            old = engine_pid(stack, instance_id, 'mariadb')
+            os.kill(old, signal.SIGKILL)
+            _wait('the engine restarted', lambda old=old: _status(stack, instance_id) == (
+                'ACTIVE', 'HEALTHY') and engine_pids(stack, instance_id, 'mariadb')
+                not in ([], [old]), 30)
+        os.kill(engine_pid(stack, instance_id, 'mariadb'), signal.SIGKILL)
+
+        def given_up():
+            code, body = stack.request('GET', '/instances/%s' % instance_id)
+            inst = body['instance']
+            return (inst['operating_status'] == 'SHUTDOWN'
+                    and 'not restarted automatically' in inst.get('fault', {}).get(
+                        'message', '') and inst)
+
+        inst = _wait('the give-up fault', given_up, 15, interval=0.3)
+        assert 'went down %d times' % (RESTART_LIMIT + 1) in inst['fault']['message']
+        time.sleep(3)  # well past the backoff: it really stays down
+        assert engine_pids(stack, instance_id, 'mariadb') == []
+        assert _status(stack, instance_id)[1] == 'SHUTDOWN'
+        assert 'not restarted automatically' in _guest_log(stack, instance_id)
+        # The user's restart is the repair, and re-arms the healing.
+        code, body = stack.request('POST', '/instances/%s/action' % instance_id,
+                                   {'restart': {}})
+        assert code == 202, body
+        stack.wait_instance(instance_id, lambda c, b: b['instance']['status'] == 'ACTIVE'
+                            and b['instance']['operating_status'] == 'HEALTHY', timeout=120)
         assert _read('mariadb', address) == 'apple'
     finally:
         _delete(stack, instance_id)
