@@ -208,6 +208,9 @@ def test_killed_engine_is_healed_with_its_data(stack, datastore):
         assert elapsed < HEAL_BOUND
         assert _read(datastore, address, root) == 'apple'
         log = _guest_log(stack, instance_id)
+        if os.environ.get('HEAL_DEBUG'):
+            print('\n'.join(line[:400] for line in log.splitlines()
+                            if 'DEBUG' not in line)[-5000:])
         assert 'although the agent did not stop it' in log
         assert 'back after a crash' in log
     finally:

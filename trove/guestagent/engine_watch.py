@@ -26,6 +26,11 @@ from trove.conf import CONF
 
 LOG = logging.getLogger(__name__)
 DOWN = ('crashed', 'shutdown')
+# Start attempts per crash, START_PAUSE seconds apart: right after a kill
+# the dead engine's workers may still hold its resources for a moment
+# (PostgreSQL's shared memory), which fails the first start.
+START_ATTEMPTS = 3
+START_PAUSE = 0.5
 
 
 class CrashPolicy:
@@ -132,15 +137,25 @@ class EngineWatch:
         if delay:
             self.sleep(delay)
         started = time.monotonic()
-        try:
-            self.engine.start()
-        except Exception:
-            # Counted again at the next check, which tries again (bounded).
-            LOG.exception('Restarting the crashed engine failed')
-            self.report()
+        if not self._start():
+            self.report()  # the next check counts a new crash and tries again
             return
         self.restarts += 1
         LOG.warning('The database engine is back after a crash: restarted in %.1fs '
                     '(%d automatic restarts so far)', time.monotonic() - started,
                     self.restarts)
         self.report()
+
+    def _start(self):
+        """Start the engine, retrying a failed start briefly; whether it started."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self.engine.start()
+                return True
+            except Exception:
+                LOG.warning('Start %d of %d of the crashed engine failed', attempt,
+                            START_ATTEMPTS, exc_info=True)
+            if attempt < START_ATTEMPTS:
+                self.sleep(START_PAUSE)
+        LOG.error('The crashed engine did not start')
+        return False

@@ -124,3 +124,33 @@ def test_deliberate_work_is_never_interrupted(state_dir):
     release.set()
     worker.join(5)
     assert eng.started == 1 and mgr.watch.restarts == 0
+
+
+def test_a_failed_start_is_retried_within_the_same_crash(state_dir):
+    sleeps = []
+    mgr, eng, rep = _prepared(sleeps)
+    real_start, fails = eng.start, [RuntimeError('shared memory in use')] * 2
+
+    def start():
+        if fails:
+            raise fails.pop()
+        real_start()
+
+    eng.start = start
+    eng.state = 'crashed'
+    mgr.watch.check()
+    assert eng.state == 'healthy' and mgr.watch.restarts == 1
+    assert sleeps == [engine_watch.START_PAUSE] * 2
+    assert len(mgr.watch.policy.crashes) == 1 and rep.sent[-1] == 'healthy'
+
+
+def test_an_engine_that_does_not_start_is_reported_down(state_dir):
+    mgr, eng, rep = _prepared()
+
+    def start():
+        raise RuntimeError('broken datadir')
+
+    eng.start = start
+    eng.state = 'crashed'
+    mgr.watch.check()
+    assert mgr.watch.restarts == 0 and rep.sent == ['crashed', 'crashed']
