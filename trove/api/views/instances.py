@@ -3,13 +3,11 @@
 Everything here reads the database only: the taskmanager keeps
 ``instances.server_status`` current, so no compute call sits on the read path.
 """
-import datetime
 import json
 
 from trove.api import links
 from trove.common import states
-from trove.conf import CONF
-from trove.db import models
+from trove.db import api as db_api
 from trove.db import replicas
 
 Task = states.InstanceTask
@@ -51,11 +49,7 @@ def compute_status(inst, backup_running=False):
 
 def heartbeat_expired(service_row, now=None):
     """True when the guest's last report is older than agent_heartbeat_expiry."""
-    if service_row is None or service_row.updated_at is None:
-        return True
-    now = now or models.utcnow()
-    age = now - service_row.updated_at
-    return age >= datetime.timedelta(seconds=CONF.agent_heartbeat_expiry)
+    return db_api.guest_silent(service_row, now)
 
 
 def compute_operating_status(inst, service_row, now=None):
