@@ -89,7 +89,14 @@ def failure_reason(traceback):
     lines = traceback.strip().splitlines()
     frames = [i for i, line in enumerate(lines) if line.startswith('  File ')]
     tail = lines[frames[-1] + 2:] if frames else lines[-3:]
-    return ' '.join(' '.join(tail).split())
+    text = ' '.join(' '.join(tail).split())
+    # Module paths and tempest's stock messages only take table width.
+    text = re.sub(r"<class '[\w.]+\.(\w+)'>", r'\1', text)
+    text = re.sub(r'\b[a-z_][\w]*(?:\.[a-z_]\w*)*\.([A-Z]\w*)', r'\1', text)
+    for stock in ('An unknown exception occurred ', 'Object not found ',
+                  'Got NotImplemented error ', 'Bad request ', 'Failed to execute database '):
+        text = text.replace(stock, '')
+    return text
 
 
 def build_rows(listed, records):
@@ -113,7 +120,13 @@ def build_rows(listed, records):
     rows += [r for r in fixtures if r.status == 'fail']
     for row in rows:
         row.expected = next((e for e in EXPECTED if e.covers(row)), None)
-    return rows
+    return sorted(rows, key=_order)
+
+
+def _order(row):
+    """Module and class, then setUpClass, the tests, tearDownClass."""
+    cls, _, name = row.short.rpartition('.')
+    return cls, {'setUpClass': 0, 'tearDownClass': 2}.get(name, 1), name
 
 
 def _not_reported(test_id, fixtures):
@@ -129,7 +142,7 @@ def _not_reported(test_id, fixtures):
     return Row(test_id, NOT_RUN, reason='no result (the run stopped?)')
 
 
-def table(rows, width=110):
+def table(rows, width=150):
     """The printable table, then one line per expected entry used."""
     name_w = max([len(r.short) for r in rows] + [4])
     out = ['%-*s  %-8s %7s  %-10s  %s' % (name_w, 'test', 'result', 'seconds', 'verdict',
