@@ -3,11 +3,16 @@
 Keystone comes from tests/functional/keystone_server.py; the stack is a
 tests/functional/stack.py Stack whose API runs the production ``trove``
 pipeline (keystonemiddleware authtoken) against that Keystone, with the
-mariadb and postgresql datastores of this machine registered twice: once
-under their real name and once under a second "pre-upgrade" name pointing
-at the same engine, so the plugin's upgrade tests have a version to leave.
+mariadb and postgresql datastores of this machine registered twice, as the
+machine has one engine version of each: the real name on the local image
+IMAGE_ID (images.json: the host's engine binaries), and a "pre-upgrade"
+name on the driver's built-in image.  The plugin's upgrade tests go from
+the second to the first (a new server image, the volume kept); its rebuild
+tests rebuild onto IMAGE_ID.
 """
+import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -16,6 +21,7 @@ from tests.functional.helpers import pg_version
 from tests.functional.keystone_server import ADMIN_PASSWORD, Keystone
 
 REGION = 'RegionOne'
+IMAGE_ID = 'local-image'
 PRE_UPGRADE_SUFFIX = '-pre-upgrade'
 
 
@@ -77,16 +83,27 @@ class TempestStack(ft_stack.Stack):
             '[backup]', 'local_store_path = %s' % os.path.join(self.dir, 'backups'),
             '']) + '\n'
 
+    def _write_images(self):
+        """The local driver's image catalogue: IMAGE_ID runs the host's engines."""
+        bin_dirs = [os.path.dirname(shutil.which('mariadbd') or '/usr/sbin/mariadbd')]
+        bin_dirs += ['/usr/lib/postgresql/%s/bin' % ds.name for ds in self.datastores
+                     if ds.datastore == 'postgresql']
+        os.makedirs(self.base_dir, exist_ok=True)
+        with open(os.path.join(self.base_dir, 'images.json'), 'w') as f:
+            json.dump([{'id': IMAGE_ID, 'name': 'engines of this host (tempest)',
+                        'bin_dirs': bin_dirs}], f)
+
     def start(self, datastore_versions=()):
         """db_sync, register both names of every datastore, start the daemons."""
         os.makedirs(os.path.join(self.dir, 'log'), exist_ok=True)
+        self._write_images()
         self.manage('db_sync')
         for ds in self.datastores:
             self.manage('datastore_update', ds.datastore)
-            for name in (ds.name, ds.pre_upgrade):
+            for name, image in ((ds.name, IMAGE_ID), (ds.pre_upgrade, '')):
                 # The manager's validation rules are loaded with the version.
                 self.manage('datastore_version_update', ds.datastore, name, ds.datastore,
-                            '', '', '1', '--version', ds.number)
+                            image, '', '1', '--version', ds.number)
             self.manage('datastore_update', ds.datastore, ds.name)
         for name in ft_stack.DAEMONS:
             self.start_daemon(name)

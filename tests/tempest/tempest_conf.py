@@ -5,15 +5,15 @@ import uuid
 from dataclasses import dataclass
 
 from tests.functional.keystone_server import ADMIN_PASSWORD
+from tests.tempest.cloud import IMAGE_ID
 
 # The local driver's built-in flavors (trove/compute/base.py): m1.tiny to
 # build, m1.small to resize to.
 FLAVOR_ID = '1'
 RESIZE_FLAVOR_ID = '2'
-# What the plugin passes to the mgmt rebuild action.  The local driver
-# selects what runs by a datastore version's image_id; this name is not
-# registered yet: test_rebuild fails until main implements rebuild.
-REBUILD_IMAGE_ID = 'local-image'
+# What the plugin passes to the mgmt rebuild action: an image of the local
+# driver's catalogue (tests/tempest/cloud.py writes it).
+REBUILD_IMAGE_ID = IMAGE_ID
 
 
 @dataclass
