@@ -23,6 +23,11 @@ class Expected:
     reason: str
     outcomes: frozenset = frozenset(BAD)
     pending: str = ''   # 'issue N' while the feature is still to come
+    tag: str = 'cloud'  # why: cloud (Nova/Cinder/Glance), plugin, scope
+
+    @property
+    def label(self):
+        return 'pending %s' % self.pending if self.pending else self.tag
 
     def covers(self, row):
         return re.search(self.pattern, row.short) is not None
@@ -42,11 +47,20 @@ EXPECTED = (
              'SSL (/instances/{id}/ssl with Barbican containers) is not implemented yet; '
              'no key-manager in the catalog',
              pending='issue 14'),
+    # Not passable with the unmodified plugin on any server (lead to decide
+    # whether they stay here): the upgrade itself reaches HEALTHY, the check
+    # after it cannot work.
+    Expected(r'^test_instance_actions\.TestInstanceActionsMariaDB\.test_instance_upgrade$',
+             'plugin vs engine: it reads SELECT @@GLOBAL.innodb_version, a variable MariaDB '
+             'removed in 10.10 (error 1193 on this 10.11)', tag='plugin'),
+    Expected(r'^test_instance_actions\.TestInstanceActionsPostgreSQL\.test_instance_upgrade$',
+             'plugin defect: it logs into the new pre-upgrade instance as root with the '
+             'class instance\'s root password and never enables root on the new one', tag='plugin'),
     # Not an expected failure: the target is mariadb and postgresql, this
     # machine has no MySQL engine, and the plugin itself skips the classes
     # of datastores not in [database] enabled_datastores.
     Expected(r'\.\w+MySQL\.', 'datastore mysql is not enabled: out of the target '
-             '(no MySQL engine on this machine)', outcomes=frozenset({'skip'})),
+             '(no MySQL engine on this machine)', outcomes=frozenset({'skip'}), tag='scope'),
 )
 
 
@@ -152,7 +166,7 @@ def table(rows, width=150):
         secs = '%.1f' % r.seconds if r.seconds is not None else '-'
         reason = r.reason
         if r.verdict == 'expected':
-            reason = '[%s] %s' % (r.expected.pending or 'expected', reason)
+            reason = '[%s] %s' % (r.expected.label, reason)
         if len(reason) > width:
             reason = reason[:width - 3] + '...'
         out.append('%-*s  %-8s %7s  %-10s  %s' % (name_w, r.short, r.status, secs, r.verdict,
@@ -161,8 +175,7 @@ def table(rows, width=150):
                                        for r in rows)]
     if used:
         out += ['', 'Expected failures and skips:']
-        out += ['  %s%s: %s' % (e.pattern, ' (pending %s)' % e.pending if e.pending else '',
-                                e.reason) for e in used]
+        out += ['  [%s] %s: %s' % (e.label, e.pattern, e.reason) for e in used]
     return '\n'.join(out)
 
 

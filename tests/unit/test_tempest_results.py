@@ -3,7 +3,7 @@ from tests.tempest import results
 
 P = results.PREFIX
 RESIZE = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_resize[id-fb89,x]'
-UPGRADE = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_instance_upgrade[id-f7]'
+REBUILD = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_rebuild[id-f7]'
 BASIC = P + 'test_instance_basic.TestInstanceBasicPostgreSQL.test_database_access[id-1]'
 MYSQL = P + 'test_instance_basic.TestInstanceBasicMySQL.test_database_access[id-2]'
 REPL = P + 'test_replication.TestReplicationMariaDB.test_replication[id-3]'
@@ -26,9 +26,9 @@ def by_short(rows):
 
 
 def test_outcomes_and_verdicts():
-    rows = results.build_rows([RESIZE, UPGRADE, BASIC, MYSQL], [
+    rows = results.build_rows([RESIZE, REBUILD, BASIC, MYSQL], [
         rec(RESIZE, 'fail', traceback=TRACEBACK),
-        rec(UPGRADE, 'fail', traceback=TRACEBACK),
+        rec(REBUILD, 'fail', traceback=TRACEBACK),
         rec(BASIC, 'success'),
         rec('setUpClass (%stest_instance_basic.TestInstanceBasicMySQL)' % P, 'skip',
             reason='Datastore mysql is not enabled.'),
@@ -37,7 +37,7 @@ def test_outcomes_and_verdicts():
     resize = rows['test_instance_actions.TestInstanceActionsMariaDB.test_resize']
     assert resize.verdict == 'expected'
     assert resize.reason == 'EndpointNotFound: Endpoint not found Details: compute'
-    assert rows['test_instance_actions.TestInstanceActionsMariaDB.test_instance_upgrade'] \
+    assert rows['test_instance_actions.TestInstanceActionsMariaDB.test_rebuild'] \
         .verdict == 'UNEXPECTED'
     assert rows['test_instance_basic.TestInstanceBasicPostgreSQL.test_database_access'] \
         .verdict == 'ok'
