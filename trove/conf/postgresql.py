@@ -14,7 +14,7 @@ opts = [
     cfg.StrOpt('root_user', default='root',
                help='Superuser role that "root enable" creates or sets the password '
                     'of; upstream Trove and its tempest plugin log in as "root".'),
-    cfg.ListOpt('ignore_users', default=['os_admin', 'postgres', 'root'],
+    cfg.ListOpt('ignore_users', default=['os_admin', 'os_repl', 'postgres', 'root'],
                 help='Roles never listed or touched through the API (pg_* '
                      'roles are always hidden).'),
     cfg.ListOpt('ignore_dbs', default=['os_admin', 'postgres', 'template0', 'template1'],

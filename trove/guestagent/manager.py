@@ -4,7 +4,6 @@ It owns one engine (chosen by ``datastore_manager``) and reports its status
 to the conductor.  Prepare runs once; a marker file in the state directory
 records that it finished so an agent restart does not prepare again.
 """
-import functools
 import os
 import threading
 import traceback
@@ -20,45 +19,15 @@ from trove.guestagent import engine_watch
 from trove.guestagent import engines
 from trove.guestagent import guest_log
 from trove.guestagent import heartbeat
+from trove.guestagent import replication_rpc
 from trove.guestagent.backup import runner as backup_runner
+from trove.guestagent.engine_op import engine_op as _engine_op
 
 LOG = logging.getLogger(__name__)
 
 
 def _marker():
     return os.path.join(CONF.guest_state_dir, 'prepare.done')
-
-
-# MySQL-family "syntax error": its message quotes the statement, which may
-# hold a password, so only the code goes back.
-_REDACTED_CODES = (1064,)
-
-
-def _engine_op(func):
-    """RPC endpoint wrapper for engine operations.
-
-    Trove errors (UserNotFound, BadRequest, ...) pass through unchanged so
-    oslo.messaging re-raises them by class in the API.  Anything else (a
-    driver error) becomes an EngineError (500) with a short message instead of
-    a RemoteError the API cannot map.  Both are "expected", so the RPC server
-    does not log a traceback for a user's typo; real failures are logged here.
-    """
-    @functools.wraps(func)
-    def wrapper(self, context, **kwargs):
-        try:
-            return func(self, context, **kwargs)
-        except exception.TroveError:
-            raise
-        except Exception as exc:
-            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-            if code in _REDACTED_CODES:
-                LOG.error('%s failed with engine error %s', func.__name__, code)
-            else:
-                LOG.exception('%s failed', func.__name__)
-            text = ('error %s' % code if code in _REDACTED_CODES
-                    else str(exc)[:300] or type(exc).__name__)
-            raise exception.EngineError(detail='%s failed: %s' % (func.__name__, text))
-    return messaging.expected_exceptions(exception.TroveError)(wrapper)
 
 
 def _db_key(db):
@@ -88,12 +57,12 @@ def paginate(items, key, limit=None, marker=None, include_marker=False):
     return [items, None]
 
 
-class Manager:
+class Manager(replication_rpc.ReplicationEndpoints):
     """Engine-independent guest operations."""
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)

@@ -12,6 +12,10 @@ Version history:
   1.2 - restart, update_overrides, apply_overrides, start_db_with_conf_changes
   1.3 - create_backup (cast)
   1.4 - guest_log_list, guest_log_action
+  1.5 - replication: ensure_replication_user, get_replication_position,
+        attach_replica, create_replication_slot, drop_replication_slot,
+        wait_for_position, set_read_only, promote_to_primary,
+        demote_to_replica, detach_replica, get_replication_status
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -34,7 +38,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.4'
+    VERSION = '1.5'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -46,6 +50,7 @@ class GuestAPI:
             serializer=rpc_crypto.guest_api_serializer(instance_id))
 
     def _call(self, method, timeout, version='1.0', **kwargs):
+        """Call ``method`` and wait at most ``timeout`` seconds."""
         cctxt = self.client.prepare(version=version, timeout=timeout)
         try:
             return cctxt.call(self.context, method, **kwargs)
@@ -176,3 +181,62 @@ class GuestAPI:
         return self._call('guest_log_action', CONF.agent_call_high_timeout, version='1.4',
                           log_name=log_name, enable=enable, disable=disable,
                           publish=publish, discard=discard)
+
+    # -- replication (1.5) -------------------------------------------------------
+    # Passwords travel only in these sealed calls.  Calls that restart or
+    # rewind the engine take the high timeout unless the caller gives one.
+    def _call15(self, method, timeout, **kwargs):
+        return self._call(method, timeout, version='1.5', **kwargs)
+
+    def ensure_replication_user(self, *, user, password, replica_host=None):
+        """On the primary: ``user`` with replication rights only; ``replica_host``
+        (PostgreSQL) is the address the replicas connect from."""
+        return self._call15('ensure_replication_user', CONF.agent_call_high_timeout,
+                            user=user, password=password, replica_host=replica_host)
+
+    def get_replication_position(self, *, snapshot=False):
+        """The member's position dict; ``snapshot`` on a primary: where a
+        replica made now starts."""
+        return self._call15('get_replication_position', CONF.agent_call_low_timeout,
+                            snapshot=snapshot)
+
+    def attach_replica(self, *, primary_host, primary_port, user, password,
+                       position=None, slot=None, timeout=None):
+        """On a replica restored from a backup of the primary: follow it."""
+        return self._call15('attach_replica', timeout or CONF.agent_call_high_timeout,
+                            primary_host=primary_host, primary_port=primary_port,
+                            user=user, password=password, position=position, slot=slot)
+
+    def create_replication_slot(self, *, name):
+        return self._call15('create_replication_slot', CONF.agent_call_low_timeout,
+                            name=name)
+
+    def drop_replication_slot(self, *, name):
+        return self._call15('drop_replication_slot', CONF.agent_call_low_timeout,
+                            name=name)
+
+    def wait_for_position(self, *, position, timeout):
+        """True once the member applied ``position``; False after ``timeout`` s."""
+        return self._call15('wait_for_position', timeout + CONF.agent_call_low_timeout,
+                            position=position, wait_timeout=timeout)
+
+    def set_read_only(self, *, read_only):
+        return self._call15('set_read_only', CONF.agent_call_high_timeout,
+                            read_only=read_only)
+
+    def promote_to_primary(self, *, timeout=None):
+        return self._call15('promote_to_primary', timeout or CONF.agent_call_high_timeout)
+
+    def demote_to_replica(self, *, primary_host, primary_port, user, password, slot=None,
+                          timeout=None):
+        """On an old primary: become a read-only replica of the new primary."""
+        return self._call15('demote_to_replica', timeout or CONF.agent_call_high_timeout,
+                            primary_host=primary_host, primary_port=primary_port,
+                            user=user, password=password, slot=slot)
+
+    def detach_replica(self, *, timeout=None):
+        return self._call15('detach_replica', timeout or CONF.agent_call_high_timeout)
+
+    def get_replication_status(self):
+        """``{role, following, healthy, lag, error, read_only, position}``."""
+        return self._call15('get_replication_status', CONF.agent_call_low_timeout)

@@ -127,6 +127,11 @@ class Engine(abc.ABC):
         from trove.guestagent import guest_log
         return [guest_log.agent_log()]
 
+    @property
+    def replication(self):
+        """The engine's trove.guestagent.engines.replication.Replication."""
+        self._unsupported('replication')
+
     def volume_info(self) -> dict:
         """Filesystem usage of the data volume: ``{total, used, free}`` in GB."""
         self._unsupported('volume_info')

@@ -5,7 +5,9 @@ bind address so the engine never meets a system-wide MariaDB, then includes
 conf.d where the flavor-sized template (10-trove.cnf) and user overrides
 (20-overrides.cnf) live.
 """
+import ipaddress
 import os
+import zlib
 
 from trove.common import exception
 from trove.conf import CONF
@@ -42,8 +44,25 @@ class Paths(common_paths.EnginePaths):
         return os.path.join(self.state_dir, 'mariadb-admin.secret')
 
 
+def server_id(bind_address: str) -> int:
+    """A replication server id unique within a replica set: the IPv4 address
+    as a number (members of one set never share an address), a CRC of
+    anything else; never 0, which disables replication."""
+    try:
+        addr = ipaddress.ip_address(bind_address)
+        value = int(addr) if addr.version == 4 else zlib.crc32(addr.packed)
+    except ValueError:
+        value = zlib.crc32(str(bind_address).encode())
+    return value % 4294967295 or 1
+
+
 def render_my_cnf(paths: Paths, port: int, bind_address: str) -> str:
-    """Text of the agent-owned my.cnf."""
+    """Text of the agent-owned my.cnf.
+
+    Every instance writes a GTID binlog and has its own server id, so any
+    one can become a primary or a replica without a restart; a replica
+    logs what it applies (log-slave-updates) so it can be promoted.
+    """
     lines = [
         '# Written by the trove guest agent; local changes are overwritten.',
         '[mysqld]',
@@ -54,6 +73,14 @@ def render_my_cnf(paths: Paths, port: int, bind_address: str) -> str:
         'bind-address = %s' % bind_address,
         'log-error = %s' % paths.error_log,
         'skip-name-resolve',
+        'server-id = %d' % server_id(bind_address),
+        'log-bin = mysql-bin',
+        'relay-log = relay-bin',
+        'log-slave-updates',
+        'binlog-format = ROW',
+        'expire-logs-days = 7',
+        # A dead primary shows as a broken stream within seconds, not minutes.
+        'slave-net-timeout = 20',
         '',
         '[client]',
         'socket = %s' % paths.socket,

@@ -14,6 +14,7 @@ from trove.guestagent.engines.mysql import admin as admin_mod
 from trove.guestagent.engines.mysql import app as app_mod
 from trove.guestagent.engines.mysql import config, logs, security
 from trove.guestagent.engines.mysql import overrides as overrides_mod
+from trove.guestagent.engines.mysql import replication as replication_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ class MariaDBEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.Engin
         self.app = app_mod.MariaDBApp(self.paths)
         self.secret = security.AdminSecret(self.paths.admin_secret)
         self.admin = admin_mod.Admin(self.paths.socket, self.secret.read)
+        self._replication = replication_mod.MariaDBReplication(self)
+
+    @property
+    def replication(self):
+        """GTID replication (see engines/mysql/replication.py)."""
+        return self._replication
 
     # -- lifecycle -----------------------------------------------------
     def prepare(self, req: PrepareRequest) -> None:

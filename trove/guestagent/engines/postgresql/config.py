@@ -7,6 +7,7 @@ pins the private paths, address and port, so neither can move the engine
 away from its own data, socket or address.
 """
 import getpass
+import json
 import os
 import re
 import shlex
@@ -18,6 +19,9 @@ from trove.guestagent.engines.common import paths as common_paths
 
 TEMPLATE_FILE = '10-trove.conf'
 OVERRIDES_FILE = '20-overrides.conf'
+# Standby settings and the read-only switch (engines/postgresql/replication.py).
+REPLICATION_FILE = '40-replication.conf'
+REPLICATION_HBA_FILE = 'replication-hba.json'
 _OPTION_RE = re.compile(r'^[a-z][a-z0-9_.]{0,63}$')
 
 
@@ -81,6 +85,7 @@ def render_main(paths: Paths, port: int, address: str) -> str:
     lines = ['# Written by the trove guest agent; local changes are overwritten.',
              "include_if_exists '%s'" % os.path.join(paths.conf_d, TEMPLATE_FILE),
              "include_if_exists '%s'" % os.path.join(paths.conf_d, OVERRIDES_FILE),
+             "include_if_exists '%s'" % os.path.join(paths.conf_d, REPLICATION_FILE),
              '# Pinned after the includes: these always win.']
     pinned = {'data_directory': paths.datadir, 'hba_file': paths.hba_file,
               'ident_file': paths.ident_file, 'listen_addresses': address, 'port': port,
@@ -90,7 +95,9 @@ def render_main(paths: Paths, port: int, address: str) -> str:
               'log_destination': 'stderr',
               # Incremental backups ship the WAL archived since their parent
               # (see trove.guestagent.backup.postgresql).
-              'archive_mode': True, 'archive_command': archive_command(paths.wal_archive)}
+              'archive_mode': True, 'archive_command': archive_command(paths.wal_archive),
+              # pg_rewind (demote, attach of a restored copy) needs it.
+              'wal_log_hints': True, 'hot_standby': True}
     lines += ['%s = %s' % (k, quote(v)) for k, v in pinned.items()]
     return '\n'.join(lines) + '\n'
 
@@ -104,9 +111,12 @@ def archive_command(archive_dir: str) -> str:
             f'else cp %p {target}.tmp && mv {target}.tmp {target}; fi')
 
 
-def render_hba(admin_user: str) -> str:
+def render_hba(admin_user: str, replication=()) -> str:
     """pg_hba.conf: the admin only by peer over the socket, everyone else by
-    SCRAM password over TCP."""
+    SCRAM password over TCP; ``replication`` is ``[(user, cidr)]`` allowed
+    to stream WAL (replicas of this instance)."""
+    streaming = ['host    replication   %s   %s   scram-sha-256' % (user, cidr)
+                 for user, cidr in replication]
     return '\n'.join([
         '# Written by the trove guest agent; local changes are overwritten.',
         '# TYPE  DATABASE  USER  ADDRESS  METHOD',
@@ -116,7 +126,26 @@ def render_hba(admin_user: str) -> str:
         'local   all   all   reject',
         'host    all   %s   all   reject' % admin_user,
         'host    all   all   all   scram-sha-256',
+        *streaming,
         ''])
+
+
+def replication_hba(paths: Paths) -> list:
+    """The persisted ``[(user, cidr)]`` of replication access ([] when none)."""
+    try:
+        with open(os.path.join(paths.state_dir, REPLICATION_HBA_FILE)) as f:
+            return [tuple(entry) for entry in json.load(f)]
+    except FileNotFoundError:
+        return []
+
+
+def write_hba(paths: Paths, replication=None):
+    """Write pg_hba.conf; ``replication`` (persisted) replaces the stored entries."""
+    if replication is not None:
+        files.write_file(os.path.join(paths.state_dir, REPLICATION_HBA_FILE),
+                         json.dumps(sorted(set(replication))))
+    files.write_file(paths.hba_file, render_hba(CONF.postgresql.root_controller_user,
+                                                replication_hba(paths)))
 
 
 def render_ident(os_user: str, admin_user: str) -> str:
@@ -149,7 +178,7 @@ def write_config(paths: Paths, config_contents, overrides):
     admin = CONF.postgresql.root_controller_user
     files.write_file(paths.main_conf, render_main(paths, CONF.postgresql.port,
                                                   CONF.host_address))
-    files.write_file(paths.hba_file, render_hba(admin))
+    write_hba(paths)
     files.write_file(paths.ident_file, render_ident(getpass.getuser(), admin))
     write_template(paths, config_contents)
     write_overrides(paths, overrides)

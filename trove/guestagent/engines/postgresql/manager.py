@@ -13,6 +13,7 @@ from trove.guestagent.engines.postgresql import admin as admin_mod
 from trove.guestagent.engines.postgresql import app as app_mod
 from trove.guestagent.engines.common import server, sql_admin
 from trove.guestagent.engines.postgresql import config, logs, security
+from trove.guestagent.engines.postgresql import replication as replication_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ class PostgreSQLEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.En
         self.paths = paths or config.Paths.from_conf()
         self.app = app_mod.PostgresApp(self.paths, CONF.datastore_version)
         self.admin = admin_mod.Admin(self.paths)
+        self._replication = replication_mod.PostgreSQLReplication(self)
+
+    @property
+    def replication(self):
+        """Streaming replication (see engines/postgresql/replication.py)."""
+        return self._replication
 
     # -- lifecycle -----------------------------------------------------
     def prepare(self, req: PrepareRequest) -> None:

@@ -1,0 +1,72 @@
+"""MariaDB replication helpers: GTID parsing and ordering, backup info files,
+the persisted replication config and server ids."""
+import pytest
+
+from trove.common import exception
+from trove.guestagent.engines.mysql import config
+from trove.guestagent.engines.mysql import replication as repl
+
+
+def test_parse_gtid_keeps_the_highest_seq_per_domain():
+    assert repl.parse_gtid('0-1-42,1-2-7') == {0: 42, 1: 7}
+    assert repl.parse_gtid('0-1-5,0-3-9') == {0: 9}
+    assert repl.parse_gtid('') == {}
+    with pytest.raises(exception.BadRequest):
+        repl.parse_gtid('0-1-x')
+    with pytest.raises(exception.BadRequest):
+        repl.parse_gtid("0-1-2'; DROP")
+
+
+@pytest.mark.parametrize('a, b, expected', [
+    ('0-1-42', '0-1-42', 0),
+    ('0-1-43', '0-1-42', 1),
+    ('0-1-41', '0-1-42', -1),
+    # A new primary continues the domain with its own server id.
+    ('0-2-50', '0-1-49', 1),
+    ('', '0-1-1', -1),
+    ('0-1-5,1-1-3', '0-1-5', 1),
+    ('0-1-5', '0-1-5,1-1-3', -1),
+    # Ahead in different domains: the total decides.
+    ('0-1-10,1-1-1', '0-1-1,1-1-5', 1),
+])
+def test_compare_gtid(a, b, expected):
+    assert repl.compare_gtid(a, b) == expected
+    assert repl.MariaDBReplication.compare({'gtid': a}, {'gtid': b}) == expected
+
+
+def test_compare_refuses_other_shapes():
+    with pytest.raises(exception.BadRequest):
+        repl.MariaDBReplication.compare({'lsn': '0/1'}, {'gtid': '0-1-1'})
+
+
+def test_backup_gtid_from_each_info_file():
+    assert repl.backup_gtid('mariadb_backup_binlog_info',
+                            'mysql-bin.000002\t385\t0-1-17\n') == '0-1-17'
+    info = ("tool_name = mariabackup\nbinlog_pos = filename 'mysql-bin.000001', "
+            "position '3772', GTID of the last change '0-2145779969-20'\n")
+    assert repl.backup_gtid('xtrabackup_info', info) == '0-2145779969-20'
+    assert repl.backup_gtid('xtrabackup_info', 'tool_name = mariabackup\n') is None
+    assert repl.backup_gtid('xtrabackup_binlog_info', 'mysql-bin.000001 4\n') is None
+
+
+def test_replication_cnf_persists_read_only():
+    assert repl.render_replication_cnf(True) == '[mysqld]\nread_only = ON\n'
+    assert repl.render_replication_cnf(False) == '[mysqld]\nread_only = OFF\n'
+
+
+def test_server_id_is_unique_per_address_and_never_zero():
+    assert config.server_id('127.230.1.1') != config.server_id('127.230.1.2')
+    assert config.server_id('10.0.0.5') == 167772165
+    assert config.server_id('0.0.0.0') == 1
+    assert 0 < config.server_id('fd00::1') < 2 ** 32
+    assert 0 < config.server_id('not-an-address') < 2 ** 32
+
+
+def test_my_cnf_enables_gtid_binlog_with_the_server_id(tmp_path):
+    paths = config.Paths(datadir=str(tmp_path / 'd'), run_dir=str(tmp_path / 'r'),
+                         log_dir=str(tmp_path / 'l'), state_dir=str(tmp_path))
+    lines = config.render_my_cnf(paths, 3407, '127.230.1.2').splitlines()
+    for line in ('server-id = %d' % config.server_id('127.230.1.2'), 'log-bin = mysql-bin',
+                 'log-slave-updates', 'relay-log = relay-bin'):
+        assert line in lines
+    assert lines.index('log-bin = mysql-bin') < lines.index('!includedir %s' % paths.conf_d)

@@ -1,0 +1,267 @@
+"""MariaDB GTID replication behind the engine replication interface.
+
+Every instance already writes a binlog with its own server id (my.cnf), so
+replication needs no restart: a replica follows its primary with
+``CHANGE MASTER TO ... MASTER_USE_GTID=slave_pos``; MariaDB itself keeps
+the primary's coordinates (master.info) across restarts, and the agent
+persists ``read_only`` in conf.d/40-replication.cnf.
+
+Positions are ``{'gtid': '<domain>-<server>-<seq>[,...]'}``; within a
+domain the sequence number orders them.  The replication password is only
+ever a bound parameter: statements are logged as templates.
+"""
+import os
+import re
+
+from oslo_log import log as logging
+
+from trove.common import exception
+from trove.guestagent.engines import replication as base
+from trove.guestagent.engines.common import files
+from trove.guestagent.engines.mysql import names
+
+LOG = logging.getLogger(__name__)
+REPLICATION_FILE = '40-replication.cnf'
+# What a mariabackup restore leaves in the datadir about the binlog position
+# of the copy (the file names vary between MariaDB versions).
+BACKUP_INFO_FILES = ('mariadb_backup_binlog_info', 'xtrabackup_binlog_info',
+                     'xtrabackup_info')
+_INFO_GTID = re.compile(r"GTID of the last change '([0-9,-]*)'")
+CONNECT_RETRY = 2  # seconds between reconnects of the IO thread
+PROMOTE_APPLY_TIMEOUT = 60  # seconds to apply the received relay log
+
+
+def parse_gtid(text):
+    """``{domain: seq_no}`` of a GTID list such as ``0-1-42,1-2-7``."""
+    result = {}
+    for item in (text or '').replace('\n', '').split(','):
+        item = item.strip()
+        if not item:
+            continue
+        parts = item.split('-')
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise exception.BadRequest(detail='invalid GTID %r' % item)
+        domain, seq = int(parts[0]), int(parts[2])
+        result[domain] = max(seq, result.get(domain, 0))
+    return result
+
+
+def compare_gtid(a, b):
+    """-1, 0 or 1 for GTID lists ``a`` and ``b``.
+
+    ``a`` is ahead when it is at least as far in every domain; positions
+    that are ahead in different domains (never the case with the single
+    domain Trove uses) are ordered by their total of sequence numbers.
+    """
+    da, db = parse_gtid(a), parse_gtid(b)
+    diffs = [da.get(d, 0) - db.get(d, 0) for d in set(da) | set(db)]
+    if all(x == 0 for x in diffs):
+        return 0
+    if all(x >= 0 for x in diffs):
+        return 1
+    if all(x <= 0 for x in diffs):
+        return -1
+    total = sum(diffs)
+    return (total > 0) - (total < 0)
+
+
+def backup_gtid(name, text):
+    """The GTID in a mariabackup info file's ``text`` (None when absent).
+
+    ``*_binlog_info`` is ``<file> <offset> <gtid>``; ``xtrabackup_info`` has
+    ``binlog_pos = filename '...', position '...', GTID of the last change '...'``.
+    """
+    if name.endswith('binlog_info'):
+        fields = text.split()
+        return fields[2] if len(fields) >= 3 else None
+    match = _INFO_GTID.search(text)
+    return match.group(1) if match else None
+
+
+def _gtid_of(position):
+    if not isinstance(position, dict) or not isinstance(position.get('gtid'), str):
+        raise exception.BadRequest(detail='a MariaDB position is {"gtid": "..."}')
+    parse_gtid(position['gtid'])
+    return position['gtid']
+
+
+def render_replication_cnf(read_only):
+    """conf.d/40-replication.cnf: what must survive a restart besides master.info."""
+    return '[mysqld]\nread_only = %s\n' % ('ON' if read_only else 'OFF')
+
+
+class MariaDBReplication(base.Replication):
+    """GTID replication of one MariaDB engine (``engine.admin`` runs the SQL)."""
+
+    @property
+    def _admin(self):
+        return self.engine.admin
+
+    def _one(self, sql, args=None):
+        rows = self._admin.execute(sql, args)
+        return rows[0][0] if rows else None
+
+    # -- primary side ---------------------------------------------------------
+    def ensure_replication_user(self, user, password, replica_host=None):
+        """``user@'%'`` with REPLICATION SLAVE and BINLOG MONITOR only."""
+        user = names.user_name(user)
+        base.check_secret(password)
+        host = names.host(replica_host) if replica_host else '%'
+        self._admin.execute('CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s',
+                            (user, host, password))
+        self._admin.execute('ALTER USER %s@%s IDENTIFIED BY %s', (user, host, password))
+        # Converge on exactly these rights, whatever the user had before.
+        self._admin.execute('REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s', (user, host))
+        self._admin.execute('GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO %s@%s',
+                            (user, host))
+        LOG.info('Replication user %s@%s is ready', user, host)
+
+    def snapshot_position(self):
+        """``{'gtid': @@gtid_binlog_pos}``: what this primary has written."""
+        return {'gtid': self._one('SELECT @@GLOBAL.gtid_binlog_pos') or ''}
+
+    def set_read_only(self, read_only):
+        """``read_only`` live and in conf.d (users with READ_ONLY ADMIN, the
+        agent's admin, still write)."""
+        self._admin.execute('SET GLOBAL read_only = %s' % ('ON' if read_only else 'OFF'))
+        self._persist(read_only)
+        LOG.info('read_only is now %s', 'ON' if read_only else 'OFF')
+
+    def _persist(self, read_only):
+        paths = self.engine.paths
+        os.makedirs(paths.conf_d, exist_ok=True)
+        files.write_file(os.path.join(paths.conf_d, REPLICATION_FILE),
+                         render_replication_cnf(read_only))
+
+    # -- replica side ---------------------------------------------------------
+    def _backup_gtid(self):
+        """The GTID a restored mariabackup recorded, once: the files are
+        renamed so a later re-attach never rewinds to it."""
+        gtid = None
+        for name in BACKUP_INFO_FILES:
+            path = os.path.join(self.engine.paths.datadir, name)
+            try:
+                with open(path) as f:
+                    text = f.read()
+            except FileNotFoundError:
+                continue
+            os.replace(path, path + '.used')
+            if gtid is None:
+                gtid = backup_gtid(name, text)
+        return gtid
+
+    def attach(self, primary_host, primary_port, user, password, position=None,
+               slot=None):
+        """Follow ``primary_host:primary_port`` read-only from the copy's GTID.
+
+        The copy's own record (a restored mariabackup's binlog info) wins:
+        it is exact, while a position taken before a hot backup is older
+        than the data.  Else ``position``, else what this member has applied
+        (a re-attach to a new primary).
+        """
+        gtid = self._backup_gtid()
+        if gtid is None and position is not None:
+            gtid = _gtid_of(position)
+        if gtid is None:
+            gtid = self._one('SELECT @@GLOBAL.gtid_current_pos') or ''
+        self.set_read_only(True)
+        self._admin.execute('STOP SLAVE')
+        # What the agent wrote here while preparing the copy (admin password,
+        # hardening) must not stay in the binlog as transactions the primary
+        # never had: a replica's own binlog starts empty.
+        self._admin.execute('RESET MASTER')
+        self._follow(primary_host, primary_port, user, password, gtid)
+
+    def _follow(self, host, port, user, password, gtid):
+        host, port = base.check_endpoint(host, port)
+        user = names.user_name(user)
+        base.check_secret(password)
+        self._admin.execute('STOP SLAVE')
+        if gtid is None:
+            gtid = self._one('SELECT @@GLOBAL.gtid_current_pos') or ''
+        self._admin.execute('SET GLOBAL gtid_slave_pos = %s', (gtid,))
+        self._admin.execute(
+            'CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, '
+            'MASTER_PASSWORD = %s, MASTER_CONNECT_RETRY = %s, MASTER_USE_GTID = slave_pos',
+            (host, port, user, password, CONNECT_RETRY))
+        self._admin.execute('START SLAVE')
+        LOG.info('Following %s:%s from GTID %s', host, port, gtid or '(start)')
+
+    def _slave_status(self):
+        """SHOW SLAVE STATUS as a dict, or None when not a replica."""
+        with self._admin.cursor() as cur:
+            cur.execute('SHOW SLAVE STATUS')
+            row = cur.fetchone()
+            if not row:
+                return None
+            return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def _stop_following(self):
+        """Apply what was received, then forget the primary; writable."""
+        st = self._slave_status()
+        if st is not None:
+            self._admin.execute('STOP SLAVE IO_THREAD')
+            st = self._slave_status()
+            if st and st.get('Slave_SQL_Running') == 'Yes' and st.get('Gtid_IO_Pos'):
+                done = self._one('SELECT MASTER_GTID_WAIT(%s, %s)',
+                                 (st['Gtid_IO_Pos'], PROMOTE_APPLY_TIMEOUT))
+                if done != 0:
+                    LOG.warning('Relay log not fully applied within %ss',
+                                PROMOTE_APPLY_TIMEOUT)
+            self._admin.execute('STOP SLAVE')
+            self._admin.execute('RESET SLAVE ALL')
+        self.set_read_only(False)
+
+    def promote(self):
+        """Become the writable primary (after applying the relay log)."""
+        self._stop_following()
+        LOG.info('Promoted to primary at GTID %s', self.position()['gtid'])
+
+    def detach(self):
+        """Standalone and writable; the old primary is forgotten."""
+        self._stop_following()
+        LOG.info('Detached from the primary')
+
+    def demote(self, primary_host, primary_port, user, password, slot=None):
+        """Read-only replica of the new primary, from everything this member has."""
+        self.set_read_only(True)
+        self._follow(primary_host, primary_port, user, password, None)
+
+    # -- any member -----------------------------------------------------------
+    def position(self):
+        """``{'gtid': @@gtid_current_pos}``: written or applied here."""
+        return {'gtid': self._one('SELECT @@GLOBAL.gtid_current_pos') or ''}
+
+    @staticmethod
+    def compare(a, b):
+        return compare_gtid(_gtid_of(a), _gtid_of(b))
+
+    def wait_for(self, position, timeout):
+        """MASTER_GTID_WAIT on a replica; the generic poll on a primary."""
+        gtid = _gtid_of(position)
+        if self._slave_status() is None:
+            return super().wait_for(position, timeout)
+        return self._one('SELECT MASTER_GTID_WAIT(%s, %s)', (gtid, float(timeout))) == 0
+
+    def status(self):
+        read_only = bool(int(self._one('SELECT @@GLOBAL.read_only') or 0))
+        st = self._slave_status()
+        position = self.position()
+        if st is None:
+            return base.status_dict(base.PRIMARY, read_only=read_only, position=position)
+        io, sql = st.get('Slave_IO_Running'), st.get('Slave_SQL_Running')
+        healthy = io == 'Yes' and sql == 'Yes'
+        error = st.get('Last_IO_Error') or st.get('Last_SQL_Error') or None
+        if not healthy and not error:
+            error = 'replication threads: IO %s, SQL %s' % (io, sql)
+        lag = st.get('Seconds_Behind_Master')
+        return base.status_dict(
+            base.REPLICA, following='%s:%s' % (st.get('Master_Host'), st.get('Master_Port')),
+            healthy=healthy, lag=None if lag is None else int(lag),
+            error=None if healthy else error, read_only=read_only, position=position)
+
+
+def replication_for(engine):
+    """The replication handler of a MariaDB engine."""
+    return MariaDBReplication(engine)
+

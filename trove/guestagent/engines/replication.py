@@ -1,0 +1,150 @@
+"""The replication interface an engine exposes as ``engine.replication``.
+
+The taskmanager's replication flows drive a replica set only through these
+operations (over the guest RPC, see trove.guestagent.replication_rpc), so
+every engine looks the same to them:
+
+* on the primary: ``ensure_replication_user``, ``snapshot_position``,
+  ``create_slot`` / ``drop_slot``, ``set_read_only`` (before a switchover);
+* on a replica made from a backup of the primary: ``attach``, ``wait_for``,
+  ``promote``, ``detach``;
+* on an old primary: ``demote`` (follow the new primary);
+* on any member: ``position``, ``compare``, ``status``.
+
+Arguments are keywords and every value is plain JSON.  A position is a
+dict whose keys depend on the engine ({'gtid': '0-1-42'} for MariaDB,
+{'lsn': '0/3000060'} for PostgreSQL, {'offset': 1234, 'replid': '...'} for
+Redis); only ``compare`` of the same engine orders two of them.
+Passwords are never logged, never put on a command line and never part of
+an error message.
+"""
+import abc
+import time
+
+from trove.common import exception
+
+PRIMARY = 'primary'
+REPLICA = 'replica'
+
+
+def status_dict(role, following=None, healthy=True, lag=None, error=None,
+                read_only=False, position=None):
+    """The shape ``status()`` returns, the same for every engine.
+
+    ``following`` is ``'host:port'`` of the primary (None on a primary),
+    ``lag`` seconds (MariaDB) or bytes (PostgreSQL, Redis) behind it (None
+    when unknown or on a primary), ``error`` the engine's own text for a
+    broken stream, ``read_only`` whether clients may write and ``position``
+    the member's own (see ``Replication.position``).
+    """
+    return {'role': role, 'following': following, 'healthy': bool(healthy),
+            'lag': lag, 'error': error, 'read_only': bool(read_only),
+            'position': position}
+
+
+def check_endpoint(host, port):
+    """``(host, port)`` validated: a non-empty host without spaces or quotes,
+    a TCP port; BadRequest otherwise (they end up in engine configs)."""
+    if not isinstance(host, str) or not host or any(
+            c in host for c in ' \t\r\n\'"\\,;=#'):
+        raise exception.BadRequest(detail='invalid primary host %r' % (host,))
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise exception.BadRequest(detail='invalid primary port %r' % (port,))
+    if not 0 < port < 65536:
+        raise exception.BadRequest(detail='invalid primary port %r' % (port,))
+    return host, port
+
+
+def check_secret(value, what='replication password'):
+    """A non-empty string without line breaks or quotes (it lands in config
+    files and connection strings)."""
+    if not isinstance(value, str) or not value or any(
+            c in value for c in '\r\n\'"\\'):
+        raise exception.BadRequest(detail='invalid %s' % what)
+    return value
+
+
+class Replication(abc.ABC):
+    """Replication operations of one engine (abstract)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    # -- primary side ---------------------------------------------------------
+    @abc.abstractmethod
+    def ensure_replication_user(self, user: str, password: str,
+                                replica_host: str | None = None) -> None:
+        """Create or update ``user`` with replication rights only (idempotent).
+
+        ``replica_host`` is the address replicas connect from, for engines
+        whose access rules name addresses (PostgreSQL's pg_hba); None allows
+        the local loopback range.
+        """
+
+    @abc.abstractmethod
+    def snapshot_position(self) -> dict:
+        """The primary's current position, for a replica made now."""
+
+    def create_slot(self, name: str) -> None:  # noqa: B027 - optional
+        """Create a replication slot ``name`` (engines without slots: no-op)."""
+
+    def drop_slot(self, name: str) -> None:  # noqa: B027 - optional
+        """Drop slot ``name`` if it exists (engines without slots: no-op)."""
+
+    @abc.abstractmethod
+    def set_read_only(self, read_only: bool) -> None:
+        """Refuse (True) or allow (False) client writes; persisted."""
+
+    # -- replica side ---------------------------------------------------------
+    @abc.abstractmethod
+    def attach(self, primary_host: str, primary_port: int, user: str, password: str,
+               position: dict | None = None, slot: str | None = None) -> None:
+        """Follow the primary; the datadir is a copy (restored backup) of it.
+
+        ``position`` is the primary's position the copy was taken at, when
+        the engine cannot read it from the copy itself.  Persisted: the
+        engine still follows after a restart.
+        """
+
+    @abc.abstractmethod
+    def promote(self) -> None:
+        """Stop following and accept writes (a replica becomes the primary)."""
+
+    @abc.abstractmethod
+    def demote(self, primary_host: str, primary_port: int, user: str, password: str,
+               slot: str | None = None) -> None:
+        """Become a read-only replica of the new primary (an old primary)."""
+
+    @abc.abstractmethod
+    def detach(self) -> None:
+        """Stop following, forget the primary and accept writes (standalone)."""
+
+    # -- any member -----------------------------------------------------------
+    @abc.abstractmethod
+    def position(self) -> dict:
+        """The position this member has applied (replica) or written (primary)."""
+
+    @staticmethod
+    @abc.abstractmethod
+    def compare(a: dict, b: dict) -> int:
+        """-1, 0 or 1 as position ``a`` is behind, equal to or ahead of ``b``."""
+
+    @abc.abstractmethod
+    def status(self) -> dict:
+        """See :func:`status_dict`."""
+
+    def reached(self, position: dict) -> bool:
+        """Whether this member has applied at least ``position``."""
+        return self.compare(self.position(), position) >= 0
+
+    def wait_for(self, position: dict, timeout: float) -> bool:
+        """Wait until this member has applied ``position``; False on timeout."""
+        deadline = time.monotonic() + max(0.0, float(timeout))
+        while True:
+            if self.reached(position):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
