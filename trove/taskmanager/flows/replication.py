@@ -96,7 +96,10 @@ def attach(context, replica_id, primary):
     user, password = replicas.credentials(primary.id)
     host, port = _endpoint(primary)
     primary_guest = _guest(context, primary.id)
-    primary_guest.ensure_replication_user(user=user, password=password)
+    # PostgreSQL lets the replication user in from the replica's address only.
+    primary_guest.ensure_replication_user(
+        user=user, password=password,
+        replica_host=db_api.get_instance(replica_id).hostname)
     primary_guest.create_replication_slot(name=slot_name(replica_id))
     _guest(context, replica_id).attach_replica(
         primary_host=host, primary_port=port, user=user, password=password,
@@ -171,10 +174,19 @@ def detach(context, replica_id):
 def _repoint(context, new_primary, others):
     """Every other member follows the new primary; returns the ones that failed."""
     failed = []
+    user, password = replicas.credentials(new_primary.id)
+    host, port = _endpoint(new_primary)
     for replica_id in others:
         try:
-            _guest(context, replica_id).detach_replica()
-            attach(context, replica_id, new_primary)
+            # From what it has applied (demote), not from its original snapshot.
+            _guest(context, new_primary.id).ensure_replication_user(
+                user=user, password=password,
+                replica_host=db_api.get_instance(replica_id).hostname)
+            _guest(context, new_primary.id).create_replication_slot(
+                name=slot_name(replica_id))
+            _guest(context, replica_id).demote_to_replica(
+                primary_host=host, primary_port=port, user=user, password=password,
+                slot=slot_name(replica_id))
         except Exception as exc:
             LOG.exception('Re-pointing %s to %s failed', replica_id, new_primary.id)
             db_api.save_fault(replica_id, 'Re-pointing to the new primary %s failed: %s'
@@ -191,16 +203,20 @@ def promote(context, replica_id):
         old_id = replica.slave_of_id
         old = db_api.get_instance(old_id)
         old_guest, new_guest = _guest(context, old_id), _guest(context, replica_id)
-        old_guest.set_read_only(flag=True)
+        old_guest.set_read_only(read_only=True)
         position = old_guest.get_replication_position()
-        new_guest.wait_for_position(position=position,
-                                    timeout=CONF.agent_replication_snapshot_timeout)
+        if not new_guest.wait_for_position(position=position,
+                                           timeout=CONF.agent_replication_snapshot_timeout):
+            old_guest.set_read_only(read_only=False)
+            raise RuntimeError('the replica did not catch up with the primary; '
+                               'nothing was changed')
         new_guest.promote_to_primary()
         others = [r for r in replicas.replica_ids(old_id) if r != replica_id]
         replicas.set_primary(old_id, replica_id, others + [old_id])
         new_primary = db_api.get_instance(replica_id)
         user, password = replicas.credentials(replica_id)
-        new_guest.ensure_replication_user(user=user, password=password)
+        new_guest.ensure_replication_user(user=user, password=password,
+                                          replica_host=old.hostname)
         new_guest.create_replication_slot(name=slot_name(old_id))
         host, port = _endpoint(new_primary)
         old_guest.demote_to_replica(primary_host=host, primary_port=port, user=user,
@@ -215,8 +231,23 @@ def promote(context, replica_id):
     _end(replica_id, Task.PROMOTING, fault, 'promote_to_replica_source')
 
 
-def _most_advanced(context, candidates):
-    """The replica whose applied position is the furthest, with its position."""
+def _comparator(manager):
+    """The engine's position order (GTID sets, LSNs, offsets), shared with the guest."""
+    from trove.guestagent.engines.mysql import replication as mysql_repl
+    from trove.guestagent.engines.postgresql import replication as pg_repl
+    engines = {'mariadb': mysql_repl.MariaDBReplication, 'mysql': mysql_repl.MariaDBReplication,
+               'postgresql': pg_repl.PostgreSQLReplication}
+    try:
+        from trove.guestagent.engines.redis import replication as redis_repl
+        engines['redis'] = redis_repl.RedisReplication
+    except ImportError:
+        pass
+    return engines[manager].compare
+
+
+def _most_advanced(context, candidates, manager):
+    """The replica whose applied position is the furthest."""
+    compare = _comparator(manager)
     best, best_pos = None, None
     for replica_id in candidates:
         try:
@@ -224,14 +255,9 @@ def _most_advanced(context, candidates):
         except Exception as exc:
             LOG.warning('No position from %s: %s', replica_id, exc)
             continue
-        if best is None or _later(pos, best_pos):
+        if best is None or compare(pos, best_pos) > 0:
             best, best_pos = replica_id, pos
     return best
-
-
-def _later(a, b):
-    """Whether position ``a`` is past ``b`` (positions carry an orderable ``rank``)."""
-    return (a or {}).get('rank', -1) > (b or {}).get('rank', -1)
 
 
 def eject(context, primary_id):
@@ -239,7 +265,9 @@ def eject(context, primary_id):
     fault = None
     try:
         members = replicas.replica_ids(primary_id)
-        chosen = _most_advanced(context, members)
+        manager = datastores.get_version_by_id(
+            db_api.get_instance(primary_id).datastore_version_id).manager
+        chosen = _most_advanced(context, members, manager)
         if chosen is None:
             raise RuntimeError('no replica answered with its position')
         _guest(context, chosen).promote_to_primary()
