@@ -170,13 +170,18 @@ def complete(instance_id):
     return False
 
 
-def wait_for_guest(instance_id, deadline, finish=True):
+def wait_for_guest(instance_id, deadline, finish=True, resend=None):
     """Poll the service status until the guest is up, fails, or time runs out.
 
     With ``finish`` the build is completed once the guest runs; without, the
     caller still has work to do in BUILDING (a replica attaches first).
     Returns True when the guest runs and the instance is still building.
+    ``resend()`` is called every ``prepare_resend_interval`` seconds while
+    the guest has not reported running: an agent restarted (by its
+    supervisor or systemd) in the middle of a prepare has lost the request,
+    and a guest that has it ignores a repeated one.
     """
+    last_send = time.time()
     while True:
         try:
             inst = db_api.get_instance(instance_id)
@@ -197,6 +202,11 @@ def wait_for_guest(instance_id, deadline, finish=True):
             raise BuildError(Task.BUILDING_ERROR_SERVER,
                              fault.message if fault else
                              'Guest reported status %r' % status.description)
+        if resend is not None and time.time() - last_send >= CONF.prepare_resend_interval:
+            LOG.info('Instance %s has not reported running yet; sending prepare again',
+                     instance_id)
+            resend()
+            last_send = time.time()
         if time.time() >= deadline:
             db_api.set_service_status(instance_id, Status.FAILED_TIMEOUT_GUESTAGENT,
                                       touch=False)
@@ -234,7 +244,8 @@ def create_instance(context, driver, req, after_running=None, action='create_ins
         # prepare is ignored by a guest that already ran one.
         _prepare(guest, req)
         _apply_access(driver, inst, server, req.datastore_manager)
-        running = wait_for_guest(inst.id, deadline, finish=after_running is None)
+        running = wait_for_guest(inst.id, deadline, finish=after_running is None,
+                                 resend=lambda: _prepare(guest, req))
         if running and after_running is not None:
             after_running(db_api.get_instance(inst.id))
             complete(inst.id)
