@@ -93,13 +93,8 @@ def _delete(st, instance_id):
 
 
 @pytest.fixture(scope='module')
-def fstack():
-    st = Stack(usage_timeout=600)
-    try:
-        st.start()
-        yield st
-    finally:
-        st.stop()
+def fstack(long_stack):
+    return long_stack
 
 
 STAGES = {

@@ -10,19 +10,13 @@ import pymysql
 import pytest
 
 from tests.functional.helpers import gone
-from tests.functional.stack import Stack
 
 PASSWORD = 'Repl1ca-pw'
 
 
 @pytest.fixture(scope='module')
-def rstack():
-    st = Stack(usage_timeout=600)
-    try:
-        st.start()
-        yield st
-    finally:
-        st.stop()
+def rstack(long_stack):
+    return long_stack
 
 
 def _ready(st, iid, timeout=400):

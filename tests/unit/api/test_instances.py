@@ -1,11 +1,10 @@
 """Instances API: create, list, show, delete through the paste pipeline."""
-import pytest
 
 from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
 
-from tests.unit.api.conftest import call, create_body
+from tests.unit.api.conftest import MEMBER, call, create_body
 
 Task = states.InstanceTask
 BASE = '/v1.0/t1/instances'
@@ -149,14 +148,6 @@ def test_detail_list_has_detail_fields(app):
     assert 'created' not in body['instances'][0]
 
 
-MEMBER = {'X-Roles': 'member'}
-
-
-@pytest.fixture
-def roles_header():
-    CONF.set_override('noauth_trust_roles_header', True)
-    yield
-    CONF.clear_override('noauth_trust_roles_header')
 
 
 def test_show_other_tenant_and_name_are_404(app, roles_header):
