@@ -2,7 +2,7 @@
 # Quick start: bring up trove on this (Debian 12) machine and create a
 # MariaDB instance called "quickstart" through the REST API.
 #
-#   sudo bin/stack.sh          # or as root
+#   bin/stack.sh          # as root (a fresh Debian has no sudo)
 #
 # Steps: install missing Debian packages, start RabbitMQ, create/refresh
 # .venv, write state/trove.conf, db_sync + register the mariadb datastore,

@@ -91,26 +91,145 @@ ensure_rabbitmq() {
     say "RabbitMQ is up after ${waited}s"
 }
 
-# Fingerprint of everything that decides what pip installs into the venv.
-# The infrastructure-database tests also run against a real MariaDB server on
-# 127.0.0.1:3306 (root over the local socket).  Start the packaged server when
-# nothing answers there.
-ensure_mariadb_server() {
-    local waited=0
-    if port_open 127.0.0.1 3306; then
-        say "MariaDB server answers on 127.0.0.1:3306"
-        return 0
-    fi
-    say "Starting the MariaDB server"
-    as_root install -d -o mysql -g mysql /run/mysqld
-    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-    until port_open 127.0.0.1 3306; do
-        (( waited >= 60 )) && die "MariaDB did not answer on 127.0.0.1:3306 within 60s"
-        sleep 2
-        waited=$((waited + 2))
-    done
+# ------------------------------------------------- system MariaDB server ----
+# tests/functional/test_db_mariadb.py runs the infrastructure database on a
+# real MariaDB server at 127.0.0.1:3306.  The "system" server is recognised
+# by what answers on that address and by its pid file, never by the name of
+# an executable: the guests' own mariadbd processes (instances and spares)
+# run the same binary on other addresses.  The TROVE_MARIADB_* variables exist
+# so that a test can start a private server the same way.
+MARIADB_HOST=127.0.0.1
+MARIADB_PORT=${TROVE_MARIADB_PORT:-3306}
+MARIADB_DATADIR=${TROVE_MARIADB_DATADIR:-/var/lib/mysql}
+MARIADB_RUNDIR=${TROVE_MARIADB_RUNDIR:-/run/mysqld}
+MARIADB_PIDFILE=${TROVE_MARIADB_PIDFILE:-$MARIADB_RUNDIR/mysqld.pid}
+MARIADB_SOCKET=${TROVE_MARIADB_SOCKET:-$MARIADB_RUNDIR/mysqld.sock}
+# Where the server's own output goes when we start it (it explains why a
+# server exits at once, e.g. "... how to run mariadbd as root!").
+MARIADB_OUTPUT=${TROVE_MARIADB_OUTPUT:-/var/log/mysql/trove-mariadbd.out}
+# Options read before anything else (e.g. --no-defaults) and after the others.
+MARIADB_FIRST_ARGS=${TROVE_MARIADB_FIRST_ARGS:-}
+MARIADB_EXTRA_ARGS=${TROVE_MARIADB_EXTRA_ARGS:-}
+MARIADB_TIMEOUT=${TROVE_MARIADB_TIMEOUT:-60}
+
+mariadb_answers() {
+    port_open "$MARIADB_HOST" "$MARIADB_PORT"
 }
 
+# Pid of the server named by $MARIADB_PIDFILE when that process is alive
+# and is a MariaDB/MySQL server; fails otherwise (no file, stale pid, a pid
+# reused by another program).
+system_mariadb_pid() {
+    local pid comm
+    pid=$(cat "$MARIADB_PIDFILE" 2>/dev/null) || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+    case "$comm" in
+        mariadbd|mysqld) printf '%s\n' "$pid" ;;
+        *) return 1 ;;
+    esac
+}
+
+_mariadb_bin() {
+    PATH="$PATH:/usr/sbin:/sbin" command -v "$1" || die "$1 not found (is mariadb-server installed?)"
+}
+
+# The server's own words: what it printed when we started it, and the end of
+# the error log its configuration names.
+show_mariadb_output() {
+    local log
+    if [[ -s "$MARIADB_OUTPUT" ]]; then
+        warn "output of mariadbd ($MARIADB_OUTPUT):"
+        tail -n 25 "$MARIADB_OUTPUT" >&2
+    fi
+    # shellcheck disable=SC2086  # the option words are split on purpose
+    log=$("$(_mariadb_bin mariadbd)" $MARIADB_FIRST_ARGS --print-defaults 2>/dev/null \
+          | tr ' ' '\n' | sed -n 's/^--log[-_]error=//p' | tail -n 1)
+    if [[ -n "$log" && -s "$log" ]]; then
+        warn "end of the server's error log $log:"
+        tail -n 25 "$log" >&2
+    fi
+}
+
+# True while process $1 exists and has not ended (a child of ours that
+# exited stays a zombie until this shell exits: that counts as ended).
+proc_running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ "${stat:0:1}" != [ZX] ]]
+}
+
+# Wait until the server answers; fail with its output when process $1 ends
+# first or when it stays silent for MARIADB_TIMEOUT seconds.
+wait_for_mariadb() {
+    local pid=$1 waited=0
+    until mariadb_answers; do
+        if ! proc_running "$pid"; then
+            show_mariadb_output
+            die "MariaDB server (pid $pid) exited before answering on $MARIADB_HOST:$MARIADB_PORT"
+        fi
+        if (( waited >= MARIADB_TIMEOUT )); then
+            show_mariadb_output
+            die "MariaDB did not answer on $MARIADB_HOST:$MARIADB_PORT within ${MARIADB_TIMEOUT}s" \
+                "(pid $pid)"
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    say "MariaDB server answers on $MARIADB_HOST:$MARIADB_PORT (pid $pid, after ${waited}s)"
+}
+
+# Create the datadir when it has no system tables yet; Debian's package
+# normally does this, a datadir removed by hand or a private one needs it.
+init_mariadb_datadir() {
+    [[ -d "$MARIADB_DATADIR/mysql" ]] && return 0
+    say "Initialising the MariaDB datadir $MARIADB_DATADIR"
+    as_root install -d -o mysql -g mysql -m 0750 "$MARIADB_DATADIR"
+    # shellcheck disable=SC2086
+    as_root "$(_mariadb_bin mariadb-install-db)" $MARIADB_FIRST_ARGS --user=mysql \
+        --datadir="$MARIADB_DATADIR" --skip-test-db --auth-root-authentication-method=socket \
+        >"$MARIADB_OUTPUT" 2>&1 || { show_mariadb_output; die "mariadb-install-db failed"; }
+}
+
+# Start the system server as the mysql user (never as root, which mariadbd
+# refuses), detached, with its output kept in $MARIADB_OUTPUT.
+start_system_mariadb() {
+    local bin
+    bin=$(_mariadb_bin mariadbd)
+    as_root install -d -o mysql -g mysql -m 0755 "$MARIADB_RUNDIR"
+    as_root install -d "$(dirname "$MARIADB_OUTPUT")"
+    init_mariadb_datadir
+    # shellcheck disable=SC2206  # the option words are split on purpose
+    local cmd=(setsid "$bin" $MARIADB_FIRST_ARGS --user=mysql --datadir="$MARIADB_DATADIR"
+               --bind-address="$MARIADB_HOST" --port="$MARIADB_PORT" --socket="$MARIADB_SOCKET"
+               --pid-file="$MARIADB_PIDFILE" $MARIADB_EXTRA_ARGS)
+    [[ $EUID -eq 0 ]] || cmd=(sudo "${cmd[@]}")
+    say "Starting the MariaDB server on $MARIADB_HOST:$MARIADB_PORT (output in $MARIADB_OUTPUT)"
+    # A simple command in the background: $! is the server itself (setsid
+    # execs it), so wait_for_mariadb sees at once when it exits.
+    "${cmd[@]}" >"$MARIADB_OUTPUT" 2>&1 </dev/null &
+    wait_for_mariadb $!
+}
+
+# Make sure a MariaDB server answers on 127.0.0.1:3306: one that already
+# answers is used as it is, one that is starting (alive per its pid file) is
+# waited for, otherwise the packaged server is started.
+ensure_mariadb_server() {
+    local pid
+    if mariadb_answers; then
+        say "MariaDB server answers on $MARIADB_HOST:$MARIADB_PORT"
+        return 0
+    fi
+    if pid=$(system_mariadb_pid); then
+        say "MariaDB server (pid $pid, $MARIADB_PIDFILE) is starting"
+        wait_for_mariadb "$pid"
+        return 0
+    fi
+    start_system_mariadb
+}
+
+# Fingerprint of everything that decides what pip installs into the venv.
 _install_fingerprint() {
     (
         cd "$TROVE_REPO" || exit 1

@@ -12,3 +12,14 @@ def stack():
         yield st
     finally:
         st.stop()
+
+
+@pytest.fixture(scope='module')
+def long_stack():
+    """A stack whose builds may take ten minutes (faults and replicas wait long)."""
+    st = Stack(usage_timeout=600)
+    try:
+        st.start()
+        yield st
+    finally:
+        st.stop()

@@ -1,9 +1,12 @@
 """The infrastructure database on a real MariaDB server (not only SQLite).
 
-Runs the alembic migrations into a private database on the local server,
+Runs the alembic migrations into a private database on the local server
+(through an account of its own, over TCP with a password),
 checks the schema matches the models, and exercises the queries the
 services use, including the conditional task claim.
 """
+import os
+import secrets
 import uuid
 
 import pymysql
@@ -18,17 +21,41 @@ from trove.db import api, datastores, migrate, models, session
 Task = states.InstanceTask
 
 
+# The server's administrator: root over the local socket works on a stock
+# Debian server (unix_socket authentication for the OS root) and on one whose
+# root has an empty password; root over TCP only on the latter.
+SOCKET = os.environ.get('TROVE_MARIADB_SOCKET', '/run/mysqld/mysqld.sock')
+PORT = int(os.environ.get('TROVE_MARIADB_PORT', '3306'))
+# With skip-name-resolve a TCP client from 127.0.0.1 matches only '127.0.0.1',
+# without it 'localhost': the test account gets both.
+HOSTS = ('127.0.0.1', 'localhost')
+
+
+def _admin():
+    errors = []
+    for kwargs in (dict(unix_socket=SOCKET), dict(host='127.0.0.1', port=PORT)):
+        try:
+            return pymysql.connect(user='root', connect_timeout=5, autocommit=True, **kwargs)
+        except pymysql.err.OperationalError as exc:
+            errors.append('%s: %s' % (kwargs, exc))
+    pytest.fail('MariaDB server on 127.0.0.1:%d is needed (bin/run-tests starts it); '
+                'root could not log in: %s' % (PORT, '; '.join(errors)))
+
+
 @pytest.fixture
 def mariadb_db():
+    """A private database and an account that owns it, used over TCP with a
+    password the way trove's services use their database."""
     name = 'trove_ft_%s' % uuid.uuid4().hex[:8]
-    try:
-        admin = pymysql.connect(host='127.0.0.1', port=3306, user='root', connect_timeout=5)
-    except pymysql.err.OperationalError as exc:
-        pytest.fail('MariaDB server on 127.0.0.1:3306 is needed: %s' % exc)
+    password = secrets.token_urlsafe(18)
+    admin = _admin()
     with admin.cursor() as cur:
         cur.execute('CREATE DATABASE `%s`' % name)
-    CONF.set_override('connection', 'mysql+pymysql://root@127.0.0.1:3306/%s' % name,
-                      group='database')
+        for host in HOSTS:
+            cur.execute('CREATE USER %s@%s IDENTIFIED BY %s', (name, host, password))
+            cur.execute('GRANT ALL PRIVILEGES ON `%s`.* TO %%s@%%s' % name, (name, host))
+    CONF.set_override('connection', 'mysql+pymysql://%s:%s@127.0.0.1:%d/%s'
+                      % (name, password, PORT, name), group='database')
     session.reset()
     try:
         yield name
@@ -36,6 +63,8 @@ def mariadb_db():
         session.reset()
         CONF.clear_override('connection', group='database')
         with admin.cursor() as cur:
+            for host in HOSTS:
+                cur.execute('DROP USER IF EXISTS %s@%s', (name, host))
             cur.execute('DROP DATABASE `%s`' % name)
         admin.close()
 

@@ -93,13 +93,8 @@ def _delete(st, instance_id):
 
 
 @pytest.fixture(scope='module')
-def fstack():
-    st = Stack(usage_timeout=600)
-    try:
-        st.start()
-        yield st
-    finally:
-        st.stop()
+def fstack(long_stack):
+    return long_stack
 
 
 STAGES = {
@@ -139,6 +134,21 @@ def test_conductor_killed_during_build(fstack):
     took, address = _healthy(fstack, iid, back)
     assert took < RECOVERY_BOUND
     print('conductor kill -9 during build: HEALTHY %.1f s after restart' % took)
+    _check_data(address)
+    _expect_usage(fstack, 1)
+    _delete(fstack, iid)
+
+
+def test_api_killed_right_after_create(fstack):
+    iid = _create(fstack, 'api')
+    _kill(fstack, 'api')
+    time.sleep(1)
+    back = time.time()
+    fstack.start_daemon('api')
+    fstack.wait_api()
+    took, address = _healthy(fstack, iid, back)
+    assert took < RECOVERY_BOUND
+    print('api kill -9 right after create: HEALTHY %.1f s after restart' % took)
     _check_data(address)
     _expect_usage(fstack, 1)
     _delete(fstack, iid)

@@ -54,14 +54,22 @@ def _cmdline(pid):
         return []
 
 
+def _sleepers(members):
+    return [p for p in members if _cmdline(p)[:1] == [b'sleep']]
+
+
 def _wait_members(sid, start, count, timeout=10.0):
+    """The session's members once there are ``count`` of them and the agent's
+    ``sleep`` has exec'd (a child just forked still shows python's command
+    line, which a slow machine makes visible)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         members = local_proc.session_members(sid, start)
-        if len(members) >= count:
+        if len(members) >= count and _sleepers(members):
             return members
         time.sleep(0.05)
-    raise AssertionError('session %s has %s, wanted %d members' % (sid, members, count))
+    raise AssertionError('session %s has %s, wanted %d members with a sleep'
+                         % (sid, members, count))
 
 
 def _create(driver, volume_id=None):
@@ -84,9 +92,11 @@ def test_server_lifecycle(base_dir):
     assert 'mount_point = %s\n' % vol.mount_point in server_conf
     assert (sdir / 'var' / 'log' / 'guestagent.log').exists()
 
-    members = _wait_members(st.sid, st.start_time, 2)
-    sleeper = [p for p in members if _cmdline(p)[:1] == [b'sleep']]
-    assert sleeper and st.pid in members
+    # Supervisor (the session leader), the agent it runs, the agent's child.
+    members = _wait_members(st.sid, st.start_time, 3)
+    assert _sleepers(members) and st.pid in members
+    agent = driver.agent_status(server.id)['agent_pid']
+    assert agent in members and agent != st.pid
 
     # A second driver (a restarted taskmanager) finds the server from disk.
     again = local.LocalDriver()
@@ -106,12 +116,12 @@ def test_shutdown_and_reboot(base_dir):
     driver = local.LocalDriver(agent_argv=AGENT)
     server = _create(driver)
     st = driver._load(server.id)
-    old = _wait_members(st.sid, st.start_time, 2)
+    old = _wait_members(st.sid, st.start_time, 3)
     driver.reboot_server(server.id)
     assert all(_gone(p) for p in old)
     new = driver._load(server.id)
     assert new.pid != st.pid and driver.get_server(server.id).status == base.ACTIVE
-    _wait_members(new.sid, new.start_time, 2)
+    _wait_members(new.sid, new.start_time, 3)
     # Killing the whole session by hand is a powered-off server.
     local_proc.power_off(new.sid, new.start_time, 10)
     assert driver.get_server(server.id).status == base.SHUTDOWN
@@ -125,7 +135,7 @@ def test_sigkill_escalation_spares_other_sessions(base_dir, monkeypatch):
         driver = local.LocalDriver(agent_argv=STUBBORN)
         server = _create(driver)
         st = driver._load(server.id)
-        members = _wait_members(st.sid, st.start_time, 2)
+        members = _wait_members(st.sid, st.start_time, 3)
         started = time.monotonic()
         driver.delete_server(server.id)
         assert time.monotonic() - started < 10
@@ -142,3 +152,59 @@ def test_spawn_failure_is_error(base_dir):
     assert server.status == base.ERROR
     driver.delete_server(server.id)
     assert not (base_dir / 'servers' / server.id).exists()
+
+
+def _agent(driver, server_id, other_than=None, timeout=10.0):
+    """Pid of the supervised agent once one other than ``other_than`` runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = driver.agent_status(server_id) or {}
+        pid = status.get('agent_pid')
+        if status.get('state') == 'running' and pid and pid != other_than:
+            return pid
+        time.sleep(0.02)
+    raise AssertionError('no new agent; supervisor status %r' % driver.agent_status(server_id))
+
+
+def test_killed_agent_is_restarted_and_delete_ends_it(base_dir):
+    driver = local.LocalDriver(agent_argv=AGENT)
+    server = _create(driver)
+    st = driver._load(server.id)
+    first = _agent(driver, server.id)
+    killed = time.monotonic()
+    os.kill(first, 9)
+    second = _agent(driver, server.id, other_than=first)
+    # Backoff 0.5 s by default plus the start of a python process.
+    assert time.monotonic() - killed < 3.0
+    assert driver.get_server(server.id).status == base.ACTIVE
+    assert driver.agent_status(server.id)['restarts'] == 1
+    members = _wait_members(st.sid, st.start_time, 3)
+    assert second in members
+    # Power-off by delete: nothing comes back.
+    driver.delete_server(server.id)
+    assert all(_gone(p) for p in members + [first])
+    assert local_proc.session_members(st.sid, st.start_time) == []
+
+
+def test_agent_dying_again_and_again_is_an_error_server(base_dir):
+    CONF.set_override('agent_restart_limit', 2, group='local')
+    CONF.set_override('agent_restart_backoff', 0.05, group='local')
+    try:
+        driver = local.LocalDriver(agent_argv=[sys.executable, '-c', 'raise SystemExit(3)'])
+        server = _create(driver)
+        deadline = time.monotonic() + 10
+        while driver.agent_fault(server.id) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        CONF.clear_override('agent_restart_limit', group='local')
+        CONF.clear_override('agent_restart_backoff', group='local')
+    fault = driver.agent_fault(server.id)
+    assert fault and 'died 3 times' in fault and 'exit code 3' in fault
+    assert driver.get_server(server.id).status == base.ERROR
+    # A reboot is the repair: a fresh supervisor, the fault is gone until
+    # the agent fails again.
+    driver.agent_argv = AGENT
+    driver.reboot_server(server.id)
+    assert driver.agent_fault(server.id) is None
+    assert driver.get_server(server.id).status == base.ACTIVE
+    driver.delete_server(server.id)

@@ -26,7 +26,11 @@ def main():
     # Build what does not depend on the request while we connect and wait.
     mgr.start_warm_up()
     beat = service.Periodic(mgr.report, CONF.report_interval, 'heartbeat')
-    service.serve(guest_topic(CONF.guest_id), CONF.guest_id, [mgr], periodics=[beat],
+    periodics = [beat]
+    if CONF.engine_restart_limit > 0:
+        periodics.append(service.Periodic(mgr.watch.check, CONF.engine_watch_interval,
+                                          'engine-watch'))
+    service.serve(guest_topic(CONF.guest_id), CONF.guest_id, [mgr], periodics=periodics,
                   on_start=mgr.recover, serializer=rpc_crypto.guest_serializer())
 
 

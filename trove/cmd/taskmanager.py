@@ -8,6 +8,7 @@ from trove.conf import CONF
 def main():
     service.prepare_service(sys.argv, binary='trove-taskmanager')
     from trove.common import rpc_crypto
+    from trove.taskmanager import agent_faults
     from trove.taskmanager import manager
     from trove.taskmanager import spares
     from trove.taskmanager.flows import backup as backup_flow
@@ -18,6 +19,9 @@ def main():
                                 max(1, min(10, CONF.backup.stall_timeout // 3)),
                                 'backup-watchdog')
     periodics = [watchdog]
+    if agent_faults.wanted(mgr.driver):
+        periodics.append(service.Periodic(lambda: agent_faults.surface(mgr.driver), 5,
+                                          'agent-faults'))
     if spares.wanted() and mgr.driver.supports_spares:
         # Cheap when the pools are full (a directory listing), so a claimed
         # spare is replaced within a second.

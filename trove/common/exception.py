@@ -189,6 +189,12 @@ class BackupNotCompleteError(TroveError):
                'completed. Actual state: %(state)s.')
 
 
+class ReplicaSourceDeleteForbidden(TroveError):
+    code = 403
+    message = ('The replica source cannot be deleted without detaching the replicas '
+               'first: %(replicas)s.')
+
+
 class BackupTooLarge(TroveError):
     code = 403
     message = ('Backup is too large for given flavor or volume. Backup size: '

@@ -17,9 +17,13 @@ class InstanceTask(enum.Enum):
     RESIZING = (0x04, 'RESIZING', 'Resizing the instance.', False)
     BUILDING = (0x05, 'BUILDING', 'The instance is building.', False)
     RESTART_REQUIRED = (0x07, 'RESTART_REQUIRED', 'Instance requires a restart.', False)
+    PROMOTING = (0x08, 'PROMOTING', 'Promoting the instance to replica source.', False)
+    EJECTING = (0x09, 'EJECTING', 'Ejecting the replica source.', False)
+    DETACHING = (0x0b, 'DETACHING', 'Detaching the instance from replica source.', False)
     BUILDING_ERROR_SERVER = (0x51, 'BUILDING', 'Build error: Server.', True)
     BUILDING_ERROR_VOLUME = (0x52, 'BUILDING', 'Build error: Volume.', True)
     BUILDING_ERROR_SEC_GROUP = (0x53, 'BUILDING', 'Build error: Secgroup or rule.', True)
+    BUILDING_ERROR_REPLICA = (0x54, 'BUILDING', 'Build error: Replica.', True)
     UPGRADING = (0x59, 'UPGRADING', 'Upgrading the instance.', False)
     UPGRADING_ERROR = (0x5a, 'UPGRADING', 'Upgrading the instance failed.', True)
     BUILDING_ERROR_TIMEOUT_GA = (0x5b, 'ERROR', 'Build error: guestagent timeout.', True)
@@ -85,10 +89,16 @@ _ANY = frozenset(T)
 # an admin reset back to NONE.
 TASK_TRANSITIONS = {
     T.NONE: frozenset({T.DELETING, T.REBOOTING, T.RESIZING, T.RESTART_REQUIRED,
-                       T.UPGRADING, T.NONE}),
+                       T.UPGRADING, T.PROMOTING, T.EJECTING, T.DETACHING, T.NONE}),
     T.BUILDING: frozenset({T.NONE, T.DELETING, T.BUILDING_ERROR_SERVER,
                            T.BUILDING_ERROR_VOLUME, T.BUILDING_ERROR_SEC_GROUP,
-                           T.BUILDING_ERROR_TIMEOUT_GA}),
+                           T.BUILDING_ERROR_TIMEOUT_GA, T.BUILDING_ERROR_REPLICA}),
+    # Replication tasks (taskmanager flows/replication.py) end in NONE; a
+    # failure leaves a fault.
+    T.PROMOTING: frozenset({T.NONE, T.DELETING}),
+    T.EJECTING: frozenset({T.NONE, T.DELETING}),
+    T.DETACHING: frozenset({T.NONE, T.DELETING}),
+    T.BUILDING_ERROR_REPLICA: frozenset({T.DELETING, T.NONE}),
     T.DELETING: frozenset({T.DELETING, T.NONE}),
     # Back to RESTART_REQUIRED only when the cast of the work could not be sent.
     T.REBOOTING: frozenset({T.NONE, T.DELETING, T.RESTART_REQUIRED}),
@@ -96,7 +106,8 @@ TASK_TRANSITIONS = {
     # A restart or a resize restarts the engine, which is what RESTART_REQUIRED
     # waits for; another configuration change keeps it.
     T.RESTART_REQUIRED: frozenset({T.NONE, T.REBOOTING, T.RESIZING, T.DELETING,
-                                   T.UPGRADING, T.RESTART_REQUIRED}),
+                                   T.UPGRADING, T.PROMOTING, T.EJECTING, T.DETACHING,
+                                   T.RESTART_REQUIRED}),
     # Upgrade and rebuild (a new server image, the volume kept); a guest that
     # never comes back on the new image ends in UPGRADING_ERROR.
     T.UPGRADING: frozenset({T.NONE, T.DELETING, T.UPGRADING_ERROR}),

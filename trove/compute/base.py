@@ -207,6 +207,18 @@ class ComputeDriver(abc.ABC):
         """
         return None
 
+    # Set by drivers that restart dead agents themselves and implement agent_fault.
+    supervises_agents = False
+
+    def agent_fault(self, server_id):
+        """Why the server's guest agent is down for good, or None.
+
+        Drivers that supervise agents themselves (local) report here when
+        they gave up restarting one; on a VM systemd does that job and the
+        control plane only sees missing heartbeats.
+        """
+        return None
+
     # -- spare servers (optional) ---------------------------------------------
     # A driver that can keep pre-started servers sets ``supports_spares``;
     # the taskmanager's pool (trove.taskmanager.spares) creates spares with

@@ -7,9 +7,11 @@ would start it on a VM.  A volume is a directory ``<base_dir>/volumes/<id>/``.
 All state is on disk (state.json plus /proc), so a restarted taskmanager
 finds its servers again.  See local_state and local_proc for the helpers.
 """
+import contextlib
 import os
 import shutil
 import sys
+import time
 import uuid
 
 from oslo_log import log as logging
@@ -20,6 +22,7 @@ from trove.compute import local_images as images
 from trove.compute import local_proc as proc
 from trove.compute import local_spares
 from trove.compute import local_state as state
+from trove.compute import local_supervisor as supervisor
 from trove.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -29,6 +32,7 @@ SERVER_CONF = CONF_DIR + '/server.conf'
 # A server found in BUILD for longer than this was left behind by a crash
 # during create_server; report it as ERROR so nothing stays in BUILD forever.
 STALE_BUILD_SECONDS = 300
+SUPERVISOR_STATUS = os.path.join('var', 'supervisor.json')
 
 
 class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
@@ -41,6 +45,11 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
     def __init__(self, agent_argv=None, base_dir=None):
         self.agent_argv = list(agent_argv) if agent_argv else None
         self._base_dir = base_dir
+
+    @property
+    def supervises_agents(self):
+        """Whether agents run under local_supervisor (agent_fault reports)."""
+        return CONF.local.supervise_agents
 
     # -- paths -------------------------------------------------------------
 
@@ -184,15 +193,40 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
     # -- servers: boot and power off ---------------------------------------------
 
     def _argv(self, server_id):
+        """The agent's command line, under its supervisor unless that is off."""
+        python = CONF.guest_python or sys.executable
         if self.agent_argv:
-            return list(self.agent_argv)
-        conf_dir = os.path.join(self.server_dir(server_id), 'root', CONF_DIR.lstrip('/'))
-        return [CONF.guest_python or sys.executable, '-m', 'trove.cmd.guest',
-                '--config-dir', conf_dir]
+            agent = list(self.agent_argv)
+        else:
+            conf_dir = os.path.join(self.server_dir(server_id), 'root', CONF_DIR.lstrip('/'))
+            agent = [python, '-m', 'trove.cmd.guest', '--config-dir', conf_dir]
+        if not CONF.local.supervise_agents:
+            return agent
+        policy = supervisor.Policy(backoff=CONF.local.agent_restart_backoff,
+                                   max_deaths=CONF.local.agent_restart_limit,
+                                   window=CONF.local.agent_restart_window)
+        return supervisor.command(python, self._supervisor_path(server_id), agent, policy)
+
+    def _supervisor_path(self, server_id):
+        return os.path.join(self.server_dir(server_id), SUPERVISOR_STATUS)
+
+    def agent_status(self, server_id):
+        """The supervisor's status of the server's agent (see local_supervisor), or None."""
+        return supervisor.read_status(self._supervisor_path(server_id))
+
+    def agent_fault(self, server_id):
+        """Why the server's agent is no longer restarted, or None."""
+        status = self.agent_status(server_id) if state.valid_id(server_id) else None
+        if status and status.get('state') == supervisor.FAILED:
+            return status.get('fault') or 'the guest agent keeps dying'
+        return None
 
     def _boot(self, server_id, st):
         """Start the guest agent; status ACTIVE on success, ERROR otherwise."""
         sdir = self.server_dir(server_id)
+        # A fault of the previous boot's supervisor does not carry over.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._supervisor_path(server_id))
         try:
             st.pid, st.sid, st.start_time = proc.spawn(
                 self._argv(server_id), sdir, os.path.join(sdir, 'var', 'log', 'guestagent.log'),
@@ -204,6 +238,18 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             st.pid = st.sid = st.start_time = None
             st.status = base.ERROR
         self._save(server_id, st)
+        if st.status == base.ACTIVE and CONF.local.supervise_agents:
+            self._wait_first_start(server_id, st)
+
+    def _wait_first_start(self, server_id, st, timeout=5.0):
+        """Wait while the supervisor lives and has not tried to start the agent
+        yet, so an agent that cannot start at all is an ERROR server at once."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.agent_status(server_id) is None:
+            info = proc.proc_stat(st.pid)
+            if not info or info[2] != st.start_time or info[0] in ('Z', 'X'):
+                return
+            time.sleep(0.02)
 
     def console_output(self, server_id, length=200):
         """Tail of what the server's guest agent wrote to stdout/stderr."""
@@ -234,9 +280,12 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             raise exception.ComputeInstanceNotFound(server_id=server_id)
         return state.ServerState.from_dict(data)
 
-    def _status(self, st):
-        """Observed status: a booted server whose session is empty is SHUTDOWN."""
+    def _status(self, server_id, st):
+        """Observed status: a booted server whose session is empty is SHUTDOWN,
+        one whose agent supervisor gave up is ERROR."""
         if st.status == base.ACTIVE:
+            if self.agent_fault(server_id):
+                return base.ERROR
             alive = proc.session_members(st.sid, st.start_time)
             return base.ACTIVE if alive else base.SHUTDOWN
         if st.status == base.BUILD and state.age_seconds(st.created) > STALE_BUILD_SECONDS:
@@ -245,7 +294,7 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
 
     def _to_server(self, server_id, st):
         addresses = [{'address': st.address, 'type': 'private', 'network': 'local'}]
-        return base.Server(id=server_id, name=st.name, status=self._status(st),
+        return base.Server(id=server_id, name=st.name, status=self._status(server_id, st),
                            addresses=addresses if st.address else [],
                            flavor_id=st.flavor_id, volume_id=st.volume_id,
                            metadata=dict(st.metadata))

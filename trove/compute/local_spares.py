@@ -21,6 +21,11 @@ LOG = logging.getLogger(__name__)
 READY_FILE = os.path.join('var', 'spare.ready')
 
 
+def _alive(pid, start_time):
+    info = proc.proc_stat(pid) if pid else None
+    return bool(info) and info[0] not in ('Z', 'X') and info[2] == start_time
+
+
 class SpareMixin:
     """The spare-server part of LocalDriver."""
 
@@ -40,17 +45,21 @@ class SpareMixin:
     def _ready(self, server_id):
         return os.path.exists(os.path.join(self.server_dir(server_id), READY_FILE))
 
-    @staticmethod
-    def _agent_alive(st):
-        info = proc.proc_stat(st.pid) if st.pid else None
-        return bool(info) and info[0] not in ('Z', 'X') and info[2] == st.start_time
+    def _agent_alive(self, server_id, st):
+        """Whether the boot's session leader lives and, when supervised, its agent."""
+        if not _alive(st.pid, st.start_time):
+            return False
+        status = self.agent_status(server_id)
+        if status is None:
+            return True  # not supervised: the leader is the agent
+        return _alive(status.get('agent_pid'), status.get('agent_start'))
 
     def list_spares(self, manager):
         spares = []
         for server_id, st in self._spare_states(manager):
             spares.append(base.Spare(
                 server_id=server_id, volume_id=st.volume_id,
-                ready=self._ready(server_id), alive=self._agent_alive(st),
+                ready=self._ready(server_id), alive=self._agent_alive(server_id, st),
                 age=state.age_seconds(st.created)))
         return spares
 
@@ -60,7 +69,7 @@ class SpareMixin:
         with state.locked(self.base_dir):
             picked = None
             for server_id, st in self._spare_states(manager):
-                if self._ready(server_id) and self._agent_alive(st):
+                if self._ready(server_id) and self._agent_alive(server_id, st):
                     picked = server_id, st
                     break
             if picked is None:

@@ -23,6 +23,13 @@ opts = [
                help='Timeout of quick RPC calls to a guest.'),
     cfg.IntOpt('agent_call_high_timeout', default=180,
                help='Timeout of slow RPC calls to a guest.'),
+    cfg.IntOpt('agent_replication_snapshot_timeout', default=1800,
+               help='Seconds a replica build waits for the snapshot of its primary, '
+                    'and a promotion for the replica to catch up.'),
+    cfg.IntOpt('prepare_resend_interval', default=60,
+               help='Seconds between repeated prepare casts to a building guest that '
+                    'has not reported running (an agent restarted mid-prepare lost '
+                    'it; a guest that has it ignores a repeat).'),
     cfg.IntOpt('configuration_apply_timeout', default=30,
                help='Seconds the API waits for the taskmanager to apply a '
                     'configuration change (attach, detach, group edit) before it '

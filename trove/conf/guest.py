@@ -28,6 +28,16 @@ opts = [
     cfg.IntOpt('spare_flavor_ram', default=1024, min=64,
                help='RAM in MB the spare sizes its engine configuration '
                     'for; a claim for another size restarts the engine.'),
+    cfg.FloatOpt('engine_watch_interval', default=1.0, min=0.1,
+                 help='Seconds between checks that the engine still runs; a '
+                      'crashed engine is restarted by the agent.'),
+    cfg.IntOpt('engine_restart_limit', default=5, min=0,
+               help='Automatic restarts of a crashed engine allowed within '
+                    'engine_restart_window; one more crash and the agent '
+                    'leaves the engine down with a fault.  0 turns the '
+                    'self-healing off.'),
+    cfg.IntOpt('engine_restart_window', default=300, min=1,
+               help='Seconds over which engine crashes are counted.'),
     cfg.BoolOpt('install_packages', default=True,
                 help='Install the engine packages when the binaries are '
                      'missing.'),

@@ -21,6 +21,18 @@ opts = [
     cfg.IntOpt('spare_boot_timeout', default=300, min=10,
                help='Seconds a spare may take to become ready before it is '
                     'deleted and replaced.'),
+    cfg.BoolOpt('supervise_agents', default=True,
+                help='Run each guest agent under a supervisor that restarts '
+                     'it when it dies (what systemd does on a VM).'),
+    cfg.IntOpt('agent_restart_limit', default=5, min=1,
+               help='Deaths of a guest agent within agent_restart_window '
+                    'after which its supervisor gives up and the instance '
+                    'shows a fault until a reboot.'),
+    cfg.IntOpt('agent_restart_window', default=120, min=1,
+               help='Seconds over which guest agent deaths are counted.'),
+    cfg.FloatOpt('agent_restart_backoff', default=0.5, min=0.0,
+                 help='Seconds before the first restart of a dead guest '
+                      'agent; doubled per further death, up to 8 seconds.'),
 ]
 
 

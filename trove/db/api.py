@@ -3,6 +3,7 @@
 All task changes go through :func:`set_task`, which checks the transition
 table in ``trove.common.states``, persists, logs and notifies.
 """
+import datetime
 import uuid
 
 from oslo_log import log as logging
@@ -10,6 +11,7 @@ from sqlalchemy import select, update
 
 from trove.common import exception
 from trove.common import states
+from trove.conf import CONF
 from trove.db import models
 from trove.db.session import reader, writer
 
@@ -129,6 +131,15 @@ def get_service_status(instance_id):
         if row is not None:
             session.expunge(row)
         return row
+
+
+def guest_silent(service_row, now=None):
+    """True when the guest's last report is older than agent_heartbeat_expiry
+    (or it never reported): work for it is refused, its backups end."""
+    if service_row is None or service_row.updated_at is None:
+        return True
+    age = (now or models.utcnow()) - service_row.updated_at
+    return age >= datetime.timedelta(seconds=CONF.agent_heartbeat_expiry)
 
 
 def set_service_status(instance_id, status, touch=True):

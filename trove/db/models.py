@@ -116,6 +116,21 @@ class TaskRequest(Base):
     created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ReplicaSet(Base):
+    """Replication credentials of one primary and its replicas (db/replicas.py).
+
+    ``password`` is encrypted with the controller master key; the API never
+    shows either field.  ``primary_id`` follows promotions.
+    """
+
+    __tablename__ = 'replica_sets'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    primary_id: Mapped[str] = mapped_column(String(36), unique=True)
+    user: Mapped[str] = mapped_column(String(64))
+    password: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ConductorLastSeen(Base):
     __tablename__ = 'conductor_lastseen'
     instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -15,6 +15,7 @@ from trove.common import exception
 from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
 from trove.guestagent import backup as guest_backup
+from trove.guestagent import engine_watch
 from trove.guestagent import engines
 from trove.guestagent import guest_log
 from trove.guestagent import heartbeat
@@ -76,6 +77,11 @@ class Manager(replication_rpc.ReplicationEndpoints):
         self.running_backup = None
         self.logs = guest_log.GuestLogs(self.engine)
         self.preparing = False
+        # Restarts a crashed engine (trove.guestagent.engine_watch); every
+        # deliberate stop or start below runs inside watch.quiet().
+        self.watch = engine_watch.EngineWatch(
+            self.engine, self.reporter, active=lambda: self.prepared and not self.preparing,
+            report=self.report)
 
     @property
     def prepared(self):
@@ -153,12 +159,13 @@ class Manager(replication_rpc.ReplicationEndpoints):
         """After an agent (re)start: bring a prepared engine back up."""
         if not self.prepared:
             return
-        if self.engine.status() in ('shutdown', 'crashed'):
-            LOG.info('Engine is down after an agent start; starting it')
-            try:
-                self.engine.start()
-            except exception.TroveError:
-                LOG.exception('Engine did not start')
+        with self.watch.quiet(wanted_up=True):
+            if self.engine.status() in engine_watch.DOWN:
+                LOG.info('Engine is down after an agent start; starting it')
+                try:
+                    self.engine.start()
+                except exception.TroveError:
+                    LOG.exception('Engine did not start')
         self.report()
 
     def create_backup(self, context, backup_info):
@@ -191,7 +198,9 @@ class Manager(replication_rpc.ReplicationEndpoints):
         return self.engine.status()
 
     def stop_db(self, context):
-        self.engine.stop()
+        """Stop the engine; it stays down (not healed) until a start or restart."""
+        with self.watch.quiet(wanted_up=False):
+            self.engine.stop()
         self.report()
 
     # -- databases, users and root (RPC 1.1) -------------------------------
@@ -280,20 +289,24 @@ class Manager(replication_rpc.ReplicationEndpoints):
     @_engine_op
     def restart(self, context):
         """Stop and start the engine, then report its status at once."""
-        self.engine.restart()
+        with self.watch.quiet(wanted_up=True):
+            self.engine.restart()
         self.report()
 
     @_engine_op
     def update_overrides(self, context, overrides, remove=False):
-        self.engine.update_overrides(overrides, remove)
+        with self.watch.quiet():
+            self.engine.update_overrides(overrides, remove)
 
     @_engine_op
     def apply_overrides(self, context, overrides):
-        self.engine.apply_overrides(overrides)
+        with self.watch.quiet():
+            self.engine.apply_overrides(overrides)
 
     @_engine_op
     def start_db_with_conf_changes(self, context, config_contents):
-        self.engine.start_db_with_conf_changes(config_contents)
+        with self.watch.quiet(wanted_up=True):
+            self.engine.start_db_with_conf_changes(config_contents)
         self.report()
 
     # -- guest logs (RPC 1.4) --------------------------------------------------
@@ -305,5 +318,6 @@ class Manager(replication_rpc.ReplicationEndpoints):
     @_engine_op
     def guest_log_action(self, context, log_name, enable=False, disable=False,
                          publish=False, discard=False):
-        return self.logs.action(log_name, enable=enable, disable=disable,
-                                publish=publish, discard=discard)
+        with self.watch.quiet():
+            return self.logs.action(log_name, enable=enable, disable=disable,
+                                    publish=publish, discard=discard)

@@ -41,6 +41,9 @@ def guest_config():
     lines += ['control_exchange = %s' % CONF.control_exchange,
               'conductor_queue = %s' % CONF.conductor_queue,
               'report_interval = %d' % CONF.report_interval,
+              # The healing policy of crashed engines is the operator's.
+              'engine_restart_limit = %d' % CONF.engine_restart_limit,
+              'engine_restart_window = %d' % CONF.engine_restart_window,
               'debug = %s' % CONF.debug]
     lines += guest_log_lines()
     lines += backup_guest_lines()

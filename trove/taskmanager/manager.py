@@ -13,6 +13,7 @@ from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import rebuild as rebuild_flow
+from trove.taskmanager.flows import replication
 from trove.taskmanager.flows import restart as restart_flow
 
 LOG = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ class Manager:
     """Taskmanager operations."""
 
     # Highest RPC version served; see rpcapi.py for the history.
-    target = messaging.Target(version='1.5')
+    target = messaging.Target(version='1.6')
 
     def __init__(self, driver=None):
         self.driver = driver or compute.get_driver()
@@ -85,6 +86,29 @@ class Manager:
             rebuild_flow.rebuild(context, self.driver, rebuild_flow.RebuildRequest(
                 instance_id=instance_id, image_id=image_id,
                 datastore_version_id=datastore_version_id, action=action))
+
+    # -- replication (1.6) --------------------------------------------------------
+    def create_replica(self, context, instance_id, primary_id, flavor, datastore_manager,
+                       ds_version, image_id=None, volume_size=None, overrides=None):
+        """Build replica ``instance_id`` of ``primary_id`` from a snapshot of it."""
+        req = create.CreateRequest(
+            instance_id=instance_id, flavor=flavor, datastore_manager=datastore_manager,
+            ds_version=ds_version, image_id=image_id, volume_size=volume_size,
+            overrides=overrides or {})
+        with instance_lock(instance_id):
+            replication.create_replica(context, self.driver, req, primary_id)
+
+    def detach_replica(self, context, instance_id):
+        with instance_lock(instance_id):
+            replication.detach(context, instance_id)
+
+    def promote_to_replica_source(self, context, instance_id):
+        with instance_lock(instance_id):
+            replication.promote(context, instance_id)
+
+    def eject_replica_source(self, context, instance_id):
+        with instance_lock(instance_id):
+            replication.eject(context, instance_id)
 
     def update_access(self, context, instance_id):
         with instance_lock(instance_id):

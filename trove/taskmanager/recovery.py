@@ -51,8 +51,13 @@ ACTION_TASKS = {
     'reboot': Task.REBOOTING,
     'upgrade': Task.UPGRADING,
     'rebuild': Task.UPGRADING,
+    'create_replica': Task.BUILDING,
+    'detach_replica': Task.DETACHING,
+    'promote_to_replica_source': Task.PROMOTING,
+    'eject_replica_source': Task.EJECTING,
 }
-_ACTIVE = (Task.BUILDING, Task.DELETING, Task.REBOOTING, Task.RESIZING, Task.UPGRADING)
+_ACTIVE = (Task.BUILDING, Task.DELETING, Task.REBOOTING, Task.RESIZING, Task.UPGRADING,
+           Task.DETACHING, Task.PROMOTING, Task.EJECTING)
 
 
 def _active_instances():
@@ -67,6 +72,8 @@ def _give_up(instance_id, task, action, message):
     """End a task that cannot be redone in its error state, quota given back."""
     task_requests.finish(instance_id, refund=True, action=action)
     errors = {Task.BUILDING: Task.BUILDING_ERROR_SERVER, Task.UPGRADING: Task.UPGRADING_ERROR}
+    if action == 'create_replica':
+        errors[Task.BUILDING] = Task.BUILDING_ERROR_REPLICA
     if task in errors:
         if db_api.set_task(instance_id, errors[task], expected=task):
             db_api.save_fault(instance_id, message)

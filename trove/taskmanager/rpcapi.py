@@ -7,6 +7,8 @@ Version history:
   1.3 - reboot (mgmt: stop the engine, reboot the server, wait for the guest)
   1.4 - update_access (apply an instance's stored access to its server)
   1.5 - upgrade, rebuild (a new server image for an instance in UPGRADING)
+  1.6 - create_replica, detach_replica, promote_to_replica_source,
+        eject_replica_source
 
 apply_configuration is a call with a short timeout (the same 1.1 method on
 the server): as upstream, PUT /instances/{id} and PATCH /configurations/{id}
@@ -26,7 +28,7 @@ LOG = logging.getLogger(__name__)
 class TaskManagerAPI:
     """Casts long work to the taskmanager."""
 
-    VERSION = '1.5'
+    VERSION = '1.6'
 
     def __init__(self, context):
         self.context = context
@@ -110,3 +112,27 @@ class TaskManagerAPI:
         self.client.prepare(version='1.5').cast(
             self.context, 'rebuild', instance_id=instance_id, image_id=image_id,
             datastore_version_id=datastore_version_id)
+
+    # -- replication (1.6) ----------------------------------------------------------
+    def create_replica(self, *, instance_id, primary_id, flavor, datastore_manager,
+                       ds_version, image_id, volume_size, overrides=None):
+        """Build replica ``instance_id`` (in BUILDING) of ``primary_id``."""
+        self.client.prepare(version='1.6').cast(
+            self.context, 'create_replica', instance_id=instance_id, primary_id=primary_id,
+            flavor=flavor, datastore_manager=datastore_manager, ds_version=ds_version,
+            image_id=image_id, volume_size=volume_size, overrides=overrides or {})
+
+    def _cast16(self, method, instance_id):
+        self.client.prepare(version='1.6').cast(self.context, method, instance_id=instance_id)
+
+    def detach_replica(self, *, instance_id):
+        """Make a replica in DETACHING a standalone instance."""
+        self._cast16('detach_replica', instance_id)
+
+    def promote_to_replica_source(self, *, instance_id):
+        """Switch over to the replica in PROMOTING."""
+        self._cast16('promote_to_replica_source', instance_id)
+
+    def eject_replica_source(self, *, instance_id):
+        """Replace the failed primary in EJECTING by its most advanced replica."""
+        self._cast16('eject_replica_source', instance_id)

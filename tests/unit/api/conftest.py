@@ -8,6 +8,7 @@ import webob
 from trove.api import app as api_app
 from trove.api.controllers import flavors, instances
 from trove.common import exception
+from trove.conf import CONF
 
 PASTE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'etc', 'trove',
                      'api-paste.ini')
@@ -87,3 +88,14 @@ def create_body(**overrides):
             'nics': [{'network_id': 'net'}], 'access': {'is_public': False}}
     body.update(overrides)
     return {'instance': body}
+
+
+MEMBER = {'X-Roles': 'member'}
+
+
+@pytest.fixture
+def roles_header():
+    """Let a request's X-Roles decide its roles (noauth callers are admins)."""
+    CONF.set_override('noauth_trust_roles_header', True)
+    yield
+    CONF.clear_override('noauth_trust_roles_header')

@@ -1,11 +1,10 @@
 """Instances API: create, list, show, delete through the paste pipeline."""
-import pytest
 
 from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
 
-from tests.unit.api.conftest import call, create_body
+from tests.unit.api.conftest import MEMBER, call, create_body
 
 Task = states.InstanceTask
 BASE = '/v1.0/t1/instances'
@@ -100,7 +99,10 @@ def test_create_unsupported_features_refused(app, recorder):
     # unknown backup is a 404 and nothing is built.
     status, body = call(app, 'POST', BASE, create_body(restorePoint={'backupRef': 'b'}))
     assert status == 404 and 'Backup b' in body['itemNotFound']['message']
+    # Replicas are supported (test_replicas_api.py): an unknown source is a 400.
     status, body = call(app, 'POST', BASE, create_body(replica_of='abc'))
+    assert status == 400 and 'Replica source abc' in body['badRequest']['message']
+    status, body = call(app, 'POST', BASE, create_body(locality='affinity'))
     assert status == 501
     assert recorder.calls == []
 
@@ -146,14 +148,6 @@ def test_detail_list_has_detail_fields(app):
     assert 'created' not in body['instances'][0]
 
 
-MEMBER = {'X-Roles': 'member'}
-
-
-@pytest.fixture
-def roles_header():
-    CONF.set_override('noauth_trust_roles_header', True)
-    yield
-    CONF.clear_override('noauth_trust_roles_header')
 
 
 def test_show_other_tenant_and_name_are_404(app, roles_header):

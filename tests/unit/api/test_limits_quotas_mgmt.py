@@ -4,18 +4,10 @@ import os
 import pytest
 import webob
 
-from tests.unit.api.conftest import PASTE, call, create_body
+from tests.unit.api.conftest import MEMBER, PASTE, call, create_body
 from trove.api import app as api_app
 from trove.conf import CONF
 
-MEMBER = {'X-Roles': 'member'}
-
-
-@pytest.fixture
-def roles_header():
-    CONF.set_override('noauth_trust_roles_header', True)
-    yield
-    CONF.clear_override('noauth_trust_roles_header')
 
 
 def test_limits_view(app):

@@ -157,3 +157,30 @@ def test_watchdog_removes_partial_upload_of_dead_guest(db, tmp_path):
         assert not leftover.exists() and keep.exists()
     finally:
         CONF.clear_override('local_store_path', group='backup')
+
+
+def _age(model, ident, seconds, column='updated'):
+    old = models.utcnow() - datetime.timedelta(seconds=seconds)
+    key = model.id if model is models.Backup else model.instance_id
+    with writer() as session:
+        session.execute(update(model).where(key == ident).values(**{column: old}))
+
+
+def test_watchdog_fails_backups_of_a_silent_guest_soon(db):
+    """Not after stall_timeout: once the guest missed its heartbeats."""
+    from trove.common import states
+    silent_inst, live_inst = _instance(), _instance()
+    for inst in (silent_inst, live_inst):
+        db_api.set_service_status(inst.id, states.ServiceStatus.HEALTHY)
+    expiry = CONF.agent_heartbeat_expiry
+    assert expiry + 10 < CONF.backup.stall_timeout
+    silent = _backup(silent_inst, state='BUILDING')
+    live = _backup(live_inst, state='BUILDING')
+    for row in (silent, live):
+        _age(models.Backup, row.id, expiry + 5)
+    _age(models.ServiceStatusRow, silent_inst.id, expiry + 5, column='updated_at')
+    assert backup_flow.watchdog() == [silent.id]
+    assert db_backups.get_backup(silent.id).state == 'FAILED'
+    assert 'stopped reporting' in db_api.get_fault(silent_inst.id).message
+    # Its guest still heartbeats: a slow backup is left to the stall rule.
+    assert db_backups.get_backup(live.id).state == 'BUILDING'

@@ -82,7 +82,11 @@ def test_create_server_layout(driver, fproc, tmp_path):
         % (vol.mount_point, sdir / 'var'))
     assert (sdir / 'userdata').read_text() == '#cloud-config\n'
     argv, cwd, log_path = fproc.spawned[0]
-    assert argv[1:] == ['-m', 'trove.cmd.guest', '--config-dir', str(conf_d)]
+    # The agent runs under its supervisor (systemd's role on a VM).
+    assert argv[1] == '-I' and argv[2].endswith('trove/compute/local_supervisor.py')
+    assert argv[argv.index('--status') + 1] == str(sdir / 'var' / 'supervisor.json')
+    agent = argv[argv.index('--') + 1:]
+    assert agent[1:] == ['-m', 'trove.cmd.guest', '--config-dir', str(conf_d)]
     assert cwd == str(sdir) and log_path == str(sdir / 'var' / 'log' / 'guestagent.log')
 
 
@@ -92,7 +96,32 @@ def test_guest_python_option(driver, fproc):
         _create(driver)
     finally:
         CONF.clear_override('guest_python')
-    assert fproc.spawned[0][0][0] == '/opt/py/bin/python'
+    argv = fproc.spawned[0][0]
+    assert argv[0] == '/opt/py/bin/python'
+    assert argv[argv.index('--') + 1] == '/opt/py/bin/python'
+
+
+def test_unsupervised_agent_option(driver, fproc):
+    CONF.set_override('supervise_agents', False, group='local')
+    try:
+        _create(driver)
+    finally:
+        CONF.clear_override('supervise_agents', group='local')
+    assert fproc.spawned[0][0][1:3] == ['-m', 'trove.cmd.guest']
+
+
+def test_agent_fault_from_supervisor_status(driver, tmp_path):
+    server = _create(driver)
+    status = tmp_path / 'local' / 'servers' / server.id / 'var' / 'supervisor.json'
+    assert driver.agent_fault(server.id) is None
+    status.write_text('{"state": "running", "agent_pid": 5}')
+    assert driver.agent_fault(server.id) is None
+    status.write_text('{"state": "failed", "fault": "the guest agent died 6 times"}')
+    assert driver.agent_fault(server.id) == 'the guest agent died 6 times'
+    assert driver.agent_fault('../escape') is None
+    # A reboot starts a fresh supervisor: the old fault is gone.
+    driver.reboot_server(server.id)
+    assert driver.agent_fault(server.id) is None
 
 
 def test_server_without_volume_gets_root_disk(driver, tmp_path):

@@ -231,3 +231,22 @@ def test_failed_build_keeps_the_console_output_in_the_fault(env, monkeypatch):
     fault = api.get_fault(inst.id)
     assert fault.message == 'Prepare failed: ' + 'e' * 900       # whole, not cut at 255
     assert 'No space left' in fault.details
+
+
+def test_prepare_is_sent_again_to_a_guest_that_lost_it(env):
+    """An agent restarted mid-prepare: the repeated prepare finishes the build."""
+    sent = []
+
+    def lost_first(instance_id):
+        sent.append(instance_id)
+        if len(sent) > 1:
+            heartbeat('healthy')(instance_id)
+    Guest.reply = lost_first
+    CONF.set_override('prepare_resend_interval', 1)
+    CONF.set_override('usage_timeout', 10)
+    try:
+        inst = _build(env)
+    finally:
+        CONF.clear_override('prepare_resend_interval')
+    assert api.get_task(inst) == Task.NONE
+    assert len(sent) >= 2

@@ -75,3 +75,31 @@ def test_reboot_compute_failure_ends_with_a_fault(env):
     assert db_api.get_task(db_api.get_instance(iid)) is Task.NONE
     assert 'Reboot failed: ' in db_api.get_fault(iid).message
     assert 'hypervisor gone' in db_api.get_fault(iid).message
+
+
+def test_reboot_of_a_silent_guest_does_not_wait_for_stop_db(env):
+    import datetime
+
+    from trove.db import models
+    from trove.db.session import writer
+    iid = env.instance_id
+    old = models.utcnow() - datetime.timedelta(seconds=CONF.agent_heartbeat_expiry + 5)
+    with writer() as session:
+        session.query(models.ServiceStatusRow).filter_by(instance_id=iid).update(
+            {'updated_at': old})
+    _guest_reports_after_reboot(env, Status.HEALTHY)
+    restart_flow.reboot(None, env, iid)
+    assert flows.Guest.calls == []  # nobody would answer it
+    assert env.called('reboot_server') == [{'server_id': env.server_id}]
+    assert db_api.get_task(db_api.get_instance(iid)) is Task.NONE
+    assert db_api.get_fault(iid) is None
+
+
+def test_reboot_of_a_dead_agent_does_not_wait_for_stop_db(env):
+    iid = env.instance_id
+    env.agent_fault = lambda server_id: 'the guest agent died 6 times'
+    _guest_reports_after_reboot(env, Status.HEALTHY)
+    restart_flow.reboot(None, env, iid)
+    assert flows.Guest.calls == []
+    assert env.called('reboot_server') == [{'server_id': env.server_id}]
+    assert db_api.get_fault(iid) is None

@@ -11,6 +11,7 @@ import datetime
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
+from trove.api.controllers import guest_access
 from trove.api.schemas import backups as schemas
 from trove.api.views import backups as views
 from trove.backup import info as backup_info
@@ -37,7 +38,8 @@ class ServiceUnavailable(exception.TroveError):
 
 
 def check_actionable(inst):
-    """422 unless the instance is ACTIVE, idle and its service answers."""
+    """422 unless the instance is ACTIVE, idle and its service answers and
+    reports (guest_access.refuse_silent_guest)."""
     task = Task.from_code(inst.task_id)
     service = db_api.get_service_status(inst.id)
     status = states.ServiceStatus.from_code(service.status_id) if service else None
@@ -45,6 +47,7 @@ def check_actionable(inst):
             or (inst.server_status or '').upper() not in ('ACTIVE', 'HEALTHY')
             or status is None or not status.action_is_allowed):
         raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.action)
+    guest_access.refuse_silent_guest(inst.id, service)
 
 
 def _version_info(cache, version_id):

@@ -13,8 +13,9 @@ from oslo_log import log as logging
 from sqlalchemy import func, select
 
 from trove.api import middleware, wsgi
-from trove.api.controllers import flavors
+from trove.api.controllers import flavors, guest_access
 from trove.api.controllers import instances as instances_ctl
+from trove.api.controllers import replicas
 from trove.api.schemas import configurations as schemas
 from trove.common import exception, policy, quota, states, template
 from trove.conf import CONF
@@ -42,7 +43,8 @@ def running_backups(instance_id):
 
 
 def validate_can_perform_action(inst):
-    """422 unless the server is up, the task idle, the service usable, no backup runs."""
+    """422 unless the server is up, the task idle, the service usable and
+    reporting (guest_access.refuse_silent_guest), and no backup runs."""
     task = Task.from_code(inst.task_id)
     if task not in ACTIONABLE_TASKS:
         raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
@@ -56,6 +58,7 @@ def validate_can_perform_action(inst):
         raise exception.UnprocessableEntity(
             detail='instance %s is not available: its database service is %s.'
                    % (inst.id, status.api_status))
+    guest_access.refuse_silent_guest(inst.id, row)
     if running_backups(inst.id):
         raise exception.UnprocessableEntity(
             detail='instance %s is not available: a backup is running.' % inst.id)
@@ -154,9 +157,10 @@ class InstanceActionController:
         policy.authorize(context, 'instance:%s' % rule, inst.tenant_id)
         if name == 'reset_status':
             return self._reset_status(context, inst)
-        if name in ('promote_to_replica_source', 'eject_replica_source'):
-            raise exception.BadRequest('Instance %s is not part of a replication set.'
-                                       % inst.id)
+        if name == 'promote_to_replica_source':
+            return replicas.promote(context, inst)
+        if name == 'eject_replica_source':
+            return replicas.eject(context, inst)
         validate_can_perform_action(inst)
         tm = instances_ctl.get_taskmanager(context)
         if name == 'restart':
@@ -220,7 +224,10 @@ class InstanceActionController:
         data = body['instance']
         for key in ('replica_of', 'slave_of'):
             if key in data:
-                raise instances_ctl.NotImplementedYet(feature='Updating %s' % key)
+                if data[key]:
+                    raise exception.BadRequest('%s can only be emptied (detach); a '
+                                               'replica is created with POST.' % key)
+                return replicas.detach(context, inst)
         if 'datastore_version' in data:
             if len(data) > 1:
                 raise exception.BadRequest('An upgrade (datastore_version) cannot be '

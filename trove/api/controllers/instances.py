@@ -11,7 +11,7 @@ import traceback
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import backups, flavors
+from trove.api.controllers import backups, flavors, replicas
 from trove.api.schemas import instances as schemas
 from trove.api.views import instances as views
 from trove.common import exception, policy, quota, rpc_crypto, states
@@ -53,7 +53,6 @@ class ServiceUnavailable(exception.TroveError):
 # Create fields that change what gets built; silently dropping them would
 # hand the user something other than what they asked for.
 _UNSUPPORTED = (
-    ('replica_of', 'Creating a replica (replica_of)'),
     ('modules', 'Applying modules on create'),
     ('locality', 'Server group locality'),
 )
@@ -63,7 +62,7 @@ def _refuse_unsupported(data):
     for key, feature in _UNSUPPORTED:
         if data.get(key):
             raise NotImplementedYet(feature=feature)
-    if data.get('replica_count', 1) != 1:
+    if data.get('replica_count', 1) != 1 and not data.get('replica_of'):
         raise exception.BadRequest('replica_count requires replica_of.')
     region = data.get('region_name')
     if region and region != CONF.region:
@@ -209,6 +208,8 @@ class InstanceController:
         policy.authorize(context, 'instance:create')
         data = body['instance']
         _refuse_unsupported(data)
+        if data.get('replica_of'):
+            return self._show_new(req, context, replicas.create(context, data))
         volume_size = _volume_size(data)
         if data.get('flavorRef') is None:
             raise exception.BadRequest('flavorRef is required.')
@@ -242,9 +243,12 @@ class InstanceController:
         LOG.info('Instance %s (%s) requested: %s %s, flavor %s, volume %s GB',
                  inst.id, inst.name, ds.name, version.name, flavor.id, volume_size)
         self._cast_create(context, inst, build)
-        inst = db_api.get_instance(inst.id, context.owner)
-        info = views.InstanceInfo(inst, ds, version, db_api.get_service_status(inst.id))
-        return {'instance': views.detail_view(req, context, info)}
+        return self._show_new(req, context, inst)
+
+    def _show_new(self, req, context, inst):
+        """The view of a just-created instance (its row read again)."""
+        inst = db_api.get_instance(inst.id)
+        return {'instance': views.detail_view(req, context, self._info(inst, True, {}))}
 
     def _cast_create(self, context, inst, build):
         try:
@@ -266,6 +270,7 @@ class InstanceController:
         context = middleware.get_context(req)
         inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, 'instance:delete', inst.tenant_id)
+        replicas.refuse_delete(inst)
         _claim_delete(inst)
         LOG.info('Instance %s delete requested', id)
         get_taskmanager(context).delete_instance(instance_id=id)

@@ -155,6 +155,7 @@ class MgmtInstanceController:
         if task not in instance_actions.ACTIONABLE_TASKS:
             raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
         if name == 'stop':
+            guest_access.refuse_silent_guest(inst.id)
             guest_access.get_guest(context, inst.id).stop_db()
             LOG.info('Instance %s: database stopped by an administrator', inst.id)
             return wsgi.Result(status=202)
@@ -165,8 +166,15 @@ class MgmtInstanceController:
             raise exception.UnprocessableEntity(
                 detail='instance %s has no server to reboot.' % inst.id)
         if instance_actions.running_backups(inst.id):
-            raise exception.UnprocessableEntity(
-                detail='instance %s is not available: a backup is running.' % inst.id)
+            if not db_api.guest_silent(db_api.get_service_status(inst.id)):
+                raise exception.UnprocessableEntity(
+                    detail='instance %s is not available: a backup is running.' % inst.id)
+            # A guest that stopped reporting cannot finish its backup; the
+            # reboot is the repair, so the backup ends now instead of
+            # blocking it until the stall watchdog.
+            for backup_id in instance_actions.fail_running_backups(inst.id):
+                db_api.save_fault(inst.id, 'Backup %s failed: the guest agent stopped '
+                                           'reporting; the instance was rebooted.' % backup_id)
         restore = instance_actions.claim_task(inst, Task.REBOOTING,
                                               states.ServiceStatus.SHUTDOWN,
                                               request=('reboot', {}))

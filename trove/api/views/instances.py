@@ -3,13 +3,12 @@
 Everything here reads the database only: the taskmanager keeps
 ``instances.server_status`` current, so no compute call sits on the read path.
 """
-import datetime
 import json
 
 from trove.api import links
 from trove.common import states
-from trove.conf import CONF
-from trove.db import models
+from trove.db import api as db_api
+from trove.db import replicas
 
 Task = states.InstanceTask
 ServiceStatus = states.ServiceStatus
@@ -19,6 +18,9 @@ _TASK_STATUS = {
     Task.REBOOTING: 'REBOOT',
     Task.RESIZING: 'RESIZE',
     Task.UPGRADING: 'UPGRADE',
+    Task.PROMOTING: 'PROMOTE',
+    Task.EJECTING: 'EJECT',
+    Task.DETACHING: 'DETACH',
     Task.RESTART_REQUIRED: 'RESTART_REQUIRED',
     Task.DELETING: 'SHUTDOWN',
 }
@@ -47,11 +49,7 @@ def compute_status(inst, backup_running=False):
 
 def heartbeat_expired(service_row, now=None):
     """True when the guest's last report is older than agent_heartbeat_expiry."""
-    if service_row is None or service_row.updated_at is None:
-        return True
-    now = now or models.utcnow()
-    age = now - service_row.updated_at
-    return age >= datetime.timedelta(seconds=CONF.agent_heartbeat_expiry)
+    return db_api.guest_silent(service_row, now)
 
 
 def compute_operating_status(inst, service_row, now=None):
@@ -153,7 +151,21 @@ def detail_view(req, context, info):
             'name': configurations.config_name(inst.configuration_id),
             'links': links.create_links(req, inst.tenant_id, 'configurations',
                                         inst.configuration_id)}
+    view.update(_topology(req, inst))
     if context.is_admin:
         view['server_id'] = inst.compute_instance_id
         view['volume_id'] = inst.volume_id
+    return view
+
+
+def _topology(req, inst):
+    """``replica_of`` / ``replicas`` links (upstream's shapes)."""
+    view = {}
+    if inst.slave_of_id:
+        view['replica_of'] = {'id': inst.slave_of_id, 'links': links.create_links(
+            req, inst.tenant_id, 'instances', inst.slave_of_id)}
+    members = replicas.replica_ids(inst.id)
+    if members:
+        view['replicas'] = [{'id': rid, 'links': links.create_links(
+            req, inst.tenant_id, 'instances', rid)} for rid in members]
     return view

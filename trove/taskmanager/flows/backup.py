@@ -4,14 +4,19 @@ and fail backups whose guest went silent.
 The guest reports NEW -> BUILDING (repeatedly, as progress) -> COMPLETED |
 FAILED through the conductor; the watchdog here ends every backup that has
 not reported for ``[backup] stall_timeout`` seconds in FAILED, so a lost
-cast or a dead guest never leaves a backup BUILDING forever.
+cast or a dead guest never leaves a backup BUILDING forever; a backup of a
+guest that stopped heartbeating ends sooner, after agent_heartbeat_expiry.
 """
+import datetime
+
 from oslo_log import log as logging
 
 from trove.backup import stores
 from trove.common.states import BackupState
 from trove.conf import CONF
+from trove.db import api as db_api
 from trove.db import backups as db_backups
+from trove.db import models
 from trove.guestagent import rpcapi as guest_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -68,18 +73,48 @@ def delete_backup(context, backup_id):
 
 
 def watchdog():
-    """Periodic: running backups without a report for stall_timeout end FAILED."""
+    """Periodic: end running backups that cannot finish any more, FAILED.
+
+    Those without a report for stall_timeout, and sooner those whose guest
+    has stopped reporting (no heartbeat for agent_heartbeat_expiry): that
+    guest cannot finish them, and its instance gets a fault saying so.
+    """
     failed = db_backups.fail_stalled(CONF.backup.stall_timeout)
     if failed:
         LOG.warning('Backups %s ended FAILED: no report for %ss', ', '.join(failed),
                     CONF.backup.stall_timeout)
+    failed += fail_silent_guests()
     for backup_id in failed:
-        # A guest that died mid-upload could not clean up after itself.
-        try:
-            row = db_backups.get_backup(backup_id)
-            removed = stores.get_store(row.storage_driver).discard_partial(backup_id)
-            if removed:
-                LOG.info('Removed partial upload of backup %s: %s', backup_id, removed)
-        except Exception as exc:
-            LOG.warning('Could not clean the partial upload of %s: %s', backup_id, exc)
+        _discard_partial(backup_id)
     return failed
+
+
+def fail_silent_guests(now=None):
+    """FAIL running backups of guests that stopped reporting; returns their ids."""
+    now = now or models.utcnow()
+    expiry = CONF.agent_heartbeat_expiry
+    limit = now - datetime.timedelta(seconds=expiry)
+    failed = []
+    for row in db_backups.list_running():
+        service = db_api.get_service_status(row.instance_id) if row.instance_id else None
+        # No status row: not a guest we know to be silent (the stall rule applies).
+        if service is None or row.updated >= limit or not db_api.guest_silent(service, now):
+            continue
+        if db_backups.update_backup(row.id, expected_states=BackupState.RUNNING,
+                                    state=BackupState.FAILED):
+            db_api.save_fault(row.instance_id, 'Backup %s failed: the guest agent stopped '
+                                               'reporting (no heartbeat for %ds).'
+                              % (row.id, expiry))
+            failed.append(row.id)
+    return failed
+
+
+def _discard_partial(backup_id):
+    """A guest that died mid-upload could not clean up after itself."""
+    try:
+        row = db_backups.get_backup(backup_id)
+        removed = stores.get_store(row.storage_driver).discard_partial(backup_id)
+        if removed:
+            LOG.info('Removed partial upload of backup %s: %s', backup_id, removed)
+    except Exception as exc:
+        LOG.warning('Could not clean the partial upload of %s: %s', backup_id, exc)

@@ -162,30 +162,51 @@ def _prepare(guest, req):
         backup_info=backup_info.restore_info(req.backup_id) if req.backup_id else None))
 
 
-def wait_for_guest(instance_id, deadline):
-    """Poll the service status until the guest is up, fails, or time runs out."""
+def complete(instance_id):
+    """The build is done: task NONE, server ACTIVE (unless it was deleted meanwhile)."""
+    if db_api.set_task(instance_id, Task.NONE, expected=Task.BUILDING):
+        db_api.update_instance(instance_id, server_status='ACTIVE')
+        return True
+    return False
+
+
+def wait_for_guest(instance_id, deadline, finish=True, resend=None):
+    """Poll the service status until the guest is up, fails, or time runs out.
+
+    With ``finish`` the build is completed once the guest runs; without, the
+    caller still has work to do in BUILDING (a replica attaches first).
+    Returns True when the guest runs and the instance is still building.
+    ``resend()`` is called every ``prepare_resend_interval`` seconds while
+    the guest has not reported running: an agent restarted (by its
+    supervisor or systemd) in the middle of a prepare has lost the request,
+    and a guest that has it ignores a repeated one.
+    """
+    last_send = time.time()
     while True:
         try:
             inst = db_api.get_instance(instance_id)
         except Exception:
             LOG.info('Instance %s vanished during build', instance_id)
-            return
+            return False
         if db_api.get_task(inst) != Task.BUILDING:
             LOG.info('Instance %s left BUILDING (%s); build stops', instance_id,
                      db_api.get_task(inst).name)
-            return
+            return False
         row = db_api.get_service_status(instance_id)
         status = Status.from_code(row.status_id) if row else Status.UNKNOWN
         if status in states.RUNNING_SERVICE:
-            if db_api.set_task(instance_id, Task.NONE, expected=Task.BUILDING):
-                db_api.update_instance(instance_id, server_status='ACTIVE')
-                LOG.info('Instance %s is %s', instance_id, status.description)
-            return
+            LOG.info('Instance %s is %s', instance_id, status.description)
+            return complete(instance_id) if finish else True
         if status not in states.WAITING_SERVICE:
             fault = db_api.get_fault(instance_id)
             raise BuildError(Task.BUILDING_ERROR_SERVER,
                              fault.message if fault else
                              'Guest reported status %r' % status.description)
+        if resend is not None and time.time() - last_send >= CONF.prepare_resend_interval:
+            LOG.info('Instance %s has not reported running yet; sending prepare again',
+                     instance_id)
+            resend()
+            last_send = time.time()
         if time.time() >= deadline:
             db_api.set_service_status(instance_id, Status.FAILED_TIMEOUT_GUESTAGENT,
                                       touch=False)
@@ -202,11 +223,14 @@ def _deadline(inst):
     return max(time.time() + CONF.usage_sleep_time, started + CONF.usage_timeout)
 
 
-def create_instance(context, driver, req):
+def create_instance(context, driver, req, after_running=None, action='create_instance'):
     """Run the whole build; always ends with the instance out of BUILDING.
 
     Every step is idempotent, so a build redone from its stored request
     (after a taskmanager crash) goes on from where the crash left it.
+    ``after_running(inst)`` is more work done once the guest runs, before
+    the build completes (a replica attaches to its primary); it raises
+    BuildError to fail the build.  ``action`` names the stored request.
     """
     try:
         inst = db_api.get_instance(req.instance_id)
@@ -220,11 +244,15 @@ def create_instance(context, driver, req):
         # prepare is ignored by a guest that already ran one.
         _prepare(guest, req)
         _apply_access(driver, inst, server, req.datastore_manager)
-        wait_for_guest(inst.id, deadline)
+        running = wait_for_guest(inst.id, deadline, finish=after_running is None,
+                                 resend=lambda: _prepare(guest, req))
+        if running and after_running is not None:
+            after_running(db_api.get_instance(inst.id))
+            complete(inst.id)
     except BuildError as exc:
         _fail(req.instance_id, exc.task, exc.message, driver)
     except Exception as exc:
         LOG.exception('Unexpected error building %s', req.instance_id)
         _fail(req.instance_id, Task.BUILDING_ERROR_SERVER, 'Build failed: %s' % exc, driver)
     finally:
-        task_requests.finish(req.instance_id, action='create_instance')
+        task_requests.finish(req.instance_id, action=action)

@@ -90,7 +90,13 @@ def reboot(context, driver, instance_id):
     try:
         inst = db_api.get_instance(instance_id)
         try:
-            guest.stop_db()
+            if (db_api.guest_silent(db_api.get_service_status(instance_id))
+                    or driver.agent_fault(inst.compute_instance_id)):
+                # Nobody would answer: the power-off stops the engine (SIGTERM).
+                LOG.info('Guest of %s is silent or dead; rebooting without stop_db',
+                         instance_id)
+            else:
+                guest.stop_db()
         except Exception as exc:
             # A hung engine or agent is what a reboot is for: go on.
             LOG.warning('Stopping the engine of %s before the reboot failed: %s',

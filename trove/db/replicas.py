@@ -1,0 +1,79 @@
+"""Replication topology and credentials.
+
+The topology lives in ``instances.slave_of_id`` (a replica points at its
+primary, as upstream).  The replication user of a set is generated once per
+primary and kept encrypted with the master key in ``replica_sets``; only the
+taskmanager reads it, to hand it to the set's guests over sealed RPC.
+"""
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from trove.common import rpc_crypto
+from trove.db import models
+from trove.db.api import new_id
+from trove.db.session import reader, writer
+
+
+def list_replicas(primary_id):
+    """Live replicas of ``primary_id`` ordered by id."""
+    with reader() as session:
+        rows = list(session.scalars(select(models.Instance).where(
+            models.Instance.slave_of_id == primary_id,
+            models.Instance.deleted.is_(False)).order_by(models.Instance.id)))
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def replica_ids(primary_id):
+    return [row.id for row in list_replicas(primary_id)]
+
+
+def credentials(primary_id):
+    """``(user, password)`` of the set of ``primary_id``, created on first use."""
+    with reader() as session:
+        row = session.scalars(select(models.ReplicaSet).where(
+            models.ReplicaSet.primary_id == primary_id)).first()
+        if row is not None:
+            return row.user, rpc_crypto.master_fernet().decrypt(row.password.encode()).decode()
+    user = 'trove_repl_%s' % secrets.token_hex(4)
+    password = secrets.token_urlsafe(24)
+    try:
+        with writer() as session:
+            session.add(models.ReplicaSet(
+                id=new_id(), primary_id=primary_id, user=user,
+                password=rpc_crypto.master_fernet().encrypt(password.encode()).decode()))
+    except IntegrityError:
+        return credentials(primary_id)    # a concurrent first use won
+    return user, password
+
+
+def set_primary(old_primary_id, new_primary_id, replica_ids_):
+    """After a promotion: the set's credentials and every member follow the new primary."""
+    with writer() as session:
+        session.execute(update(models.ReplicaSet)
+                        .where(models.ReplicaSet.primary_id == old_primary_id)
+                        .values(primary_id=new_primary_id))
+        session.execute(update(models.Instance)
+                        .where(models.Instance.id == new_primary_id)
+                        .values(slave_of_id=None, updated=models.utcnow()))
+        if replica_ids_:
+            session.execute(update(models.Instance)
+                            .where(models.Instance.id.in_(list(replica_ids_)))
+                            .values(slave_of_id=new_primary_id, updated=models.utcnow()))
+
+
+def detach(replica_id):
+    """The replica becomes a standalone instance."""
+    with writer() as session:
+        session.execute(update(models.Instance).where(models.Instance.id == replica_id)
+                        .values(slave_of_id=None, updated=models.utcnow()))
+
+
+def forget(primary_id):
+    """Drop the credentials of a set whose primary is gone and has no replicas."""
+    with writer() as session:
+        session.query(models.ReplicaSet).filter(
+            models.ReplicaSet.primary_id == primary_id).delete()
