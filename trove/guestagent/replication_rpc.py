@@ -41,10 +41,24 @@ _ROLE_LOCK = threading.Lock()
 
 
 def _serialised(func):
+    """One replication change of this member at a time."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         with _ROLE_LOCK:
             return func(*args, **kwargs)
+    return wrapper
+
+
+def _role_change(func):
+    """Serialised, and never interrupted by the engine watch: attach and
+    demote stop the engine on purpose (PostgreSQL's pg_rewind), which the
+    watch must not take for a crash; afterwards the engine is meant to be up."""
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        watch = getattr(self, 'watch', None)
+        quiet = watch.quiet(wanted_up=True) if watch else contextlib.nullcontext()
+        with _ROLE_LOCK, quiet:
+            return func(self, *args, **kwargs)
     return wrapper
 
 
@@ -74,7 +88,7 @@ class ReplicationEndpoints:
         return self._replication.position()
 
     @engine_op
-    @_serialised
+    @_role_change
     def attach_replica(self, context, primary_host, primary_port, user, password,
                        position=None, slot=None):
         """On a replica restored from a backup of the primary: follow it."""
@@ -104,13 +118,13 @@ class ReplicationEndpoints:
         self._replication.set_read_only(bool(read_only))
 
     @engine_op
-    @_serialised
+    @_role_change
     def promote_to_primary(self, context):
         LOG.info('Promoting this replica to primary')
         self._replication.promote()
 
     @engine_op
-    @_serialised
+    @_role_change
     def demote_to_replica(self, context, primary_host, primary_port, user, password,
                           slot=None):
         """On an old primary: become a replica of the new one."""
@@ -120,7 +134,7 @@ class ReplicationEndpoints:
                                      slot=slot)
 
     @engine_op
-    @_serialised
+    @_role_change
     def detach_replica(self, context):
         LOG.info('Detaching from the primary')
         self._replication.detach()

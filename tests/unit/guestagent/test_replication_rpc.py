@@ -188,3 +188,18 @@ def test_guest_api_reaches_the_endpoints_over_a_transport(fake_transport, mgr):
         server.wait()
     names = [c[0] for c in mgr.engine.replication.calls]
     assert names == ['ensure_replication_user', 'attach', 'promote', 'demote']
+
+
+def test_role_changes_run_quiet_for_the_engine_watch(mgr):
+    """The watch never restarts the engine a role change stopped on purpose."""
+    seen = []
+    rep = mgr.engine.replication
+    original = rep.attach
+
+    def attach(*args, **kwargs):
+        seen.append(mgr.watch._lock.locked())
+        return original(*args, **kwargs)
+    rep.attach = attach
+    _unwrapped(mgr.attach_replica, primary_host='h', primary_port=1, user='u',
+               password=SECRET)
+    assert seen == [True] and mgr.watch.wanted_up

@@ -217,19 +217,62 @@ class PostgreSQLReplication(base.Replication):
         self._clean_shutdown()
         source = ('host=%s port=%d user=%s passfile=%s connect_timeout=10'
                   % (host, port, user, passfile))
+        self._save(following=[host, port, user], slot=slot, read_only=True)
         try:
             self._rewind(source)
+            rewound = self._start_standby()
         except exception.ProcessExecutionError as exc:
             # Typically the WAL back to the divergence point is gone (a
-            # restored copy checkpointed it away): copy the primary instead.
-            LOG.warning('pg_rewind failed (%s); taking a base backup of the primary',
-                        exc.msg[-300:])
+            # restored copy checkpointed it away).
+            LOG.warning('pg_rewind failed (%s)', exc.msg[-300:])
+            rewound = False
+        if not rewound:
+            LOG.warning('Taking a base backup of the primary instead of rewinding')
+            self.engine.stop()
             self._base_backup(source, slot)
+            self._signal_standby()
+            self.engine.start()
+        self._drop_own_slots()
+        LOG.info('Standby of %s:%s%s', host, port, ' with slot %s' % slot if slot else '')
+
+    def _signal_standby(self):
         files.write_file(os.path.join(self._paths.datadir, 'standby.signal'), '',
                          mode=0o600, owner=app_mod.ENGINE_USER)
-        self._save(following=[host, port, user], slot=slot, read_only=True)
-        self.engine.start()
-        LOG.info('Standby of %s:%s%s', host, port, ' with slot %s' % slot if slot else '')
+
+    def _start_standby(self):
+        """Start the rewound standby; False when the primary no longer has the
+        WAL it needs to become consistent (it had no slot for this member)."""
+        self._signal_standby()
+        log = self._paths.console_log
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
+        self.engine.app.make_dirs()
+        self.engine.app.spawn()
+
+        def outcome():
+            if self.engine._answers():
+                return 'up'
+            if os.path.exists(log):
+                with open(log, errors='replace') as f:
+                    f.seek(offset)
+                    if 'has already been removed' in f.read():
+                        return 'gone'
+            return None if self.engine.app.child.running_pid() else 'exited'
+        result = process.wait_for(outcome, CONF.state_change_wait_time, interval=0.5)
+        if result == 'up':
+            return True
+        if result == 'gone':
+            return False
+        raise exception.EngineError(detail='the standby did not start: %s'
+                                    % self.engine.app.log_tail())
+
+    def _drop_own_slots(self):
+        """A standby serves no replicas (no cascading): slots it kept from its
+        time as a primary would only hold WAL back on its volume."""
+        for (name,) in self.engine.admin.execute(
+                "SELECT slot_name FROM pg_replication_slots "
+                "WHERE slot_type = 'physical' AND NOT active"):
+            self._one('SELECT pg_drop_replication_slot(%s)::text', (name,))
+            LOG.info('Dropped slot %s kept from the time as a primary', name)
 
     def _tool(self, name):
         path = app_mod.find(name, self.engine.app.version)
