@@ -16,6 +16,10 @@ from trove.db.api import new_id
 from trove.db.session import reader, writer
 
 
+# The engines hide this user from the API's user lists (ignore_users).
+REPLICATION_USER = 'os_repl'
+
+
 def list_replicas(primary_id):
     """Live replicas of ``primary_id`` ordered by id."""
     with reader() as session:
@@ -38,7 +42,7 @@ def credentials(primary_id):
             models.ReplicaSet.primary_id == primary_id)).first()
         if row is not None:
             return row.user, rpc_crypto.master_fernet().decrypt(row.password.encode()).decode()
-    user = 'trove_repl_%s' % secrets.token_hex(4)
+    user = REPLICATION_USER
     password = secrets.token_urlsafe(24)
     try:
         with writer() as session:

@@ -88,7 +88,7 @@ def test_detach_and_promote_claim_the_replica(app, tm, primary):  # noqa: F811
 def test_replica_set_credentials_are_stable_and_secret(db):
     user, password = replicas.credentials('p1')
     assert replicas.credentials('p1') == (user, password)
-    assert user.startswith('trove_repl_') and len(password) >= 24
+    assert user == 'os_repl' and len(password) >= 24
     from sqlalchemy import select
     from trove.db import models
     from trove.db.session import reader
@@ -97,3 +97,16 @@ def test_replica_set_credentials_are_stable_and_secret(db):
         assert password not in row.password
     replicas.set_primary('p1', 'p2', [])
     assert replicas.credentials('p2') == (user, password)
+
+
+def test_user_and_database_changes_on_a_replica_are_refused(app, tm, primary):  # noqa: F811
+    replica = _replica(app, primary)[1]['instance']['id']
+    db_api.set_task(replica, Task.NONE)
+    db_api.update_instance(replica, server_status='ACTIVE')
+    db_api.set_service_status(replica, states.ServiceStatus.HEALTHY)
+    for method, path, body in (
+            ('POST', '/databases', {'databases': [{'name': 'd2'}]}),
+            ('POST', '/users', {'users': [{'name': 'u2', 'password': 'pw'}]}),
+            ('POST', '/root', None), ('DELETE', '/databases/d1', None)):
+        status, fault = call(app, method, T + '/instances/%s%s' % (replica, path), body)
+        assert status == 400 and 'is a replica' in fault['badRequest']['message'], path

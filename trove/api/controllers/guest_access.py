@@ -41,6 +41,13 @@ def ready_guest(req, instance_id, rule=None):
             detail='instance %s is not ready (status %s, database service %s).'
                    % (instance_id, status, shown))
     refuse_silent_guest(inst.id, service)
+    if inst.slave_of_id and req.method != 'GET':
+        # The agent's admin bypasses read_only: a change here would be a
+        # transaction the primary never had, and break the stream.
+        raise exception.BadRequest(
+            'Instance %s is a replica of %s: change databases, users and root on the '
+            'primary; they reach the replica through replication.'
+            % (inst.id, inst.slave_of_id))
     return context, inst, get_guest(context, inst.id)
 
 

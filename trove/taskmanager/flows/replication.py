@@ -112,7 +112,11 @@ def _take_snapshot(context, primary_id, replica_id):
     primary = db_api.get_instance(primary_id)
     user, password = replicas.credentials(primary.id)
     try:
-        _guest(context, primary.id).ensure_replication_user(user=user, password=password)
+        guest = _guest(context, primary.id)
+        guest.ensure_replication_user(user=user, password=password)
+        # Before the snapshot (PostgreSQL): the slot keeps every WAL segment
+        # the copy will need from the moment the backup starts.
+        guest.create_replication_slot(name=slot_name(replica_id))
         return _snapshot(context, primary, replica_id)
     except create.BuildError:
         raise
