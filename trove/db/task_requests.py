@@ -52,6 +52,15 @@ def record(instance_id, action, payload, refund=None):
         save(session, instance_id, action, payload, refund)
 
 
+def record_if_absent(instance_id, action, payload):
+    """Store a request unless the instance has one (a running task's wins)."""
+    with writer() as session:
+        if session.get(models.TaskRequest, instance_id) is None:
+            save(session, instance_id, action, payload)
+            return True
+        return False
+
+
 def load(instance_id):
     """``(action, payload, attempts)`` of the stored request, or None."""
     with reader() as session:

@@ -14,6 +14,7 @@ request (trove.db.task_requests).  At start the taskmanager
 * ends any other task without a request in a readable state at once: a
   build whose request is gone can never finish, so it fails now instead of
   after ``usage_timeout``;
+* applies again configuration changes it had not finished;
 * re-sends backups still in NEW (their cast may have died with it; a guest
   ignores a second cast of the backup it is running);
 * re-applies instance access rules (flows/access.reapply_all).
@@ -113,6 +114,20 @@ def _resume(manager, ctx, instance_id, task):
         LOG.exception('Recovery of %s failed', instance_id)
 
 
+def reapply_configurations(manager, ctx):
+    """Apply again the configuration changes a dead taskmanager had not finished
+    (they claim no task; the apply is idempotent: the whole set is written)."""
+    for instance_id in task_requests.pending():
+        stored = task_requests.load(instance_id)
+        if stored is None or stored[0] != 'apply_configuration':
+            continue
+        try:
+            LOG.info('Re-applying the configuration change of %s', instance_id)
+            manager.apply_configuration(ctx, instance_id=instance_id, **stored[1])
+        except Exception:
+            LOG.exception('Re-applying the configuration of %s failed', instance_id)
+
+
 def resend_new_backups(ctx):
     """Cast again every backup no guest has reported on yet (state NEW)."""
     for row in db_backups.list_running():
@@ -149,6 +164,8 @@ def recover(manager):
         LOG.info('Resuming %s of %s', task.name, instance_id)
         threading.Thread(target=_resume, args=(manager, ctx, instance_id, task),
                          daemon=True, name='recover-%s' % instance_id).start()
+    threading.Thread(target=reapply_configurations, args=(manager, ctx), daemon=True,
+                     name='recover-configurations').start()
     threading.Thread(target=resend_new_backups, args=(ctx,), daemon=True,
                      name='recover-backups').start()
     threading.Thread(target=access_flow.reapply_all,

@@ -15,6 +15,7 @@ from trove.api.views import configurations as views
 from trove.common import exception, policy
 from trove.conf import CONF
 from trove.db import configurations as cfg_db
+from trove.db import task_requests
 from trove.db import datastores
 
 LOG = logging.getLogger(__name__)
@@ -28,13 +29,20 @@ def group_info(row):
         return views.GroupInfo(row, None, None)
 
 
+def send_configuration(tm, instance_id, old_values, new_values):
+    """Have the taskmanager apply a change; the request is stored first, so a
+    taskmanager that dies with it applies it when it starts again."""
+    args = {'old_values': old_values, 'new_values': new_values}
+    task_requests.record_if_absent(instance_id, 'apply_configuration', args)
+    tm.apply_configuration(instance_id=instance_id, **args)
+
+
 def reapply(context, config_id, old_values, new_values):
     """Cast the change to every attached instance; returns how many were told."""
     rows = cfg_db.attached_instances(config_id)
     tm = instances_ctl.get_taskmanager(context)
     for inst in rows:
-        tm.apply_configuration(instance_id=inst.id, old_values=old_values,
-                               new_values=new_values)
+        send_configuration(tm, inst.id, old_values, new_values)
     if rows:
         LOG.info('Configuration %s re-applied to %d instance(s)', config_id, len(rows))
     return len(rows)

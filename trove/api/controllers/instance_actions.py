@@ -13,6 +13,7 @@ from oslo_log import log as logging
 from sqlalchemy import func, select
 
 from trove.api import middleware, wsgi
+from trove.api.controllers import configurations as cfg_ctl
 from trove.api.controllers import flavors, guest_access
 from trove.api.controllers import instances as instances_ctl
 from trove.api.controllers import replicas
@@ -296,8 +297,7 @@ class InstanceActionController:
     def _send_change(self, context, inst, old, new, previous):
         tm = instances_ctl.get_taskmanager(context)
         _cast_or_revert(inst, 'configuration_id', previous,
-                        lambda: tm.apply_configuration(instance_id=inst.id, old_values=old,
-                                                       new_values=new))
+                        lambda: cfg_ctl.send_configuration(tm, inst.id, old, new))
 
     # -- GET .../configuration -----------------------------------------------------------
     def configuration(self, req, tenant_id, id):

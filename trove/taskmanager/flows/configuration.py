@@ -15,6 +15,7 @@ from trove.common import template
 from trove.db import api as db_api
 from trove.db import configurations
 from trove.db import datastores
+from trove.db import task_requests
 from trove.guestagent import rpcapi as guest_rpcapi
 
 LOG = logging.getLogger(__name__)
@@ -98,3 +99,4 @@ def apply_configuration(context, driver, change):
                               'Applying the configuration group failed: %s' % text)
         except Exception:
             LOG.exception('Could not record the fault of %s', change.instance_id)
+    task_requests.finish(change.instance_id, action='apply_configuration')
