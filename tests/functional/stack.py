@@ -197,8 +197,25 @@ class Stack:
         path = os.path.join(self.base_dir, 'volumes')
         return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
+    def keep_logs(self):
+        """With TROVE_TEST_LOGS=DIR: copy the daemons' and the guests' logs
+        there (one directory per stack) before the stack's files go."""
+        dest = os.environ.get('TROVE_TEST_LOGS')
+        if not dest:
+            return
+        target = os.path.join(dest, os.path.basename(self.dir))
+        shutil.copytree(os.path.join(self.dir, 'log'), os.path.join(target, 'log'),
+                        dirs_exist_ok=True)
+        servers = os.path.join(self.base_dir, 'servers')
+        for server in os.listdir(servers) if os.path.isdir(servers) else ():
+            logs = os.path.join(servers, server, 'var', 'log')
+            if os.path.isdir(logs):
+                shutil.copytree(logs, os.path.join(target, 'servers', server),
+                                dirs_exist_ok=True)
+
     def stop(self):
         """Stop daemons, power off servers left behind, drop queues and files."""
+        self.keep_logs()
         for name in reversed(DAEMONS):
             self.stop_daemon(name)
         if self.local_servers():

@@ -5,7 +5,9 @@ location for an incremental).  For a restore: the chain from the full
 backup to the requested one, each with its location and checksum, so the
 guest can verify every object before it touches the datadir.
 """
+from trove.conf import CONF
 from trove.db import backups as db_backups
+from trove.db import datastores
 
 # Datastore managers whose guests have a backup strategy; keep in sync with
 # trove.guestagent.backup.STRATEGIES (the API refuses backups of others).
@@ -31,6 +33,17 @@ def create_info(backup, parent, container, datastore, version):
         'datastore': datastore,
         'datastore_version': version,
     }
+
+
+def info_for(row):
+    """``create_info`` of a stored backup row: its parent, its datastore's
+    names and the deployment's container of the instance."""
+    version = datastores.get_version_by_id(row.datastore_version_id)
+    datastore = datastores.get_datastore(version.datastore_id)
+    parent = db_backups.get_backup(row.parent_id) if row.parent_id else None
+    container = db_backups.container_for(row.tenant_id, row.instance_id,
+                                         CONF.backup.swift_container)
+    return create_info(row, parent, container, datastore.name, version.name)
 
 
 def restore_info(backup_id):

@@ -59,6 +59,9 @@ class ServiceStatus(enum.Enum):
     RESTART_REQUIRED = (0x20, 'restart required', 'RESTART_REQUIRED', True)
     HEALTHY = (0x21, 'healthy', 'HEALTHY', True)
     RESTARTING = (0x22, 'restarting', 'RESTARTING', False)
+    # A replica whose stream is down (guestagent/replication_report.py): the
+    # engine runs and answers, but no longer follows its primary.
+    REPLICATION_BROKEN = (0x23, 'replication broken', 'ERROR', True)
 
     def __init__(self, code, description, api_status, action_is_allowed):
         self.code = code

@@ -2,6 +2,8 @@
 
 Guests never touch the database themselves; they cast here.
 """
+import json
+
 import oslo_messaging as messaging
 from oslo_log import log as logging
 
@@ -13,6 +15,27 @@ from trove.common import states
 from trove.db import api as db_api
 
 LOG = logging.getLogger(__name__)
+
+
+def _stream(payload):
+    """The replica's stream report to store (``replication`` column): JSON
+    text, None for a member that is no replica; nothing from an older guest
+    that does not send the key."""
+    if 'replication' not in payload:
+        return {}
+    report = payload['replication']
+    if not isinstance(report, dict):
+        return {'replication': None}
+    lag = report.get('lag')
+    kept = {'following': _text(report.get('following'), 255),
+            'lag': lag if isinstance(lag, int) and not isinstance(lag, bool) else None,
+            'healthy': bool(report.get('healthy')), 'broken': bool(report.get('broken')),
+            'error': _text(report.get('error'), 1000)}
+    return {'replication': json.dumps(kept)}
+
+
+def _text(value, limit):
+    return value[:limit] if isinstance(value, str) else None
 
 
 class Manager:
@@ -48,9 +71,9 @@ class Manager:
         if (current_status == states.ServiceStatus.RESTART_REQUIRED
                 and status != states.ServiceStatus.RESTART_REQUIRED):
             # Only a restart clears this; keep it, but record the heartbeat.
-            db_api.set_service_status(instance_id, current_status)
+            db_api.set_service_status(instance_id, current_status, **_stream(payload))
             return
-        db_api.set_service_status(instance_id, status)
+        db_api.set_service_status(instance_id, status, **_stream(payload))
         if status != current_status:
             LOG.info('Instance %s service status %s -> %s', instance_id,
                      current_status.description, status.description)

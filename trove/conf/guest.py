@@ -38,6 +38,11 @@ opts = [
                     'self-healing off.'),
     cfg.IntOpt('engine_restart_window', default=300, min=1,
                help='Seconds over which engine crashes are counted.'),
+    cfg.IntOpt('replication_broken_after', default=30, min=0,
+               help='Seconds a replica may fail to follow its primary (the '
+                    'stream down, a reconnect in progress) before it reports '
+                    'the stream broken: status ERROR with the engine\'s '
+                    'reason as the fault.  A shorter outage is a blip.'),
     cfg.BoolOpt('install_packages', default=True,
                 help='Install the engine packages when the binaries are '
                      'missing.'),

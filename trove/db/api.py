@@ -142,9 +142,15 @@ def guest_silent(service_row, now=None):
     return age >= datetime.timedelta(seconds=CONF.agent_heartbeat_expiry)
 
 
-def set_service_status(instance_id, status, touch=True):
-    """Persist a service status; ``touch`` stamps it as the latest heartbeat."""
+_KEEP = object()
+
+
+def set_service_status(instance_id, status, touch=True, replication=_KEEP):
+    """Persist a service status; ``touch`` stamps it as the latest heartbeat;
+    ``replication`` (JSON text or None) replaces the replica's stream report."""
     values = dict(status_id=status.code, status_description=status.description)
+    if replication is not _KEEP:
+        values['replication'] = replication
     if touch:
         values['updated_at'] = models.utcnow()
     with writer() as session:

@@ -84,6 +84,9 @@ class ServiceStatusRow(Base):
     status_id: Mapped[int] = mapped_column(Integer)
     status_description: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    # JSON {following, lag, healthy, broken, error} of a replica's stream
+    # (guestagent/replication_report.py); None on a primary or standalone.
+    replication: Mapped[str | None] = mapped_column(Text)
 
 
 class InstanceFault(Base):

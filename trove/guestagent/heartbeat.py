@@ -17,10 +17,13 @@ class Reporter:
         self.conductor = conductor_rpcapi.ConductorAPI(trove_context.admin_context())
         self.last = None
 
-    def send(self, status_description):
+    def send(self, status_description, replication=None):
+        """``replication`` is a replica's stream report (replication_report),
+        None otherwise (the conductor then forgets an older one)."""
         sent = time.time()
         self.conductor.heartbeat(instance_id=CONF.guest_id,
-                                 payload={'service_status': status_description},
+                                 payload={'service_status': status_description,
+                                          'replication': replication},
                                  sent=sent)
         if status_description != self.last:
             LOG.info('Reported service status %r', status_description)

@@ -19,11 +19,16 @@ from trove.guestagent import engine_watch
 from trove.guestagent import engines
 from trove.guestagent import guest_log
 from trove.guestagent import heartbeat
+from trove.guestagent import replication_report
 from trove.guestagent import replication_rpc
 from trove.guestagent.backup import runner as backup_runner
 from trove.guestagent.engine_op import engine_op as _engine_op
 
 LOG = logging.getLogger(__name__)
+
+
+# Engine statuses in which a replica's stream is worth reading.
+_UP = ('healthy', 'running')
 
 
 def _marker():
@@ -62,13 +67,14 @@ class Manager(replication_rpc.ReplicationEndpoints):
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.5')
+    target = messaging.Target(version='1.6')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)
         # The claimed spare (trove.guestagent.spare) whose engine already runs.
         self.spare = spare
         self.reporter = reporter or heartbeat.Reporter()
+        self.stream = replication_report.StreamReport()
         self._lock = threading.Lock()
         # Set while no engine warm-up runs; prepare waits for a running one.
         self._warm = threading.Event()
@@ -153,7 +159,15 @@ class Manager(replication_rpc.ReplicationEndpoints):
         except Exception:
             LOG.exception('Could not read the engine status')
             status = 'unknown'
-        self.reporter.send(status)
+        stream = None
+        if status in _UP:
+            stream = self.stream.read(self.engine)
+            if self.stream.newly_broken(stream):
+                self.reporter.error('Replication from %s is broken: %s' % (
+                    stream['following'], stream['error'] or 'the stream is down'))
+            if stream and stream['broken']:
+                status = replication_report.BROKEN
+        self.reporter.send(status, replication=stream)
 
     def recover(self):
         """After an agent (re)start: bring a prepared engine back up."""

@@ -140,6 +140,19 @@ class ReplicationEndpoints:
         self._replication.detach()
 
     @engine_op
+    def get_client_auth(self, context):
+        """(1.6) What clients log in with, when the engine does not replicate
+        it (Redis's password); None otherwise.  Travels sealed only."""
+        return self._replication.client_auth()
+
+    @engine_op
+    @_serialised
+    def set_client_auth(self, context, auth):
+        """(1.6) Accept the clients of the primary ``auth`` came from."""
+        with _masking((auth or {}).get('password') if isinstance(auth, dict) else None):
+            self._replication.set_client_auth(auth)
+
+    @engine_op
     def get_replication_status(self, context):
         """``{role, following, healthy, lag, error, read_only, position}``."""
         return self._replication.status()

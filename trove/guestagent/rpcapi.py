@@ -16,6 +16,9 @@ Version history:
         attach_replica, create_replication_slot, drop_replication_slot,
         wait_for_position, set_read_only, promote_to_primary,
         demote_to_replica, detach_replica, get_replication_status
+  1.6 - get_client_auth, set_client_auth (what clients log in with, shared
+        by the members of a replica set when the engine does not replicate
+        it: Redis)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -38,7 +41,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.5'
+    VERSION = '1.6'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -236,6 +239,14 @@ class GuestAPI:
 
     def detach_replica(self, *, timeout=None):
         return self._call15('detach_replica', timeout or CONF.agent_call_high_timeout)
+
+    def get_client_auth(self):
+        """(1.6) ``{'password', 'root_enabled'}`` (Redis) or None."""
+        return self._call('get_client_auth', CONF.agent_call_low_timeout, version='1.6')
+
+    def set_client_auth(self, *, auth):
+        return self._call('set_client_auth', CONF.agent_call_high_timeout, version='1.6',
+                          auth=auth)
 
     def get_replication_status(self):
         """``{role, following, healthy, lag, error, read_only, position}``."""

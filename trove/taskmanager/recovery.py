@@ -27,10 +27,8 @@ from sqlalchemy import select
 from trove.common import context as trove_context
 from trove.backup import info as backup_info
 from trove.common import states
-from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import backups as db_backups
-from trove.db import datastores
 from trove.db import models
 from trove.db import task_requests
 from trove.db.session import reader
@@ -134,21 +132,11 @@ def resend_new_backups(ctx):
         if row.state != states.BackupState.NEW:
             continue
         try:
-            names = _names(row.datastore_version_id)
-            parent = db_backups.get_backup(row.parent_id) if row.parent_id else None
-            container = db_backups.container_for(row.tenant_id, row.instance_id,
-                                                 CONF.backup.swift_container)
-            info = backup_info.create_info(row, parent, container, *names)
+            info = backup_info.info_for(row)
             LOG.info('Re-sending backup %s of %s', row.id, row.instance_id)
             backup_flow.create_backup(ctx, info, row.instance_id)
         except Exception:
             LOG.exception('Could not re-send backup %s', row.id)
-
-
-def _names(version_id):
-    """``(datastore name, version name)`` of a datastore version id."""
-    version = datastores.get_version_by_id(version_id)
-    return datastores.get_datastore(version.datastore_id).name, version.name
 
 
 def recover(manager):

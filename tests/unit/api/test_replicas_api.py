@@ -110,3 +110,52 @@ def test_user_and_database_changes_on_a_replica_are_refused(app, tm, primary):  
             ('POST', '/root', None), ('DELETE', '/databases/d1', None)):
         status, fault = call(app, method, T + '/instances/%s%s' % (replica, path), body)
         assert status == 400 and 'is a replica' in fault['badRequest']['message'], path
+
+
+def _ready(iid):
+    db_api.set_task(iid, Task.NONE)
+    db_api.update_instance(iid, server_status='ACTIVE')
+    db_api.set_service_status(iid, states.ServiceStatus.HEALTHY)
+
+
+def test_volume_resize_of_a_primary_resizes_its_replicas(app, tm, primary):  # noqa: F811
+    replica = _replica(app, primary)[1]['instance']['id']
+    # A replica that cannot take the resize now: nothing is resized.
+    status, body = call(app, 'POST', T + '/instances/%s/action' % primary,
+                        {'resize': {'volume': {'size': 2}}})
+    assert status == 422 and replica in body['unprocessableEntity']['message']
+    assert db_api.get_task(db_api.get_instance(primary)) is Task.NONE
+    assert [m for m, _ in tm.calls] == ['create_replica']
+    _ready(replica)
+    task_requests.finish(replica)
+    status, _ = call(app, 'POST', T + '/instances/%s/action' % primary,
+                     {'resize': {'volume': {'size': 2}}})
+    assert status == 202
+    assert tm.calls[-2:] == [('resize_volume', {'instance_id': primary, 'new_size': 2}),
+                             ('resize_volume', {'instance_id': replica, 'new_size': 2})]
+    for iid in (primary, replica):
+        assert db_api.get_task(db_api.get_instance(iid)) is Task.RESIZING
+        assert task_requests.load(iid)[0] == 'resize_volume'
+
+
+def test_mgmt_show_has_the_replica_stream(app, tm, primary):  # noqa: F811
+    from trove.conductor import manager as conductor
+    replica = _replica(app, primary)[1]['instance']['id']
+    _ready(replica)
+    report = {'following': '127.0.0.9:3306', 'lag': 3, 'healthy': True, 'broken': False,
+              'error': None, 'password': 'must not be kept'}
+    conductor.Manager()._heartbeat(replica, {'service_status': 'healthy',
+                                             'replication': report}, None)
+    shown = call(app, 'GET', T + '/mgmt/instances/%s' % replica)[1]['instance']
+    assert shown['replication'] == {'following': '127.0.0.9:3306', 'lag': 3,
+                                    'healthy': True, 'broken': False, 'error': None}
+    # The stream breaks: operating status ERROR; detached later: no report.
+    conductor.Manager()._heartbeat(replica, {'service_status': 'replication broken',
+                                             'replication': dict(report, healthy=False,
+                                                                 broken=True)}, None)
+    shown = call(app, 'GET', T + '/instances/%s' % replica)[1]['instance']
+    assert shown['operating_status'] == 'ERROR'
+    conductor.Manager()._heartbeat(replica, {'service_status': 'healthy',
+                                             'replication': None}, None)
+    shown = call(app, 'GET', T + '/mgmt/instances/%s' % replica)[1]['instance']
+    assert 'replication' not in shown and shown['service_status'] == 'healthy'

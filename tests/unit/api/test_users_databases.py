@@ -17,7 +17,7 @@ SS = states.ServiceStatus
 
 
 class _Reporter:
-    def send(self, status):
+    def send(self, status, replication=None):
         pass
 
     def error(self, message, details=None):

@@ -32,10 +32,12 @@ class Engine:
 class Reporter:
     def __init__(self):
         self.sent = []
+        self.streams = []
         self.errors = []
 
-    def send(self, status):
+    def send(self, status, replication=None):
         self.sent.append(status)
+        self.streams.append(replication)
 
     def error(self, message, details=None):
         self.errors.append(message)

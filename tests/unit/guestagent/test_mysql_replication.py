@@ -3,18 +3,19 @@ the persisted replication config and server ids."""
 import pytest
 
 from trove.common import exception
+from trove.common import positions
 from trove.guestagent.engines.mysql import config
 from trove.guestagent.engines.mysql import replication as repl
 
 
 def test_parse_gtid_keeps_the_highest_seq_per_domain():
-    assert repl.parse_gtid('0-1-42,1-2-7') == {0: 42, 1: 7}
-    assert repl.parse_gtid('0-1-5,0-3-9') == {0: 9}
-    assert repl.parse_gtid('') == {}
+    assert positions.parse_gtid('0-1-42,1-2-7') == {0: 42, 1: 7}
+    assert positions.parse_gtid('0-1-5,0-3-9') == {0: 9}
+    assert positions.parse_gtid('') == {}
     with pytest.raises(exception.BadRequest):
-        repl.parse_gtid('0-1-x')
+        positions.parse_gtid('0-1-x')
     with pytest.raises(exception.BadRequest):
-        repl.parse_gtid("0-1-2'; DROP")
+        positions.parse_gtid("0-1-2'; DROP")
 
 
 @pytest.mark.parametrize('a, b, expected', [
@@ -30,7 +31,7 @@ def test_parse_gtid_keeps_the_highest_seq_per_domain():
     ('0-1-10,1-1-1', '0-1-1,1-1-5', 1),
 ])
 def test_compare_gtid(a, b, expected):
-    assert repl.compare_gtid(a, b) == expected
+    assert positions.compare_gtid(a, b) == expected
     assert repl.MariaDBReplication.compare({'gtid': a}, {'gtid': b}) == expected
 
 
@@ -70,3 +71,18 @@ def test_my_cnf_enables_gtid_binlog_with_the_server_id(tmp_path):
                  'log-slave-updates', 'relay-log = relay-bin'):
         assert line in lines
     assert lines.index('log-bin = mysql-bin') < lines.index('!includedir %s' % paths.conf_d)
+
+
+def test_taskmanager_orders_positions_like_each_engine():
+    from trove.guestagent.engines.postgresql import replication as pg
+    from trove.guestagent.engines.redis import replication as redis
+    pairs = [('mariadb', repl.MariaDBReplication, {'gtid': '0-2-50'}, {'gtid': '0-1-49'}),
+             ('postgresql', pg.PostgreSQLReplication, {'lsn': '1/0'}, {'lsn': '0/FFFFFFFF'}),
+             ('redis', redis.RedisReplication, {'offset': 9, 'replid': 'x'},
+              {'offset': 3, 'replid': 'x'})]
+    for manager, engine, ahead, behind in pairs:
+        compare = positions.comparator(manager)
+        assert compare(ahead, behind) == engine.compare(ahead, behind) == 1
+        assert compare(behind, ahead) == -1 and compare(ahead, ahead) == 0
+    with pytest.raises(exception.BadRequest):
+        positions.comparator('cassandra')

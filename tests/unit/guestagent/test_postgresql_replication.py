@@ -2,17 +2,18 @@
 import pytest
 
 from trove.common import exception
+from trove.common import positions
 from trove.guestagent.engines.postgresql import config
 from trove.guestagent.engines.postgresql import replication as repl
 
 
 def test_lsn_values_order_as_64_bit_numbers():
-    assert repl.lsn_value('0/3000060') == 0x3000060
-    assert repl.lsn_value('1/0') == 1 << 32
-    assert repl.lsn_value('0/FFFFFFFF') < repl.lsn_value('1/0')
+    assert positions.lsn_value('0/3000060') == 0x3000060
+    assert positions.lsn_value('1/0') == 1 << 32
+    assert positions.lsn_value('0/FFFFFFFF') < positions.lsn_value('1/0')
     for bad in ('', '0-1', '0/xyz', None, "0/1'; --"):
         with pytest.raises(exception.BadRequest):
-            repl.lsn_value(bad)
+            positions.lsn_value(bad)
 
 
 @pytest.mark.parametrize('a, b, expected', [

@@ -7,128 +7,25 @@ RESIZING) and cast the work to the taskmanager, which always ends it.
 """
 import ipaddress
 import json
-import traceback
 
 from oslo_log import log as logging
-from sqlalchemy import func, select
 
 from trove.api import middleware, wsgi
+from trove.api.controllers import claims
 from trove.api.controllers import configurations as cfg_ctl
-from trove.api.controllers import flavors, guest_access
+from trove.api.controllers import flavors
 from trove.api.controllers import instances as instances_ctl
-from trove.api.controllers import replicas
+from trove.api.controllers import rebuilds, replicas
 from trove.api.schemas import configurations as schemas
-from trove.common import exception, policy, quota, states, template
+from trove.common import exception, policy, states, template
 from trove.conf import CONF
 from trove.db import api as db_api
-from trove.db import backups as db_backups
 from trove.db import configurations as cfg_db
-from trove.db import datastores, models
-from trove.db import quotas as db_quotas
-from trove.db import task_requests
-from trove.db.session import reader
+from trove.db import datastores
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
 Status = states.ServiceStatus
-ACTIONABLE_TASKS = frozenset({Task.NONE, Task.RESTART_REQUIRED})
-_RUNNING_BACKUP = ('NEW', 'BUILDING', 'SAVING')
-
-
-def running_backups(instance_id):
-    """How many backups of the instance are running."""
-    with reader() as session:
-        return session.scalar(select(func.count()).select_from(models.Backup).where(
-            models.Backup.instance_id == instance_id, models.Backup.deleted.is_(False),
-            models.Backup.state.in_(_RUNNING_BACKUP)))
-
-
-def validate_can_perform_action(inst):
-    """422 unless the server is up, the task idle, the service usable and
-    reporting (guest_access.refuse_silent_guest), and no backup runs."""
-    task = Task.from_code(inst.task_id)
-    if task not in ACTIONABLE_TASKS:
-        raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
-    if (inst.server_status or '').upper() not in ('ACTIVE', 'HEALTHY'):
-        raise exception.UnprocessableEntity(
-            detail='instance %s is not available: its server is %s.'
-                   % (inst.id, inst.server_status or 'unknown'))
-    row = db_api.get_service_status(inst.id)
-    status = Status.from_code(row.status_id) if row else Status.UNKNOWN
-    if not status.action_is_allowed:
-        raise exception.UnprocessableEntity(
-            detail='instance %s is not available: its database service is %s.'
-                   % (inst.id, status.api_status))
-    guest_access.refuse_silent_guest(inst.id, row)
-    if running_backups(inst.id):
-        raise exception.UnprocessableEntity(
-            detail='instance %s is not available: a backup is running.' % inst.id)
-
-
-def fail_running_backups(instance_id):
-    """Mark the instance's running backups FAILED (an admin reset); returns ids."""
-    failed = []
-    for row in db_backups.list_backups(instance_id=instance_id):
-        if row.state in states.BackupState.RUNNING and db_backups.update_backup(
-                row.id, expected_states=states.BackupState.RUNNING,
-                state=states.BackupState.FAILED):
-            failed.append(row.id)
-    if failed:
-        LOG.warning('Instance %s reset: backups %s marked FAILED', instance_id,
-                    ', '.join(failed))
-    return failed
-
-
-def claim_task(inst, task, service_status=None, request=None, charge=None):
-    """Conditionally move to ``task``; returns what to restore if the cast fails.
-
-    ``request`` is ``(action, kwargs)`` of the taskmanager cast: it is stored
-    with the claim (task_requests) so a taskmanager that dies with the cast
-    redoes the task.  ``charge`` (quota deltas) is charged in the same
-    transaction and given back if the task is abandoned.
-    InstanceNotAvailable (409/422 as upstream) when another task runs.
-    """
-    row = db_api.get_service_status(inst.id)
-    if request is None:
-        before = Task.from_code(inst.task_id)
-        claimed = db_api.set_task(inst.id, task, expected=ACTIONABLE_TASKS)
-    else:
-        if charge:
-            db_quotas.ensure_usages(inst.tenant_id, quota.RESOURCES)
-        before = task_requests.claim(inst.id, task, ACTIONABLE_TASKS, request[0],
-                                     request[1], charge=charge,
-                                     limits=quota.get_limits(inst.tenant_id))
-        claimed = before is not None
-        if claimed:
-            LOG.info('Instance %s task %s -> %s', inst.id, before.name, task.name)
-    if not claimed:
-        current = db_api.get_task(db_api.get_instance(inst.id))
-        raise exception.InstanceNotAvailable(instance_id=inst.id, task=current.name)
-    if service_status is not None:
-        db_api.set_service_status(inst.id, service_status, touch=False)
-    return before, (Status.from_code(row.status_id) if row else None)
-
-
-def cast_or_restore(inst, task, restore, what, send):
-    """Run ``send`` (the cast); on failure undo the claim and answer 503."""
-    try:
-        send()
-    except Exception as exc:
-        LOG.error('Casting %s for %s failed: %s', what, inst.id, exc)
-        before, status = restore
-        task_requests.finish(inst.id, refund=True)
-        db_api.set_task(inst.id, before, expected=task)
-        if status is not None:
-            db_api.set_service_status(inst.id, status, touch=False)
-        db_api.save_fault(inst.id, 'The %s request could not be sent to the '
-                                   'taskmanager.' % what, details=traceback.format_exc())
-        raise instances_ctl.ServiceUnavailable(
-            detail='the taskmanager is unreachable; %s of instance %s was not '
-                   'started.' % (what, inst.id))
-    LOG.info('Instance %s: %s requested', inst.id, what)
-    return wsgi.Result(status=202)
-
-
 def _cast_or_revert(inst, column, previous, send):
     """Run ``send`` (a cast that needs no task); on failure put ``column`` back, 503."""
     try:
@@ -162,13 +59,13 @@ class InstanceActionController:
             return replicas.promote(context, inst)
         if name == 'eject_replica_source':
             return replicas.eject(context, inst)
-        validate_can_perform_action(inst)
+        claims.validate_can_perform_action(inst)
         tm = instances_ctl.get_taskmanager(context)
         if name == 'restart':
-            restore = claim_task(inst, Task.REBOOTING, Status.RESTARTING,
-                                 request=('restart', {}))
-            return cast_or_restore(inst, Task.REBOOTING, restore, 'restart',
-                              lambda: tm.restart(instance_id=inst.id))
+            restore = claims.claim_task(inst, Task.REBOOTING, Status.RESTARTING,
+                                        request=('restart', {}))
+            return claims.cast_or_restore(inst, Task.REBOOTING, restore, 'restart',
+                                          lambda: tm.restart(instance_id=inst.id))
         if 'flavorRef' in args:
             return self._resize_flavor(tm, inst, args['flavorRef'])
         return self._resize_volume(tm, inst, int(args['volume']['size']))
@@ -182,10 +79,11 @@ class InstanceActionController:
         # The RAM difference is charged with the claim, and given back if
         # the resize fails or is abandoned (task_requests).
         args = dict(old_flavor=old.to_dict(), new_flavor=new.to_dict())
-        restore = claim_task(inst, Task.RESIZING, request=('resize_flavor', args),
-                             charge={'ram': new.ram - old.ram})
-        return cast_or_restore(inst, Task.RESIZING, restore, 'resize to flavor %s' % new.id,
-                               lambda: tm.resize_flavor(instance_id=inst.id, **args))
+        restore = claims.claim_task(inst, Task.RESIZING, request=('resize_flavor', args),
+                                    charge={'ram': new.ram - old.ram})
+        return claims.cast_or_restore(inst, Task.RESIZING, restore,
+                                      'resize to flavor %s' % new.id,
+                                      lambda: tm.resize_flavor(instance_id=inst.id, **args))
 
     def _resize_volume(self, tm, inst, size):
         if not CONF.volume_support or not inst.volume_size:
@@ -197,17 +95,29 @@ class InstanceActionController:
         if size > CONF.max_accepted_volume_size:
             raise exception.VolumeSizeTooLarge(size=size,
                                                max_size=CONF.max_accepted_volume_size)
-        restore = claim_task(inst, Task.RESIZING, request=('resize_volume', {'new_size': size}),
-                             charge={'volumes': size - inst.volume_size})
-        return cast_or_restore(inst, Task.RESIZING, restore, 'volume resize to %d GB' % size,
-                               lambda: tm.resize_volume(instance_id=inst.id, new_size=size))
+        # A primary's replicas grow with it (upstream); all are checked first.
+        members = replicas.smaller_replicas(inst, size)
+        result = self._claim_volume_resize(tm, inst, size)
+        for member in members:
+            self._claim_volume_resize(tm, member, size)
+        return result
+
+    @staticmethod
+    def _claim_volume_resize(tm, inst, size):
+        restore = claims.claim_task(inst, Task.RESIZING,
+                                    request=('resize_volume', {'new_size': size}),
+                                    charge={'volumes': size - inst.volume_size})
+        return claims.cast_or_restore(inst, Task.RESIZING, restore,
+                                      'volume resize to %d GB' % size,
+                                      lambda: tm.resize_volume(instance_id=inst.id,
+                                                               new_size=size))
 
     def _reset_status(self, context, inst):
         for _attempt in range(5):
             if db_api.set_task(inst.id, Task.NONE):
                 break
         db_api.set_service_status(inst.id, Status.UNKNOWN, touch=False)
-        fail_running_backups(inst.id)
+        claims.fail_running_backups(inst.id)
         LOG.info('Instance %s status reset by an administrator', inst.id)
         return wsgi.Result(status=202)
 
@@ -233,8 +143,6 @@ class InstanceActionController:
             if len(data) > 1:
                 raise exception.BadRequest('An upgrade (datastore_version) cannot be '
                                            'combined with other changes.')
-            # rebuilds builds on this module's claims: imported when used.
-            from trove.api.controllers import rebuilds
             return rebuilds.upgrade(context, inst, data['datastore_version'])
         if 'access' in data:
             self._update_access(context, inst, data['access'])
@@ -279,7 +187,7 @@ class InstanceActionController:
             raise exception.BadRequest(
                 'Configuration group %s is for another datastore version than instance '
                 '%s.' % (group.id, inst.id))
-        validate_can_perform_action(inst)
+        claims.validate_can_perform_action(inst)
         values = cfg_db.get_values(group.id)
         db_api.update_instance(inst.id, configuration_id=group.id)
         self._send_change(context, inst, {}, values, previous=None)
@@ -288,7 +196,7 @@ class InstanceActionController:
     def _detach(self, context, inst):
         if not inst.configuration_id:
             return
-        validate_can_perform_action(inst)
+        claims.validate_can_perform_action(inst)
         values = cfg_db.get_values(inst.configuration_id)
         db_api.update_instance(inst.id, configuration_id=None)
         self._send_change(context, inst, values, {}, previous=inst.configuration_id)

@@ -4,10 +4,12 @@ catalogue.
 
 Every action is authorised by a ``mgmt:*`` policy rule (admin by default).
 """
+import json
+
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import guest_access, instance_actions, rebuilds
+from trove.api.controllers import claims, guest_access, rebuilds
 from trove.api.controllers import instances as instance_ctl
 from trove.api.views import instances as views
 from trove.common import exception, policy, states
@@ -104,6 +106,11 @@ class MgmtInstanceController:
                     service_status=info.service.status_description if info.service else None,
                     server={'id': inst.compute_instance_id, 'status': inst.server_status,
                             'host': inst.hostname})
+        stream = info.service.replication if info.service else None
+        if stream:
+            # {following, lag, healthy, broken, error}: lag in seconds
+            # (MariaDB, Redis) or bytes (PostgreSQL) behind the primary.
+            view['replication'] = json.loads(stream)
         return view
 
     def index(self, req, tenant_id):
@@ -148,11 +155,11 @@ class MgmtInstanceController:
             return rebuilds.rebuild(context, inst, args['image_id'])
         if name == 'reset-task-status':
             db_api.set_task(inst.id, Task.NONE)
-            instance_actions.fail_running_backups(inst.id)
+            claims.fail_running_backups(inst.id)
             LOG.info('Instance %s task reset by an administrator', inst.id)
             return wsgi.Result(status=202)
         task = Task.from_code(inst.task_id)
-        if task not in instance_actions.ACTIONABLE_TASKS:
+        if task not in claims.ACTIONABLE_TASKS:
             raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
         if name == 'stop':
             guest_access.refuse_silent_guest(inst.id)
@@ -165,21 +172,21 @@ class MgmtInstanceController:
         if not inst.compute_instance_id:
             raise exception.UnprocessableEntity(
                 detail='instance %s has no server to reboot.' % inst.id)
-        if instance_actions.running_backups(inst.id):
+        if claims.running_backups(inst.id):
             if not db_api.guest_silent(db_api.get_service_status(inst.id)):
                 raise exception.UnprocessableEntity(
                     detail='instance %s is not available: a backup is running.' % inst.id)
             # A guest that stopped reporting cannot finish its backup; the
             # reboot is the repair, so the backup ends now instead of
             # blocking it until the stall watchdog.
-            for backup_id in instance_actions.fail_running_backups(inst.id):
+            for backup_id in claims.fail_running_backups(inst.id):
                 db_api.save_fault(inst.id, 'Backup %s failed: the guest agent stopped '
                                            'reporting; the instance was rebooted.' % backup_id)
-        restore = instance_actions.claim_task(inst, Task.REBOOTING,
+        restore = claims.claim_task(inst, Task.REBOOTING,
                                               states.ServiceStatus.SHUTDOWN,
                                               request=('reboot', {}))
         tm = instance_ctl.get_taskmanager(context)
-        return instance_actions.cast_or_restore(inst, Task.REBOOTING, restore, 'reboot',
+        return claims.cast_or_restore(inst, Task.REBOOTING, restore, 'reboot',
                                                 lambda: tm.reboot(instance_id=inst.id))
 
 

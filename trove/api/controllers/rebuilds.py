@@ -7,7 +7,7 @@ with the cast redoes it.
 """
 from oslo_log import log as logging
 
-from trove.api.controllers import instance_actions
+from trove.api.controllers import claims
 from trove.api.controllers import instances as instances_ctl
 from trove.common import exception, states
 from trove.db import datastores
@@ -17,10 +17,10 @@ Task = states.InstanceTask
 
 
 def _claim_and_cast(context, inst, action, args):
-    restore = instance_actions.claim_task(inst, Task.UPGRADING, request=(action, args))
+    restore = claims.claim_task(inst, Task.UPGRADING, request=(action, args))
     tm = instances_ctl.get_taskmanager(context)
     send = getattr(tm, action)
-    return instance_actions.cast_or_restore(inst, Task.UPGRADING, restore,
+    return claims.cast_or_restore(inst, Task.UPGRADING, restore,
                                             '%s on image %s' % (action, args['image_id']),
                                             lambda: send(instance_id=inst.id, **args))
 
@@ -40,7 +40,7 @@ def upgrade(context, inst, version_ref):
         raise exception.BadRequest('Datastore version %s uses another manager (%s) than '
                                    'the instance (%s).' % (target.name, target.manager,
                                                            current.manager))
-    instance_actions.validate_can_perform_action(inst)
+    claims.validate_can_perform_action(inst)
     LOG.info('Instance %s upgrade %s -> %s requested', inst.id, current.name, target.name)
     return _claim_and_cast(context, inst, 'upgrade', {
         'image_id': target.image_id or None, 'datastore_version_id': target.id})
@@ -52,9 +52,9 @@ def rebuild(context, inst, image_id):
         raise exception.UnprocessableEntity(
             detail='instance %s has no server to rebuild.' % inst.id)
     task = Task.from_code(inst.task_id)
-    if task not in instance_actions.ACTIONABLE_TASKS:
+    if task not in claims.ACTIONABLE_TASKS:
         raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
-    if instance_actions.running_backups(inst.id):
+    if claims.running_backups(inst.id):
         raise exception.UnprocessableEntity(
             detail='instance %s is not available: a backup is running.' % inst.id)
     return _claim_and_cast(context, inst, 'rebuild', {

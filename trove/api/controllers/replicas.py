@@ -8,7 +8,7 @@ other long actions, so a taskmanager crash does not lose it.
 from oslo_log import log as logging
 
 
-from trove.api.controllers import instance_actions
+from trove.api.controllers import claims, guest_access
 from trove.api.controllers import instances as instances_ctl
 from trove.api.controllers import flavors
 from trove.api.views import instances as views
@@ -32,7 +32,7 @@ def _primary(context, ref):
     if primary.slave_of_id:
         raise exception.BadRequest('Cannot create a replica of replica %s; use its '
                                    'primary %s.' % (primary.id, primary.slave_of_id))
-    instance_actions.validate_can_perform_action(primary)
+    claims.validate_can_perform_action(primary)
     return primary
 
 
@@ -85,6 +85,27 @@ def create(context, data):
     return rows[0]
 
 
+def share_client_auth(context, primary, guest):
+    """After a root change on a primary: its replicas take the same client
+    credentials when the engine does not replicate them (Redis's password).
+    A replica that cannot is given a fault; the primary's change stands."""
+    members = replicas.replica_ids(primary.id)
+    if not members:
+        return
+    auth = guest.get_client_auth()
+    if not auth:
+        return
+    for member in members:
+        try:
+            guest_access.get_guest(context, member).set_client_auth(auth=auth)
+        except Exception as exc:
+            LOG.error('Replica %s did not take the root change of %s: %s', member,
+                      primary.id, type(exc).__name__)
+            db_api.save_fault(member, 'The root change of primary %s could not be applied '
+                                      'to this replica; its clients still use the previous '
+                                      'password.' % primary.id)
+
+
 def refuse_delete(inst):
     """403 (upstream's ReplicaSourceDeleteForbidden) for a primary with replicas."""
     members = replicas.replica_ids(inst.id)
@@ -92,10 +113,21 @@ def refuse_delete(inst):
         raise exception.ReplicaSourceDeleteForbidden(replicas=', '.join(members))
 
 
+def smaller_replicas(primary, size):
+    """The replicas of ``primary`` whose volume is below ``size`` GB, each able
+    to take a resize now (else the 422 of validate_can_perform_action, and
+    nothing is resized)."""
+    members = [r for r in replicas.list_replicas(primary.id)
+               if r.volume_size and r.volume_size < size]
+    for member in members:
+        claims.validate_can_perform_action(member)
+    return members
+
+
 def _claim_and_cast(context, inst, task, action):
-    restore = instance_actions.claim_task(inst, task, request=(action, {}))
+    restore = claims.claim_task(inst, task, request=(action, {}))
     send = getattr(instances_ctl.get_taskmanager(context), action)
-    return instance_actions.cast_or_restore(inst, task, restore, action.replace('_', ' '),
+    return claims.cast_or_restore(inst, task, restore, action.replace('_', ' '),
                                             lambda: send(instance_id=inst.id))
 
 
@@ -103,7 +135,7 @@ def detach(context, inst):
     """``PUT /instances/{id} {"instance": {"replica_of": ""}}``; 202."""
     if not inst.slave_of_id:
         raise exception.BadRequest('Instance %s is not a replica.' % inst.id)
-    instance_actions.validate_can_perform_action(inst)
+    claims.validate_can_perform_action(inst)
     return _claim_and_cast(context, inst, Task.DETACHING, 'detach_replica')
 
 
@@ -112,9 +144,9 @@ def promote(context, inst):
     if not inst.slave_of_id:
         raise exception.BadRequest('Instance %s is not a replica; promote one of the '
                                    'replicas of a primary.' % inst.id)
-    instance_actions.validate_can_perform_action(inst)
+    claims.validate_can_perform_action(inst)
     primary = db_api.get_instance(inst.slave_of_id)
-    instance_actions.validate_can_perform_action(primary)
+    claims.validate_can_perform_action(primary)
     return _claim_and_cast(context, inst, Task.PROMOTING, 'promote_to_replica_source')
 
 

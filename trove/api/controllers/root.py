@@ -7,7 +7,7 @@ The generated or given password is returned once and never logged.
 from oslo_log import log as logging
 
 from trove.api import wsgi
-from trove.api.controllers import guest_access
+from trove.api.controllers import guest_access, replicas
 from trove.api.schemas import users as schemas
 from trove.db import root_history
 
@@ -35,13 +35,15 @@ class RootController:
         else:
             user = guest.enable_root_with_password(root_password=password)
         root_history.record(inst.id, context.user_id)
+        replicas.share_client_auth(context, inst, guest)
         LOG.info('Root enabled on instance %s by user %s', inst.id, context.user_id)
         return {'user': {'name': user['name'], 'password': user['password']}}
 
     def delete(self, req, tenant_id, instance_id):
-        _context, inst, guest = guest_access.ready_guest(
+        context, inst, guest = guest_access.ready_guest(
             req, instance_id, rule='instance:extension:root:delete')
         root_history.get(inst.id)
         guest.disable_root()
+        replicas.share_client_auth(context, inst, guest)
         LOG.info('Root disabled on instance %s', inst.id)
         return wsgi.Result(status=204)

@@ -9,7 +9,9 @@ every engine looks the same to them:
 * on a replica made from a backup of the primary: ``attach``, ``wait_for``,
   ``promote``, ``detach``;
 * on an old primary: ``demote`` (follow the new primary);
-* on any member: ``position``, ``compare``, ``status``.
+* on any member: ``position``, ``compare``, ``status``;
+* ``client_auth`` / ``set_client_auth``: what clients log in with, for
+  engines that do not replicate it (Redis's password).
 
 Arguments are keywords and every value is plain JSON.  A position is a
 dict whose keys depend on the engine ({'gtid': '0-1-42'} for MariaDB,
@@ -19,12 +21,18 @@ Passwords are never logged, never put on a command line and never part of
 an error message.
 """
 import abc
+import json
+import os
 import time
 
 from trove.common import exception
+from trove.guestagent.engines.common import files
 
 PRIMARY = 'primary'
 REPLICA = 'replica'
+# The agent's record of a member's role (engines whose own files do not
+# keep it: PostgreSQL, Redis), in the engine's state directory.
+STATE_FILE = 'replication.json'
 
 
 def status_dict(role, following=None, healthy=True, lag=None, error=None,
@@ -71,6 +79,23 @@ class Replication(abc.ABC):
 
     def __init__(self, engine):
         self.engine = engine
+
+    # -- the agent's record of this member's role (STATE_FILE) ------------------
+    def _state_path(self):
+        return os.path.join(self.engine.paths.state_dir, STATE_FILE)
+
+    def _state(self):
+        try:
+            with open(self._state_path()) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {}
+
+    def _store_state(self, **changes):
+        """The record with ``changes`` applied, written 0600; returns it."""
+        state = dict(self._state(), **changes)
+        files.write_file(self._state_path(), json.dumps(state), mode=0o600)
+        return state
 
     # -- primary side ---------------------------------------------------------
     @abc.abstractmethod
@@ -120,6 +145,16 @@ class Replication(abc.ABC):
     @abc.abstractmethod
     def detach(self) -> None:
         """Stop following, forget the primary and accept writes (standalone)."""
+
+    # -- what clients authenticate with -----------------------------------------
+    def client_auth(self) -> dict | None:
+        """What a replica must share with this primary so the same clients
+        get in, when the engine does not replicate it itself (Redis: its
+        password); None for engines whose users travel in the stream."""
+        return None
+
+    def set_client_auth(self, auth: dict) -> None:  # noqa: B027 - optional
+        """Accept the clients of the primary ``auth`` came from."""
 
     # -- any member -----------------------------------------------------------
     @abc.abstractmethod

@@ -23,6 +23,7 @@ import time
 
 from oslo_log import log as logging
 
+from trove.common import positions
 from trove.common import states
 from trove.common.states import BackupState
 from trove.conf import CONF
@@ -62,7 +63,6 @@ def slot_name(replica_id):
 def _snapshot(context, primary, replica_id):
     """A full backup of the primary, COMPLETED, for the replica to restore."""
     version = datastores.get_version_by_id(primary.datastore_version_id)
-    ds = datastores.get_datastore(version.datastore_id)
     deadline = time.time() + CONF.agent_replication_snapshot_timeout
     while True:
         try:
@@ -76,10 +76,7 @@ def _snapshot(context, primary, replica_id):
                 raise create.BuildError(Task.BUILDING_ERROR_REPLICA,
                                         'No snapshot of the primary: %s' % exc)
             time.sleep(CONF.usage_sleep_time)
-    container = db_backups.container_for(primary.tenant_id, primary.id,
-                                         CONF.backup.swift_container)
-    backup_flow.create_backup(context, backup_info.create_info(
-        row, None, container, ds.name, version.name), primary.id)
+    backup_flow.create_backup(context, backup_info.info_for(row), primary.id)
     while time.time() < deadline:
         state = db_backups.get_backup(row.id).state
         if state == BackupState.COMPLETED:
@@ -101,6 +98,11 @@ def attach(context, replica_id, primary):
         user=user, password=password,
         replica_host=db_api.get_instance(replica_id).hostname)
     primary_guest.create_replication_slot(name=slot_name(replica_id))
+    # The primary's clients must get in here too (Redis keeps its password
+    # in configuration, which does not replicate).
+    auth = primary_guest.get_client_auth()
+    if auth:
+        _guest(context, replica_id).set_client_auth(auth=auth)
     _guest(context, replica_id).attach_replica(
         primary_host=host, primary_port=port, user=user, password=password,
         slot=slot_name(replica_id))
@@ -235,23 +237,9 @@ def promote(context, replica_id):
     _end(replica_id, Task.PROMOTING, fault, 'promote_to_replica_source')
 
 
-def _comparator(manager):
-    """The engine's position order (GTID sets, LSNs, offsets), shared with the guest."""
-    from trove.guestagent.engines.mysql import replication as mysql_repl
-    from trove.guestagent.engines.postgresql import replication as pg_repl
-    engines = {'mariadb': mysql_repl.MariaDBReplication, 'mysql': mysql_repl.MariaDBReplication,
-               'postgresql': pg_repl.PostgreSQLReplication}
-    try:
-        from trove.guestagent.engines.redis import replication as redis_repl
-        engines['redis'] = redis_repl.RedisReplication
-    except ImportError:
-        pass
-    return engines[manager].compare
-
-
 def _most_advanced(context, candidates, manager):
     """The replica whose applied position is the furthest."""
-    compare = _comparator(manager)
+    compare = positions.comparator(manager)
     best, best_pos = None, None
     for replica_id in candidates:
         try:

@@ -15,7 +15,7 @@ import re
 
 from oslo_log import log as logging
 
-from trove.common import exception
+from trove.common import positions
 from trove.guestagent.engines import replication as base
 from trove.guestagent.engines.common import files
 from trove.guestagent.engines.mysql import names
@@ -31,40 +31,6 @@ CONNECT_RETRY = 2  # seconds between reconnects of the IO thread
 PROMOTE_APPLY_TIMEOUT = 60  # seconds to apply the received relay log
 
 
-def parse_gtid(text):
-    """``{domain: seq_no}`` of a GTID list such as ``0-1-42,1-2-7``."""
-    result = {}
-    for item in (text or '').replace('\n', '').split(','):
-        item = item.strip()
-        if not item:
-            continue
-        parts = item.split('-')
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
-            raise exception.BadRequest(detail='invalid GTID %r' % item)
-        domain, seq = int(parts[0]), int(parts[2])
-        result[domain] = max(seq, result.get(domain, 0))
-    return result
-
-
-def compare_gtid(a, b):
-    """-1, 0 or 1 for GTID lists ``a`` and ``b``.
-
-    ``a`` is ahead when it is at least as far in every domain; positions
-    that are ahead in different domains (never the case with the single
-    domain Trove uses) are ordered by their total of sequence numbers.
-    """
-    da, db = parse_gtid(a), parse_gtid(b)
-    diffs = [da.get(d, 0) - db.get(d, 0) for d in set(da) | set(db)]
-    if all(x == 0 for x in diffs):
-        return 0
-    if all(x >= 0 for x in diffs):
-        return 1
-    if all(x <= 0 for x in diffs):
-        return -1
-    total = sum(diffs)
-    return (total > 0) - (total < 0)
-
-
 def backup_gtid(name, text):
     """The GTID in a mariabackup info file's ``text`` (None when absent).
 
@@ -76,13 +42,6 @@ def backup_gtid(name, text):
         return fields[2] if len(fields) >= 3 else None
     match = _INFO_GTID.search(text)
     return match.group(1) if match else None
-
-
-def _gtid_of(position):
-    if not isinstance(position, dict) or not isinstance(position.get('gtid'), str):
-        raise exception.BadRequest(detail='a MariaDB position is {"gtid": "..."}')
-    parse_gtid(position['gtid'])
-    return position['gtid']
 
 
 def render_replication_cnf(read_only):
@@ -161,7 +120,7 @@ class MariaDBReplication(base.Replication):
         """
         gtid = self._backup_gtid()
         if gtid is None and position is not None:
-            gtid = _gtid_of(position)
+            gtid = positions.gtid_of(position)
         if gtid is None:
             gtid = self._one('SELECT @@GLOBAL.gtid_current_pos') or ''
         self.set_read_only(True)
@@ -234,11 +193,11 @@ class MariaDBReplication(base.Replication):
 
     @staticmethod
     def compare(a, b):
-        return compare_gtid(_gtid_of(a), _gtid_of(b))
+        return positions.compare_mariadb(a, b)
 
     def wait_for(self, position, timeout):
         """MASTER_GTID_WAIT on a replica; the generic poll on a primary."""
-        gtid = _gtid_of(position)
+        gtid = positions.gtid_of(position)
         if self._slave_status() is None:
             return super().wait_for(position, timeout)
         return self._one('SELECT MASTER_GTID_WAIT(%s, %s)', (gtid, float(timeout))) == 0

@@ -15,7 +15,6 @@ what differs; it is a no-op when the datadir is simply behind.
 Positions are ``{'lsn': 'X/Y'}``, ordered as 64-bit numbers.
 """
 import ipaddress
-import json
 import os
 import re
 import shlex
@@ -25,6 +24,7 @@ from oslo_log import log as logging
 from psycopg import sql
 
 from trove.common import exception
+from trove.common import positions
 from trove.conf import CONF
 from trove.guestagent.engines import process
 from trove.guestagent.engines import replication as base
@@ -33,30 +33,14 @@ from trove.guestagent.engines.postgresql import app as app_mod
 from trove.guestagent.engines.postgresql import config, names, scram
 
 LOG = logging.getLogger(__name__)
-STATE_FILE = 'replication.json'
 PASSFILE = 'replication.pgpass'
 _SLOT_RE = re.compile(r'^[a-z0-9_]{1,63}$')
-_LSN_RE = re.compile(r'^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$')
 # Functions a non-superuser needs for pg_rewind (PostgreSQL documentation).
 REWIND_FUNCTIONS = ('pg_ls_dir(text, boolean, boolean)', 'pg_stat_file(text, boolean)',
                     'pg_read_binary_file(text)',
                     'pg_read_binary_file(text, bigint, bigint, boolean)')
 PROMOTE_TIMEOUT = 60
 DEFAULT_REPLICA_CIDR = '127.0.0.0/8'  # the local compute driver's loopback range
-
-
-def lsn_value(lsn):
-    """``'X/Y'`` as the 64-bit number it names."""
-    if not isinstance(lsn, str) or not _LSN_RE.match(lsn):
-        raise exception.BadRequest(detail='invalid LSN %r' % (lsn,))
-    high, low = lsn.split('/')
-    return (int(high, 16) << 32) + int(low, 16)
-
-
-def _lsn_of(position):
-    if not isinstance(position, dict):
-        raise exception.BadRequest(detail='a PostgreSQL position is {"lsn": "X/Y"}')
-    return lsn_value(position.get('lsn'))
 
 
 def slot_name(name):
@@ -118,16 +102,8 @@ class PostgreSQLReplication(base.Replication):
         return bool(self._one('SELECT pg_is_in_recovery()'))
 
     # -- persisted state ------------------------------------------------------
-    def _state(self):
-        try:
-            with open(os.path.join(self._paths.state_dir, STATE_FILE)) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return {}
-
     def _save(self, **changes):
-        state = dict(self._state(), **changes)
-        files.write_file(os.path.join(self._paths.state_dir, STATE_FILE), json.dumps(state))
+        state = self._store_state(**changes)
         following = state.get('following')
         text = render_replication_conf(
             os.path.join(self._paths.state_dir, PASSFILE),
@@ -337,6 +313,11 @@ class PostgreSQLReplication(base.Replication):
             if not done:
                 raise exception.EngineError(detail='promotion did not finish within %ss'
                                             % PROMOTE_TIMEOUT)
+            # pg_rewind reads the source's timeline from pg_control, which a
+            # promotion updates only at its next checkpoint: without this an
+            # old primary rewound at once is "on the same timeline", is left
+            # as it is and cannot follow.
+            self.engine.admin.execute('CHECKPOINT')
         self._save(following=None, slot=None, read_only=False)
         self._one('SELECT pg_reload_conf()')
 
@@ -359,8 +340,7 @@ class PostgreSQLReplication(base.Replication):
 
     @staticmethod
     def compare(a, b):
-        x, y = _lsn_of(a), _lsn_of(b)
-        return (x > y) - (x < y)
+        return positions.compare_postgresql(a, b)
 
     def _last_error(self):
         """The server's latest FATAL/ERROR line (the walreceiver's reason)."""

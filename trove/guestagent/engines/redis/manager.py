@@ -144,6 +144,16 @@ class RedisEngine(server.ChildServerMixin, base.Engine):
             os.unlink(self.paths.root_marker)
         LOG.info('Redis root disabled')
 
+    def share_password(self, password: str, root_enabled: bool) -> None:
+        """The password of the primary this replica follows (and its root
+        state), so the primary's clients read here too."""
+        self._set_password(password)
+        if root_enabled:
+            files.write_file(self.paths.root_marker, 'enabled\n')
+        elif os.path.exists(self.paths.root_marker):
+            os.unlink(self.paths.root_marker)
+        LOG.info('Client password shared with the primary')
+
     def is_root_enabled(self) -> bool:
         return os.path.exists(self.paths.root_marker)
 

@@ -18,12 +18,12 @@ promotion (the new primary keeps the old history as replid2), so ``compare``
 orders by offset alone.
 """
 import hashlib
-import json
 import os
 
 from oslo_log import log as logging
 
 from trove.common import exception
+from trove.common import positions
 from trove.guestagent.engines import process
 from trove.guestagent.engines import replication as base
 from trove.guestagent.engines.common import files
@@ -32,7 +32,6 @@ from trove.guestagent.engines.redis import app as app_mod
 
 LOG = logging.getLogger(__name__)
 REPLICATION_FILE = '40-replication.conf'
-STATE_FILE = 'replication.json'
 FENCE = 1000000  # min-replicas-to-write no replica set reaches
 REPLICA_RIGHTS = '+psync +replconf +ping'
 
@@ -65,12 +64,6 @@ def _user(name):
     return name
 
 
-def _offset(position):
-    if not isinstance(position, dict) or not isinstance(position.get('offset'), int):
-        raise exception.BadRequest(detail='a Redis position is {"offset": N, "replid": ...}')
-    return position['offset']
-
-
 class RedisReplication(base.Replication):
     """Replication of one Redis engine (``engine.client()`` talks to it)."""
 
@@ -83,22 +76,25 @@ class RedisReplication(base.Replication):
             return cli.info('replication')
 
     # -- persisted state ------------------------------------------------------
-    def _state(self):
-        try:
-            with open(os.path.join(self._paths.state_dir, STATE_FILE)) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return {}
-
     def _save(self, **changes):
-        state = dict(self._state(), **changes)
+        state = self._store_state(**changes)
         owner = app_mod.ENGINE_USER
-        files.write_file(os.path.join(self._paths.state_dir, STATE_FILE), json.dumps(state),
-                         mode=0o600)
         os.makedirs(self._paths.conf_d, exist_ok=True)
         files.write_file(os.path.join(self._paths.conf_d, REPLICATION_FILE),
                          render_replication_conf(state), mode=0o600, owner=owner)
         return state
+
+    def client_auth(self):
+        """The clients' password (``requirepass``) and whether root has it:
+        Redis does not replicate configuration."""
+        return {'password': self.engine.secret.read(),
+                'root_enabled': self.engine.is_root_enabled()}
+
+    def set_client_auth(self, auth):
+        if not isinstance(auth, dict):
+            raise exception.BadRequest(detail='invalid client credentials')
+        self.engine.share_password(base.check_secret(auth.get('password'), 'password'),
+                                   bool(auth.get('root_enabled')))
 
     def _define_user(self, cli, user, password):
         digest = hashlib.sha256(password.encode()).hexdigest()
@@ -176,8 +172,7 @@ class RedisReplication(base.Replication):
 
     @staticmethod
     def compare(a, b):
-        x, y = _offset(a), _offset(b)
-        return (x > y) - (x < y)
+        return positions.compare_redis(a, b)
 
     def _last_error(self):
         for line in reversed(process.tail(self._paths.console_log, 40).splitlines()):
