@@ -2,9 +2,11 @@
 
 A primary with two replicas; every process of the primary's server (the
 local driver's supervisor, the guest agent, the engine) is killed with
-SIGKILL, as if its host had died.  Once its heartbeat has expired,
-``eject_replica_source`` elects a replica, the other follows it, nothing
-the replicas had is lost, new writes flow, and every member can be deleted.
+SIGKILL, as if its host had died.  The replicas' streams break: each shows
+operating status ERROR with the reason as its fault.  Once the primary's
+heartbeat has expired, ``eject_replica_source`` elects a replica, the other
+follows it (HEALTHY again), nothing the replicas had is lost, new writes
+flow, and every member can be deleted.
 """
 import os
 import signal
@@ -18,11 +20,13 @@ from tests.functional.stack import Stack
 
 PASSWORD = 'Ej3ct-pw'
 EXPIRY = 8   # agent_heartbeat_expiry of this stack
+BROKEN_AFTER = 3   # replication_broken_after of its guests
 
 
 @pytest.fixture(scope='module')
 def estack():
-    st = Stack(usage_timeout=600, default_opts={'agent_heartbeat_expiry': EXPIRY})
+    st = Stack(usage_timeout=600, default_opts={'agent_heartbeat_expiry': EXPIRY,
+                                                'replication_broken_after': BROKEN_AFTER})
     try:
         yield st.start()
     finally:
@@ -112,6 +116,16 @@ def test_eject_after_the_primary_server_dies(estack):
     while helpers.session_pids(sid) and time.time() < deadline:
         time.sleep(0.2)
     assert helpers.session_pids(sid) == []
+
+    # The replicas cannot follow any more: not a silent HEALTHY.
+    def broken(_code, body):
+        inst = body['instance']
+        return inst['operating_status'] == 'ERROR' and 'Replication from' in (
+            inst.get('fault') or {}).get('message', '')
+    for iid in members:
+        inst = st.wait_instance(iid, broken, timeout=BROKEN_AFTER + 30)['instance']
+        assert inst['status'] == 'ACTIVE'
+        assert primary['addresses'][0]['address'] in inst['fault']['message']
 
     # Once the heartbeat expired, eject is taken.
     deadline = time.time() + EXPIRY * 4

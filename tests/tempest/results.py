@@ -40,9 +40,6 @@ EXPECTED = (
     Expected(r'^test_cinder_backup\.TestCinderBackup%s\.' % MARIADB_PG,
              'needs Cinder: the backup is created with storage_driver=cinder '
              '(volume snapshots); the local driver has no Cinder'),
-    Expected(r'^test_replication\.TestReplication%s\.' % MARIADB_PG,
-             'replication (replica_of, promote, eject, detach) is not implemented yet',
-             pending='issue 10'),
     Expected(r'^test_instance_ssl\.TestInstanceSSL%s\.' % MARIADB_PG,
              'SSL (/instances/{id}/ssl with Barbican containers) is not implemented yet; '
              'no key-manager in the catalog',

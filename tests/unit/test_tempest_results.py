@@ -6,7 +6,7 @@ RESIZE = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_resize[id-fb
 REBUILD = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_rebuild[id-f7]'
 BASIC = P + 'test_instance_basic.TestInstanceBasicPostgreSQL.test_database_access[id-1]'
 MYSQL = P + 'test_instance_basic.TestInstanceBasicMySQL.test_database_access[id-2]'
-REPL = P + 'test_replication.TestReplicationMariaDB.test_replication[id-3]'
+SSL = P + 'test_instance_ssl.TestInstanceSSLMariaDB.test_ssl_basic[id-3]'
 
 TRACEBACK = '''Traceback (most recent call last):
   File "/x/base_actions.py", line 130, in resize_test
@@ -47,18 +47,18 @@ def test_outcomes_and_verdicts():
 
 
 def test_failed_setup_class_marks_its_tests_not_run():
-    rows = results.build_rows([REPL, BASIC], [
-        rec('setUpClass (%stest_replication.TestReplicationMariaDB)' % P, 'fail',
+    rows = results.build_rows([SSL, BASIC], [
+        rec('setUpClass (%stest_instance_ssl.TestInstanceSSLMariaDB)' % P, 'fail',
             traceback=TRACEBACK),
         rec('tearDownClass (%stest_instance_basic.TestInstanceBasicPostgreSQL)' % P, 'fail',
             traceback=TRACEBACK),
     ])
     rows = by_short(rows)
-    repl = rows['test_replication.TestReplicationMariaDB.test_replication']
-    assert repl.status == results.NOT_RUN
-    assert repl.reason.startswith('setUpClass failed: EndpointNotFound')
-    assert repl.verdict == 'expected' and repl.expected.pending == 'issue 10'
-    assert rows['test_replication.TestReplicationMariaDB.setUpClass'].verdict == 'expected'
+    ssl = rows['test_instance_ssl.TestInstanceSSLMariaDB.test_ssl_basic']
+    assert ssl.status == results.NOT_RUN
+    assert ssl.reason.startswith('setUpClass failed: EndpointNotFound')
+    assert ssl.verdict == 'expected' and ssl.expected.pending == 'issue 14'
+    assert rows['test_instance_ssl.TestInstanceSSLMariaDB.setUpClass'].verdict == 'expected'
     assert rows['test_instance_basic.TestInstanceBasicPostgreSQL.test_database_access'] \
         .reason == 'no result (the run stopped?)'
     assert rows['test_instance_basic.TestInstanceBasicPostgreSQL.tearDownClass'] \

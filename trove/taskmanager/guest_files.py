@@ -44,6 +44,7 @@ def guest_config():
               # The healing policy of crashed engines is the operator's.
               'engine_restart_limit = %d' % CONF.engine_restart_limit,
               'engine_restart_window = %d' % CONF.engine_restart_window,
+              'replication_broken_after = %d' % CONF.replication_broken_after,
               'debug = %s' % CONF.debug]
     lines += guest_log_lines()
     lines += backup_guest_lines()
