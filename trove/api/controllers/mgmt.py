@@ -97,8 +97,8 @@ class MgmtInstanceController:
 
     schemas = {'action': instance_action}
 
-    def _view(self, req, context, inst):
-        info = instance_ctl.InstanceController()._info(inst, True, {})
+    def _view(self, req, context, inst, info=None):
+        info = info or instance_ctl.InstanceController()._info(inst, True, {})
         view = views.detail_view(req, context, info)
         view.update(tenant_id=inst.tenant_id, deleted=bool(inst.deleted),
                     deleted_at=links.isotime(inst.deleted_at) if inst.deleted_at else None,
@@ -120,7 +120,8 @@ class MgmtInstanceController:
         limit = min(context.limit, page) if context.limit and context.limit > 0 else page
         rows = db.list_instances(_deleted_flag(req), limit + 1, context.marker)
         more, rows = len(rows) > limit, rows[:limit]
-        body = {'instances': [self._view(req, context, r) for r in rows]}
+        infos = instance_ctl.InstanceController().infos(rows, True)
+        body = {'instances': [self._view(req, context, info.inst, info) for info in infos]}
         if more:
             body['links'] = links.next_page_link(req, rows[-1].id)
         return body

@@ -71,8 +71,11 @@ class InstanceInfo:
     """An instance row with the rows its views need, loaded by the controller."""
 
     def __init__(self, inst, datastore=None, version=None, service=None, fault=None,
-                 backup_running=False):
+                 backup_running=False, replica_ids=None, config_name=None):
         self.inst = inst
+        # Loaded with the page (db/instance_views.py) or, when None, by the view.
+        self.replica_ids = replica_ids
+        self.config_name = config_name
         self.backup_running = backup_running
         self.datastore = datastore
         self.version = version
@@ -148,23 +151,26 @@ def detail_view(req, context, info):
         from trove.db import configurations
         view['configuration'] = {
             'id': inst.configuration_id,
-            'name': configurations.config_name(inst.configuration_id),
+            'name': info.config_name if info.config_name is not None
+            else configurations.config_name(inst.configuration_id),
             'links': links.create_links(req, inst.tenant_id, 'configurations',
                                         inst.configuration_id)}
-    view.update(_topology(req, inst))
+    view.update(_topology(req, inst, info.replica_ids))
     if context.is_admin:
         view['server_id'] = inst.compute_instance_id
         view['volume_id'] = inst.volume_id
     return view
 
 
-def _topology(req, inst):
-    """``replica_of`` / ``replicas`` links (upstream's shapes)."""
+def _topology(req, inst, members=None):
+    """``replica_of`` / ``replicas`` links (upstream's shapes); ``members``
+    are the replica ids when the caller loaded them."""
     view = {}
     if inst.slave_of_id:
         view['replica_of'] = {'id': inst.slave_of_id, 'links': links.create_links(
             req, inst.tenant_id, 'instances', inst.slave_of_id)}
-    members = replicas.replica_ids(inst.id)
+    if members is None:
+        members = replicas.replica_ids(inst.id)
     if members:
         view['replicas'] = [{'id': rid, 'links': links.create_links(
             req, inst.tenant_id, 'instances', rid)} for rid in members]

@@ -1,0 +1,162 @@
+"""Benchmark: API latency with 1,000 instances (SQLite or MariaDB as the infra database).
+
+A private stack (real api, taskmanager and conductor processes) gets
+``--instances`` ACTIVE/HEALTHY instance rows written straight into its
+database (no engines: this measures the API, not the guests).  Then, each
+``--runs`` times, the median wall time of
+
+* ``GET /instances?limit=N`` and ``GET /instances/detail?limit=N`` (one page
+  of every instance; target <= 300 ms),
+* ``GET /instances/{id}`` and ``GET /flavors``,
+
+with the number of SQL statements a page costs (counted in a child process
+that renders the page through the same controller).  ``--db mariadb``
+creates a private database and account on the local MariaDB server
+(root over its unix socket), used over TCP, and drops both afterwards.
+
+    .venv/bin/python tools/bench/api_list.py
+    .venv/bin/python tools/bench/api_list.py --db mariadb
+"""
+import argparse
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, REPO)
+
+from tests.functional.stack import Stack  # noqa: E402
+
+TARGET_MS = 300
+
+_FILL = '''
+import sys
+from trove.conf import CONF
+CONF(['--config-file', sys.argv[1]], project='trove')
+from trove.common import states
+from trove.db import api, datastores, models
+from trove.db.session import writer
+_ds, version = datastores.resolve('mariadb', None)
+tenant, count = sys.argv[2], int(sys.argv[3])
+with writer() as session:
+    for i in range(count):
+        iid = api.new_id()
+        session.add(models.Instance(
+            id=iid, name='bench-%04d' % i, tenant_id=tenant, flavor_id='2', volume_size=1,
+            datastore_version_id=version.id, task_id=states.InstanceTask.NONE.code,
+            task_description=states.InstanceTask.NONE.db_text, server_status='ACTIVE',
+            hostname='127.9.%d.%d' % (i // 250, i % 250 + 1), region_id=CONF.region))
+        session.add(models.ServiceStatusRow(
+            id=api.new_id(), instance_id=iid, status_id=states.ServiceStatus.HEALTHY.code,
+            status_description=states.ServiceStatus.HEALTHY.description))
+print(iid)
+'''
+
+_COUNT = '''
+import sys
+from trove.conf import CONF
+CONF(['--config-file', sys.argv[1]], project='trove')
+from sqlalchemy import event
+from trove.db import api
+from trove.db.session import get_engine
+from trove.api.controllers import instances
+rows = api.list_instances(sys.argv[2], int(sys.argv[3]))
+n = []
+event.listen(get_engine(), 'before_cursor_execute', lambda *a: n.append(1))
+for detail in (False, True):
+    del n[:]
+    instances.InstanceController().infos(rows, detail)
+    print(len(n))
+'''
+
+
+def _admin():
+    import pymysql
+    return pymysql.connect(unix_socket=os.environ.get('TROVE_MARIADB_SOCKET',
+                                                      '/run/mysqld/mysqld.sock'),
+                           user='root', autocommit=True)
+
+
+def mariadb_database():
+    name = 'trove_bench_%s' % uuid.uuid4().hex[:8]
+    password = secrets.token_urlsafe(18)
+    with _admin() as admin, admin.cursor() as cur:
+        cur.execute('CREATE DATABASE `%s`' % name)
+        for host in ('127.0.0.1', 'localhost'):
+            cur.execute('CREATE USER %s@%s IDENTIFIED BY %s', (name, host, password))
+            cur.execute('GRANT ALL PRIVILEGES ON `%s`.* TO %%s@%%s' % name, (name, host))
+    return name, 'mysql+pymysql://%s:%s@127.0.0.1:3306/%s' % (name, password, name)
+
+
+def drop_mariadb_database(name):
+    with _admin() as admin, admin.cursor() as cur:
+        for host in ('127.0.0.1', 'localhost'):
+            cur.execute('DROP USER IF EXISTS %s@%s', (name, host))
+        cur.execute('DROP DATABASE IF EXISTS `%s`' % name)
+
+
+def timed(stack, path, runs):
+    times = []
+    for _ in range(runs):
+        req = urllib.request.Request(stack.endpoint + path,
+                                     headers={'X-Auth-Token': 'opaque'})
+        start = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            resp.read()
+            assert resp.status == 200
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--db', choices=('sqlite', 'mariadb'), default='sqlite')
+    parser.add_argument('--instances', type=int, default=1000)
+    parser.add_argument('--runs', type=int, default=10)
+    args = parser.parse_args()
+    stack = Stack(tenant='bench', default_opts={'instances_page_size': args.instances})
+    db_name = None
+    if args.db == 'mariadb':
+        db_name, url = mariadb_database()
+        with open(stack.conf) as f:
+            text = f.read()
+        with open(stack.conf, 'w') as f:
+            f.write(re.sub(r'(?m)^connection = sqlite:.*$', 'connection = %s' % url, text))
+    try:
+        stack.start()
+        last = subprocess.run([sys.executable, '-c', _FILL, stack.conf, stack.tenant,
+                               str(args.instances)], check=True, capture_output=True,
+                              text=True).stdout.strip()
+        counts = subprocess.run([sys.executable, '-c', _COUNT, stack.conf, stack.tenant,
+                                 str(args.instances)], check=True, capture_output=True,
+                                text=True).stdout.split()
+        n = args.instances
+        rows = [('GET /instances?limit=%d' % n, timed(stack, '/instances?limit=%d' % n,
+                                                      args.runs)),
+                ('GET /instances/detail?limit=%d' % n,
+                 timed(stack, '/instances/detail?limit=%d' % n, args.runs)),
+                ('GET /instances/{id}', timed(stack, '/instances/%s' % last, args.runs * 5)),
+                ('GET /flavors', timed(stack, '/flavors', args.runs * 5))]
+        print('infra database: %s, %d instances, median of %d runs (x5 for the small '
+              'requests)' % (args.db, n, args.runs))
+        for name, ms in rows:
+            print('%-36s %8.1f ms' % (name, ms))
+        print('SQL statements per page of %d: list %s, detail %s (constant per page)'
+              % (n, counts[0], counts[1]))
+        worst = max(rows[0][1], rows[1][1])
+        print('page of %d: %.0f ms (target <= %d ms: %s)'
+              % (n, worst, TARGET_MS, 'met' if worst <= TARGET_MS else 'NOT met'))
+    finally:
+        stack.stop()
+        if db_name:
+            drop_mariadb_database(db_name)
+
+
+if __name__ == '__main__':
+    main()
