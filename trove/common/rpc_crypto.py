@@ -44,6 +44,7 @@ Upgrades
   guest rejects clear messages.
 """
 import base64
+import collections
 import hashlib
 import threading
 
@@ -190,9 +191,12 @@ class SecureSerializer(messaging.Serializer):
 
 
 # -- instance keys on the control plane --------------------------------------
-_KEYS = {}
+# Least recently used keys go first; sized for a conductor serving tens of
+# thousands of guests (a Fernet is ~200 bytes).  Wiping the whole cache when
+# it filled made every guest's next message a database read and a decryption.
+_KEYS = collections.OrderedDict()
 _KEYS_LOCK = threading.Lock()
-_KEYS_MAX = 4096
+_KEYS_MAX = 65536
 
 
 def _load_encrypted_key(instance_id):
@@ -214,16 +218,17 @@ def instance_key(instance_id):
     """
     with _KEYS_LOCK:
         fernet = _KEYS.get(instance_id)
-    if fernet is not None:
-        return fernet
+        if fernet is not None:
+            _KEYS.move_to_end(instance_id)
+            return fernet
     encrypted = _load_encrypted_key(instance_id)
     if not encrypted:
         return None
     fernet = fernet_for(decrypt_instance_key(encrypted))
     with _KEYS_LOCK:
-        if len(_KEYS) >= _KEYS_MAX:
-            _KEYS.clear()
         _KEYS[instance_id] = fernet
+        while len(_KEYS) > _KEYS_MAX:
+            _KEYS.popitem(last=False)
     return fernet
 
 

@@ -55,28 +55,22 @@ class Manager:
             self._heartbeat(instance_id, payload, sent)
 
     def _heartbeat(self, instance_id, payload, sent):
-        if sent is not None and not db_api.record_sent(instance_id, 'heartbeat', sent):
-            LOG.debug('Dropping stale heartbeat of %s sent at %s', instance_id, sent)
-            return
         try:
             status = states.ServiceStatus.from_description(payload['service_status'])
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):
             LOG.warning('Heartbeat of %s has an unknown status: %r', instance_id, payload)
             return
-        current = db_api.get_service_status(instance_id)
-        if current is None:
-            LOG.debug('Heartbeat for unknown or deleted instance %s', instance_id)
-            return
-        current_status = states.ServiceStatus.from_code(current.status_id)
-        if (current_status == states.ServiceStatus.RESTART_REQUIRED
-                and status != states.ServiceStatus.RESTART_REQUIRED):
-            # Only a restart clears this; keep it, but record the heartbeat.
-            db_api.set_service_status(instance_id, current_status, **_stream(payload))
-            return
-        db_api.set_service_status(instance_id, status, **_stream(payload))
-        if status != current_status:
+        # One transaction: the staleness check, the status and its stamp.
+        # RESTART_REQUIRED is kept until a restart clears it.
+        changed = db_api.apply_heartbeat(instance_id, sent, status,
+                                         keep=(states.ServiceStatus.RESTART_REQUIRED,),
+                                         **_stream(payload))
+        if changed is None:
+            LOG.debug('Dropped a stale heartbeat or one of an unknown instance (%s)',
+                      instance_id)
+        elif changed[0] != changed[1]:
             LOG.info('Instance %s service status %s -> %s', instance_id,
-                     current_status.description, status.description)
+                     changed[0].description, changed[1].description)
 
     def notify_exc_info(self, context, instance_id, message, details=None, sent=None):
         """Keep the error a guest hit as the instance's fault."""
