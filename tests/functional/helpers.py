@@ -31,6 +31,44 @@ def store_stack(extra=''):
         st.stop()
 
 
+def ready(st, instance_id, timeout=400):
+    """The instance once its build ended, asserted ACTIVE (HEALTHY)."""
+    body = st.wait_instance(instance_id, healthy_or_error, timeout=timeout)
+    inst = body['instance']
+    assert inst['status'] == 'ACTIVE', inst
+    return inst
+
+
+def eventually(fn, expected, timeout=30, errors=(Exception,)):
+    """Seconds until ``fn()`` returns ``expected`` (an error in ``errors``
+    counts as not yet); AssertionError with the last value after ``timeout``."""
+    start = time.time()
+    value = None
+    while time.time() - start < timeout:
+        try:
+            value = fn()
+        except errors as exc:
+            value = exc
+        if value == expected:
+            return time.time() - start
+        time.sleep(0.5)
+    raise AssertionError('got %r, expected %r' % (value, expected))
+
+
+def mariadb_sql(inst, user, password, sql, args=None, database='shop'):
+    """Run one statement on an instance's MariaDB as ``user``; its rows."""
+    import pymysql
+    conn = pymysql.connect(host=inst['addresses'][0]['address'], port=3306, user=user,
+                           password=password, database=database, connect_timeout=10)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            conn.commit()
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
 def healthy_or_error(code, body):
     """wait_instance condition: the build ended, well or badly."""
     inst = body['instance'] if code == 200 else {}
@@ -108,14 +146,14 @@ def redis_version():
 
 
 @contextlib.contextmanager
-def pg_redis_stack(configure=None, local_opts=None):
+def pg_redis_stack(configure=None, local_opts=None, usage_timeout=300):
     """A started Stack with PostgreSQL and Redis datastore versions (skips
     when either engine is missing); ``configure(stack)`` runs before start.
     The stack's ``versions`` maps datastore to version."""
     pg, rd = pg_version(), redis_version()
     if not pg or not rd:
         pytest.skip('PostgreSQL or redis-server binaries are missing')
-    st = Stack(local_opts=local_opts)
+    st = Stack(local_opts=local_opts, usage_timeout=usage_timeout)
     if configure:
         configure(st)
     try:

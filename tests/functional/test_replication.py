@@ -4,11 +4,10 @@ Real daemons and engines through the REST API: the replica is built from a
 snapshot of the primary and follows its GTID stream; every step is checked
 inside the engines with PyMySQL.
 """
-import time
-
 import pymysql
 import pytest
 
+from tests.functional import helpers
 from tests.functional.helpers import gone
 
 PASSWORD = 'Repl1ca-pw'
@@ -19,37 +18,16 @@ def rstack(long_stack):
     return long_stack
 
 
-def _ready(st, iid, timeout=400):
-    body = st.wait_instance(iid, lambda c, b: c == 200 and (
-        b['instance']['status'] == 'ERROR'
-        or (b['instance']['status'] == 'ACTIVE'
-            and b['instance'].get('operating_status') == 'HEALTHY')), timeout=timeout)
-    inst = body['instance']
-    assert inst['status'] == 'ACTIVE', inst
-    return inst
+def _ready(st, iid):
+    return helpers.ready(st, iid)
 
 
 def _sql(inst, sql, args=None):
-    conn = pymysql.connect(host=inst['addresses'][0]['address'], port=3306, user='app',
-                           password=PASSWORD, database='shop', connect_timeout=10)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            conn.commit()
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return helpers.mariadb_sql(inst, 'app', PASSWORD, sql, args)
 
 
-def _eventually(fn, expected, timeout=30):
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        value = fn()
-        if value == expected:
-            return
-        time.sleep(0.5)
-    raise AssertionError('got %r, expected %r' % (value, expected))
+def _eventually(fn, expected):
+    helpers.eventually(fn, expected, errors=())
 
 
 def _rows(inst):

@@ -33,41 +33,20 @@ def estack():
         st.stop()
 
 
-def _ready(st, iid, timeout=400):
-    body = st.wait_instance(iid, helpers.healthy_or_error, timeout=timeout)
-    inst = body['instance']
-    assert inst['status'] == 'ACTIVE', inst
-    return inst
+def _ready(st, iid):
+    return helpers.ready(st, iid)
 
 
 def _sql(inst, sql, args=None):
-    conn = pymysql.connect(host=inst['addresses'][0]['address'], port=3306, user='app',
-                           password=PASSWORD, database='shop', connect_timeout=5)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, args)
-            conn.commit()
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return helpers.mariadb_sql(inst, 'app', PASSWORD, sql, args)
 
 
 def _rows(inst):
     return [r[0] for r in _sql(inst, 'SELECT v FROM t ORDER BY id')]
 
 
-def _eventually(fn, expected, timeout=30):
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        try:
-            value = fn()
-        except pymysql.err.OperationalError as exc:
-            value = exc
-        if value == expected:
-            return
-        time.sleep(0.5)
-    raise AssertionError('got %r, expected %r' % (value, expected))
+def _eventually(fn, expected):
+    helpers.eventually(fn, expected, errors=(pymysql.err.OperationalError,))
 
 
 def _server_session(st, instance_id):

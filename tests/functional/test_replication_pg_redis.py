@@ -13,7 +13,6 @@ import pytest
 import redis
 
 from tests.functional import helpers
-from tests.functional.stack import Stack
 
 PASSWORD = 'Repl1ca-pw'
 FLOW_BOUND = 20      # seconds for a write to reach every member
@@ -21,24 +20,12 @@ FLOW_BOUND = 20      # seconds for a write to reach every member
 
 @pytest.fixture(scope='module')
 def rstack():
-    pg, rd = helpers.pg_version(), helpers.redis_version()
-    if not pg or not rd:
-        pytest.skip('PostgreSQL or redis-server binaries are missing')
-    st = Stack(usage_timeout=600)
-    try:
-        st.start(datastore_versions=[('postgresql', pg, 'postgresql'),
-                                     ('redis', rd, 'redis')])
-        st.versions = {'postgresql': pg, 'redis': rd}
+    with helpers.pg_redis_stack(usage_timeout=600) as st:
         yield st
-    finally:
-        st.stop()
 
 
-def _ready(st, iid, timeout=400):
-    body = st.wait_instance(iid, helpers.healthy_or_error, timeout=timeout)
-    inst = body['instance']
-    assert inst['status'] == 'ACTIVE', inst
-    return inst
+def _ready(st, iid):
+    return helpers.ready(st, iid)
 
 
 def _address(inst):
@@ -108,18 +95,9 @@ class Redis:
         return redis.exceptions.ReadOnlyError
 
 
-def _eventually(fn, expected, timeout=FLOW_BOUND):
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        try:
-            value = fn()
-        except Exception as exc:  # a member restarting (rewind) refuses for a moment
-            value = exc
-        if value == expected:
-            return time.time() - (deadline - timeout)
-        time.sleep(0.5)
-    raise AssertionError('got %r, expected %r' % (value, expected))
+def _eventually(fn, expected):
+    # A member restarting (rewound into a replica) refuses for a moment.
+    return helpers.eventually(fn, expected, timeout=FLOW_BOUND)
 
 
 def _replica(st, primary_id, name):
