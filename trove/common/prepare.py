@@ -25,6 +25,10 @@ class PrepareRequest:
     # Restore source: {backup_id, storage_driver, chain: [{id, location,
     # checksum, backup_type}, ...]} from the full backup to the requested one.
     backup_info: dict | None = None
+    # A replica's build: the restored snapshot is its primary's data exactly
+    # as it was (no credential reset, which would diverge from the stream it
+    # is about to follow), and engines that can start it as a standby at once.
+    replica: bool = False
 
     def to_dict(self) -> dict:
         """Plain JSON types for the RPC wire (deep copies, never aliases)."""
@@ -48,6 +52,6 @@ class PrepareRequest:
         # Passwords must never reach a log through a repr.
         users = [u.get('name') for u in self.users]
         return ('PrepareRequest(memory_mb=%s, databases=%s, users=%s, ds_version=%s, '
-                'root_password=%s)' % (self.memory_mb, [d.get('name') for d in self.databases],
-                                       users, self.ds_version,
-                                       '***' if self.root_password else None))
+                'root_password=%s, replica=%s)' % (
+                    self.memory_mb, [d.get('name') for d in self.databases], users,
+                    self.ds_version, '***' if self.root_password else None, self.replica))

@@ -129,9 +129,11 @@ class Manager(replication_rpc.ReplicationEndpoints):
                     # initialised and only starts and re-secures it.
                     restore_strategy = guest_backup.get_strategy(CONF.datastore_manager,
                                                                  self.engine)
+                    restore_strategy.as_replica = req.replica
                     backup_runner.run_restore(restore_strategy, req.backup_info)
                 self.engine.prepare(req)
-                if req.backup_info:
+                if req.backup_info and not req.replica:
+                    # A replica stays an exact copy of its primary's data.
                     restore_strategy.after_restore(req)
             except Exception as exc:
                 LOG.exception('Prepare failed')

@@ -209,3 +209,37 @@ def test_widen_gives_pipes_a_one_megabyte_buffer():
         base.widen(writer)
         assert fcntl.fcntl(reader.fileno(), f_getpipe_sz) == base.CHUNK
     base.widen(None)  # a stage without a pipe is left alone
+
+
+@pytest.mark.parametrize('replica', [False, True])
+def test_a_replica_restore_keeps_the_copy_exact(tmp_path, monkeypatch, replica):
+    """A replica's snapshot is restored with as_replica set and without the
+    credential reset of after_restore (the copy must stay its primary's)."""
+    from tests.unit.guestagent.test_manager import Engine, Reporter
+    from trove.guestagent import backup as guest_backup
+    from trove.guestagent import manager
+
+    class Strategy(FakeStrategy):
+        def __init__(self):
+            super().__init__('')
+            self.seen, self.reset = None, False
+
+        def after_restore(self, req):
+            self.reset = True
+
+    strategy = Strategy()
+    CONF.set_override('guest_state_dir', str(tmp_path))
+    CONF.set_override('datastore_manager', 'mariadb')
+    try:
+        monkeypatch.setattr(guest_backup, 'get_strategy', lambda manager_, engine: strategy)
+        monkeypatch.setattr(manager.backup_runner, 'run_restore',
+                            lambda s, info: setattr(s, 'seen', s.as_replica))
+        engine = Engine()
+        mgr = manager.Manager(engine=engine, reporter=Reporter())
+        mgr.prepare(None, {'backup_info': {'backup_id': 'b1', 'chain': []},
+                           'replica': replica})
+        assert len(engine.prepared) == 1 and engine.prepared[0].replica is replica
+        assert strategy.seen is replica and strategy.reset is (not replica)
+    finally:
+        CONF.clear_override('guest_state_dir')
+        CONF.clear_override('datastore_manager')

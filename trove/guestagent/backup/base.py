@@ -76,6 +76,10 @@ class BackupStrategy(abc.ABC):
         the full backup first; ``open_stream()`` yields the raw (decompressed)
         stream into a consumer argv (see :func:`feed`)."""
 
+    # Set before restore() for a replica's build (PrepareRequest.replica): an
+    # engine that can leaves the copy to start as a standby of its primary.
+    as_replica = False
+
     def after_restore(self, req):  # noqa: B027 - optional hook
         """Run once the engine is up on restored data (credentials reset...)."""
 

@@ -243,6 +243,16 @@ class PgBaseBackup(base.BackupStrategy):
         for _meta, open_stream, decompress in chain[1:]:
             base.feed(open_stream(), [decompress, _untar(wal_dir)], log)
         target = chain[-1][0].get('restore_point') if len(chain) > 1 else None
+        if self.as_replica and len(chain) == 1:
+            # Recovering and promoting here would start a new timeline the
+            # primary never had (pg_rewind at attach, seconds per GB).  The
+            # copy starts as a hot standby instead, consistent once it has
+            # replayed the WAL the base backup carries; attach then points
+            # it at the primary.
+            files.write_file(os.path.join(datadir, 'standby.signal'), '')
+            _give_to_engine(datadir, workdir)
+            LOG.info('PostgreSQL base backup in place to start as a standby')
+            return
         self._recover(workdir, wal_dir, target)
         LOG.info('PostgreSQL recovered to %s', target or 'the end of the base backup')
 

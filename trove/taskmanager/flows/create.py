@@ -46,6 +46,7 @@ class CreateRequest:
     root_password: str | None = None
     overrides: dict = field(default_factory=dict)
     backup_id: str | None = None
+    replica: bool = False   # set by flows/replication.py (PrepareRequest.replica)
 
 
 def _fail(instance_id, task, message, driver=None):
@@ -159,7 +160,8 @@ def _prepare(guest, req):
         memory_mb=int(req.flavor['ram']), databases=req.databases, users=req.users,
         config_contents=config, root_password=req.root_password,
         overrides=req.overrides, ds_version=req.ds_version,
-        backup_info=backup_info.restore_info(req.backup_id) if req.backup_id else None))
+        backup_info=backup_info.restore_info(req.backup_id) if req.backup_id else None,
+        replica=req.replica))
 
 
 def complete(instance_id):

@@ -130,6 +130,7 @@ def _take_snapshot(context, primary_id, replica_id):
 
 def create_replica(context, driver, req, primary_id):
     """Build replica ``req.instance_id`` of ``primary_id`` (a CreateRequest)."""
+    req.replica = True
     try:
         req.backup_id = _take_snapshot(context, primary_id, req.instance_id)
     except create.BuildError as exc:

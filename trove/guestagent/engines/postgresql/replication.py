@@ -173,15 +173,33 @@ class PostgreSQLReplication(base.Replication):
     # -- replica side ---------------------------------------------------------
     def attach(self, primary_host, primary_port, user, password, position=None,
                slot=None):
-        """Rewind the copy onto the primary's history and start as its hot
-        standby (``position`` is not needed: the WAL says where to go)."""
+        """Follow the primary (``position`` is not needed: the WAL says where
+        to go).  A replica's snapshot restored as a standby is pointed at it
+        with a reload; any other copy is rewound onto its history first."""
+        if self._state().get('following') is None and self._in_recovery():
+            if self._point_standby(primary_host, primary_port, user, password, slot):
+                return
+            LOG.warning('The standby does not stream after a reload; rewinding it')
         self._follow(primary_host, primary_port, user, password, slot)
 
-    def demote(self, primary_host, primary_port, user, password, slot=None):
-        """The same as attach: pg_rewind undoes what the new primary lacks."""
-        self._follow(primary_host, primary_port, user, password, slot)
+    def _streaming(self):
+        rows = self.engine.admin.execute('SELECT status FROM pg_stat_wal_receiver')
+        return bool(rows) and rows[0][0] == 'streaming'
 
-    def _follow(self, host, port, user, password, slot):
+    def _point_standby(self, host, port, user, password, slot):
+        """primary_conninfo and the slot of a running standby, by a reload
+        (PostgreSQL restarts its WAL receiver); True once it streams."""
+        host, port, user, passfile = self._credentials(host, port, user, password, slot)
+        self._save(following=[host, port, user], slot=slot, read_only=True)
+        self._one('SELECT pg_reload_conf()')
+        if not process.wait_for(self._streaming, 30, interval=0.2):
+            return False
+        LOG.info('Standby of %s:%s%s', host, port, ' with slot %s' % slot if slot else '')
+        return True
+
+    def _credentials(self, host, port, user, password, slot):
+        """Validated ``(host, port, user, passfile)``, the password in the
+        0600 passfile the engine user reads."""
         host, port = base.check_endpoint(host, port)
         user = names.user_name(user)
         base.check_secret(password)
@@ -190,6 +208,14 @@ class PostgreSQLReplication(base.Replication):
         passfile = os.path.join(self._paths.state_dir, PASSFILE)
         files.write_file(passfile, pgpass_line(user, password), mode=0o600,
                          owner=app_mod.ENGINE_USER)
+        return host, port, user, passfile
+
+    def demote(self, primary_host, primary_port, user, password, slot=None):
+        """The same as attach: pg_rewind undoes what the new primary lacks."""
+        self._follow(primary_host, primary_port, user, password, slot)
+
+    def _follow(self, host, port, user, password, slot):
+        host, port, user, passfile = self._credentials(host, port, user, password, slot)
         self._clean_shutdown()
         source = ('host=%s port=%d user=%s passfile=%s connect_timeout=10'
                   % (host, port, user, passfile))
