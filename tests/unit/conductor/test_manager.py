@@ -55,16 +55,16 @@ def test_concurrent_heartbeats_keep_the_newest(db, monkeypatch):
     import threading
     import time as time_mod
     inst = api.create_instance(dict(name='a', tenant_id='t', flavor_id='1'))
-    real_set = api.set_service_status
+    real_apply = api.apply_heartbeat
     seen_building = threading.Event()
 
-    def slow_set(instance_id, status, touch=True):
+    def slow_apply(instance_id, sent, status, **kwargs):
         if status == S.BUILDING:
             seen_building.set()
             time_mod.sleep(0.3)  # the newer heartbeat arrives meanwhile
-        real_set(instance_id, status, touch)
+        return real_apply(instance_id, sent, status, **kwargs)
 
-    monkeypatch.setattr(manager.db_api, 'set_service_status', slow_set)
+    monkeypatch.setattr(manager.db_api, 'apply_heartbeat', slow_apply)
     mgr = manager.Manager()
     older = threading.Thread(target=mgr.heartbeat,
                              args=(None, inst.id, {'service_status': 'building'}, 1.0))
@@ -72,4 +72,5 @@ def test_concurrent_heartbeats_keep_the_newest(db, monkeypatch):
     seen_building.wait(2)
     mgr.heartbeat(None, inst.id, {'service_status': 'failed to spawn'}, 2.0)
     older.join()
+    assert seen_building.is_set()
     assert _status(inst.id) == S.FAILED
