@@ -18,6 +18,7 @@ creates a private database and account on the local MariaDB server
     .venv/bin/python tools/bench/api_list.py --db mariadb
 """
 import argparse
+import json
 import os
 import re
 import secrets
@@ -35,28 +36,7 @@ from tests.functional.stack import Stack  # noqa: E402
 
 TARGET_MS = 300
 
-_FILL = '''
-import sys
-from trove.conf import CONF
-CONF(['--config-file', sys.argv[1]], project='trove')
-from trove.common import states
-from trove.db import api, datastores, models
-from trove.db.session import writer
-_ds, version = datastores.resolve('mariadb', None)
-tenant, count = sys.argv[2], int(sys.argv[3])
-with writer() as session:
-    for i in range(count):
-        iid = api.new_id()
-        session.add(models.Instance(
-            id=iid, name='bench-%04d' % i, tenant_id=tenant, flavor_id='2', volume_size=1,
-            datastore_version_id=version.id, task_id=states.InstanceTask.NONE.code,
-            task_description=states.InstanceTask.NONE.db_text, server_status='ACTIVE',
-            hostname='127.9.%d.%d' % (i // 250, i % 250 + 1), region_id=CONF.region))
-        session.add(models.ServiceStatusRow(
-            id=api.new_id(), instance_id=iid, status_id=states.ServiceStatus.HEALTHY.code,
-            status_description=states.ServiceStatus.HEALTHY.description))
-print(iid)
-'''
+FILL = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fill_instances.py')
 
 _COUNT = '''
 import sys
@@ -130,9 +110,9 @@ def main():
             f.write(re.sub(r'(?m)^connection = sqlite:.*$', 'connection = %s' % url, text))
     try:
         stack.start()
-        last = subprocess.run([sys.executable, '-c', _FILL, stack.conf, stack.tenant,
-                               str(args.instances)], check=True, capture_output=True,
-                              text=True).stdout.strip()
+        last = list(json.loads(subprocess.run(
+            [sys.executable, FILL, stack.conf, stack.tenant, str(args.instances)],
+            check=True, capture_output=True, text=True).stdout))[-1]
         counts = subprocess.run([sys.executable, '-c', _COUNT, stack.conf, stack.tenant,
                                  str(args.instances)], check=True, capture_output=True,
                                 text=True).stdout.split()
