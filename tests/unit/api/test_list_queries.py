@@ -1,7 +1,10 @@
 """A page of instances costs a constant number of queries, whatever its size."""
 import contextlib
 
+import pytest
 from sqlalchemy import event
+
+from trove.conf import CONF
 
 from trove.db import api as db_api
 from trove.db import replicas
@@ -18,7 +21,10 @@ def counted():
     statements = []
 
     def count(conn, cursor, statement, *args):
-        statements.append(statement)
+        # Queries only: whether oslo.db emits its own BEGIN depends on the
+        # pooled connection's history, not on the page.
+        if not statement.lstrip().upper().startswith('BEGIN'):
+            statements.append(statement)
     engine = get_engine()
     event.listen(engine, 'before_cursor_execute', count)
     try:
@@ -32,10 +38,17 @@ def _queries(app, path):
     with counted() as statements:
         status, body = call(app, 'GET', path)
     assert status == 200, body
-    return len(statements), body
+    return statements, body
 
 
-def test_list_pages_use_a_constant_number_of_queries(app, tm):  # noqa: F811
+@pytest.fixture
+def big_pages():
+    CONF.set_override('instances_page_size', 100)
+    yield
+    CONF.clear_override('instances_page_size')
+
+
+def test_list_pages_use_a_constant_number_of_queries(app, tm, big_pages):  # noqa: F811
     group = _group(app)
     first = _instance(tm, configuration_id=group['id'])
     db_api.save_fault(first, 'an old fault')
@@ -47,7 +60,10 @@ def test_list_pages_use_a_constant_number_of_queries(app, tm):  # noqa: F811
         for path in ('/instances', '/instances/detail', '/mgmt/instances'):
             costs.setdefault(path, []).append(_queries(app, T + path)[0])
     for path, (small, large) in costs.items():
-        assert small == large, (path, costs)
+        # The statements differ only in their bound values, never in number.
+        assert len(small) == len(large), (path, [q[:60] for q in small],
+                                          [q[:60] for q in large])
+        assert len(small) <= 8, (path, small)
     _n, body = _queries(app, T + '/instances/detail')
     shown = {i['id']: i for i in body['instances']}
     assert shown[first]['configuration']['name'] == group['name']
