@@ -67,13 +67,15 @@ def test_eject_after_the_primary_server_dies(estack):
     primary = _ready(st, body['instance']['id'])
     _sql(primary, 'CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))')
     _sql(primary, "INSERT INTO t (v) VALUES ('one')")
-    code, body = st.request('POST', '/instances', {'instance': {
-        'name': 'ej-rep', 'replica_of': primary['id'], 'replica_count': 2}})
-    assert code == 200, body
+    replicas = []
+    for name in ('ej-rep-1', 'ej-rep-2'):
+        code, body = st.request('POST', '/instances', {'instance': {
+            'name': name, 'replica_of': primary['id']}})
+        assert code == 200, body
+        replicas.append(_ready(st, body['instance']['id']))
+    members = sorted(r['id'] for r in replicas)
     shown = st.request('GET', '/instances/%s' % primary['id'])[1]['instance']
-    members = [r['id'] for r in shown['replicas']]
-    assert len(members) == 2
-    replicas = [_ready(st, iid) for iid in members]
+    assert sorted(r['id'] for r in shown['replicas']) == members
     for i in range(2, 12):
         _sql(primary, 'INSERT INTO t (v) VALUES (%s)', ('row%d' % i,))
     want = ['one'] + ['row%d' % i for i in range(2, 12)]

@@ -23,7 +23,7 @@ import time
 
 from oslo_log import log as logging
 
-from trove.common import positions
+from trove.common import exception, positions
 from trove.common import states
 from trove.common.states import BackupState
 from trove.conf import CONF
@@ -64,6 +64,7 @@ def _snapshot(context, primary, replica_id):
     """A full backup of the primary, COMPLETED, for the replica to restore."""
     version = datastores.get_version_by_id(primary.datastore_version_id)
     deadline = time.time() + CONF.agent_replication_snapshot_timeout
+    waiting = False
     while True:
         try:
             row = db_backups.create_backup(dict(
@@ -71,10 +72,15 @@ def _snapshot(context, primary, replica_id):
                 instance_id=primary.id, backup_type='full',
                 datastore_version_id=version.id, storage_driver=CONF.backup.storage_driver))
             break
-        except Exception as exc:  # another backup of the primary runs: wait for it
+        except exception.UnprocessableEntity as exc:
+            # Another backup of the primary runs (a sibling replica's
+            # snapshot): wait for it, saying so once.
+            if not waiting:
+                LOG.info('Replica %s waits for the snapshot: %s', replica_id, exc.msg)
+                waiting = True
             if time.time() > deadline:
                 raise create.BuildError(Task.BUILDING_ERROR_REPLICA,
-                                        'No snapshot of the primary: %s' % exc)
+                                        'No snapshot of the primary: %s' % exc.msg)
             time.sleep(CONF.usage_sleep_time)
     backup_flow.create_backup(context, backup_info.info_for(row), primary.id)
     while time.time() < deadline:
