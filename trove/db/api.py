@@ -145,12 +145,9 @@ def guest_silent(service_row, now=None):
 _KEEP = object()
 
 
-def set_service_status(instance_id, status, touch=True, replication=_KEEP):
-    """Persist a service status; ``touch`` stamps it as the latest heartbeat;
-    ``replication`` (JSON text or None) replaces the replica's stream report."""
+def set_service_status(instance_id, status, touch=True):
+    """Persist a service status; ``touch`` stamps it as the latest heartbeat."""
     values = dict(status_id=status.code, status_description=status.description)
-    if replication is not _KEEP:
-        values['replication'] = replication
     if touch:
         values['updated_at'] = models.utcnow()
     with writer() as session:
