@@ -1,6 +1,6 @@
 """Option listings for oslo-config-generator."""
-from trove.conf import api, backup, default, guest, guest_log, local, mariadb, postgresql
-from trove.conf import quota, redis, security, service_credentials
+from trove.conf import api, backup, coordination, default, guest, guest_log, local, mariadb
+from trove.conf import postgresql, quota, redis, security, service_credentials
 
 
 def list_opts():
@@ -9,7 +9,8 @@ def list_opts():
              + security.controller_opts + guest_log.opts),
             (local.group, local.opts),
             (service_credentials.group, service_credentials.opts),
-            (backup.group, backup.opts)]
+            (backup.group, backup.opts),
+            (coordination.group, coordination.opts)]
 
 
 def list_guest_opts():

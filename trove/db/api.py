@@ -210,8 +210,10 @@ def apply_heartbeat(instance_id, sent, status, keep=(), replication=_KEEP):
     """
     statuses, seen = models.ServiceStatusRow.__table__, models.ConductorLastSeen.__table__
     with writer() as session:
+        # The row lock orders two conductors' heartbeats of one instance:
+        # the second waits, then sees the first one's stamp and status.
         code = session.execute(select(statuses.c.status_id).where(
-            statuses.c.instance_id == instance_id).limit(1)).scalar()
+            statuses.c.instance_id == instance_id).limit(1).with_for_update()).scalar()
         if code is None:
             return None
         if sent is not None:
@@ -246,6 +248,6 @@ def purge_instance(instance_id):
                                 task_id=Task.NONE.code,
                                 task_description=Task.NONE.db_text))
         for model in (models.ServiceStatusRow, models.InstanceFault,
-                      models.ConductorLastSeen):
+                      models.ConductorLastSeen, models.TaskRequest):
             session.query(model).filter(model.instance_id == instance_id).delete()
     LOG.info('Instance %s records removed', instance_id)

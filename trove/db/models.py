@@ -108,6 +108,8 @@ class TaskRequest(Base):
     ``payload`` is the task's arguments as JSON encrypted with the master key
     (a create carries user and root passwords); ``refund`` is the quota
     charged for the task (JSON deltas) that is given back if it is abandoned.
+    ``owner`` is the coordination member id of the taskmanager running it
+    (None until one starts it, and on a single-host deployment).
     """
 
     __tablename__ = 'task_requests'
@@ -117,6 +119,7 @@ class TaskRequest(Base):
     refund: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(255))
 
 
 class ReplicaSet(Base):

@@ -15,10 +15,11 @@ transaction, so the refund happens exactly once whatever crashes when.
 Secrets: the payload holds user and root passwords, so it is stored
 encrypted with the controller master key (``inst_rpc_key_encr_key``).
 """
+import datetime
 import json
 
 from oslo_serialization import jsonutils
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from trove.common import exception
 from trove.common import rpc_crypto
@@ -28,6 +29,7 @@ from trove.db import quotas as db_quotas
 from trove.db.session import reader, writer
 
 Task = states.InstanceTask
+DELETE = 'delete_instance'   # the action of a stored delete (claim_delete)
 
 
 def _seal(payload):
@@ -43,7 +45,7 @@ def save(session, instance_id, action, payload, refund=None):
     session.merge(models.TaskRequest(
         instance_id=instance_id, action=action, payload=_seal(payload),
         refund=json.dumps(refund) if refund else None, attempts=0,
-        created=models.utcnow()))
+        created=models.utcnow(), owner=None))
 
 
 def record(instance_id, action, payload, refund=None):
@@ -77,6 +79,47 @@ def pending():
                                     .order_by(models.TaskRequest.created)))
 
 
+def own(instance_id, action, owner):
+    """Record that taskmanager ``owner`` runs the stored ``action`` now."""
+    with writer() as session:
+        session.execute(update(models.TaskRequest)
+                        .where(models.TaskRequest.instance_id == instance_id,
+                               models.TaskRequest.action == action)
+                        .values(owner=owner))
+
+
+def abandoned(alive, orphan_after):
+    """Stored tasks no live taskmanager runs: ``(instance_id, action, owner,
+    task_id)`` for those whose owner is not in ``alive``, and for those
+    nobody started within ``orphan_after`` seconds (their cast was lost).
+    ``task_id`` is the instance's task now (None for a deleted instance).
+    """
+    limit = models.utcnow() - datetime.timedelta(seconds=orphan_after)
+    requests, instances = models.TaskRequest, models.Instance
+    with reader() as session:
+        rows = session.execute(
+            select(requests.instance_id, requests.action, requests.owner,
+                   requests.created, instances.task_id, instances.deleted)
+            .outerjoin(instances, instances.id == requests.instance_id)
+            .order_by(requests.created)).all()
+    return [(row.instance_id, row.action, row.owner,
+             None if row.deleted else row.task_id)
+            for row in rows
+            if row.owner not in alive and (row.owner is not None or row.created < limit)]
+
+
+def take(instance_id, old_owner, new_owner):
+    """Move a task from ``old_owner`` (dead, or None) to ``new_owner``; False
+    when another taskmanager took it first or it ended meanwhile."""
+    requests = models.TaskRequest
+    owned = (requests.owner.is_(None) if old_owner is None
+             else requests.owner == old_owner)
+    with writer() as session:
+        return session.execute(update(requests).where(
+            requests.instance_id == instance_id, owned)
+            .values(owner=new_owner)).rowcount == 1
+
+
 def count_attempt(instance_id):
     """One more try of the stored request; returns the new count (0: none stored)."""
     with writer() as session:
@@ -87,10 +130,16 @@ def count_attempt(instance_id):
         return row.attempts
 
 
-def _take(session, instance_id, refund, action=None):
-    """Delete the request in ``session``; apply its refund when asked."""
+def _take(session, instance_id, refund, action=None, spare_delete=False):
+    """Delete the request in ``session``; apply its refund when asked.
+
+    ``spare_delete``: leave a delete's request alone (a task ending late,
+    after a delete took over, must not drop the delete's).
+    """
     row = session.get(models.TaskRequest, instance_id)
     if row is None or (action is not None and row.action != action):
+        return False
+    if spare_delete and row.action == DELETE:
         return False
     if refund and row.refund:
         inst = session.get(models.Instance, instance_id)
@@ -108,7 +157,7 @@ def finish(instance_id, refund=False, action=None):
     an old task must not drop the request of the next one).
     """
     with writer() as session:
-        return _take(session, instance_id, refund, action)
+        return _take(session, instance_id, refund, action, spare_delete=True)
 
 
 def finish_if(instance_id, task, values):
@@ -151,6 +200,11 @@ def claim_delete(instance_id, release):
         inst.task_start_time = inst.updated = now
         db_quotas.adjust_in_use(session, inst.tenant_id, release(inst))
         _take(session, instance_id, refund=True)
+        # The delete is a task of its own: stored so that another
+        # taskmanager takes it over if the one running it dies.
+        session.execute(insert(models.TaskRequest).values(
+            instance_id=instance_id, action=DELETE, payload=_seal({}),
+            attempts=0, created=now))
         return True
 
 

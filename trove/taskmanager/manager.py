@@ -3,11 +3,15 @@
 Endpoints are thin: each turns the cast into a flow in ``flows/``.  Casts run
 on executor threads, so a long build does not block other work.
 """
+import contextlib
+
 import oslo_messaging as messaging
 from oslo_log import log as logging
 from trove import compute
+from trove.common import coordination
 from trove.common import states
 from trove.common.locks import instance_lock
+from trove.db import task_requests
 from trove.taskmanager import recovery
 from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.taskmanager.flows import access as access_flow
@@ -18,6 +22,17 @@ from trove.taskmanager.flows import restart as restart_flow
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
+
+
+@contextlib.contextmanager
+def _running(instance_id, action):
+    """Hold the instance's lock while a flow runs; with several taskmanagers,
+    record this one as the owner of the instance's stored ``action``, which
+    the others take over if it dies (trove.taskmanager.takeover)."""
+    with instance_lock(instance_id):
+        if action and coordination.enabled():
+            task_requests.own(instance_id, action, coordination.member_id())
+        yield
 
 
 class Manager:
@@ -37,11 +52,11 @@ class Manager:
             ds_version=ds_version, image_id=image_id, databases=databases or [],
             users=users or [], volume_size=volume_size, root_password=root_password,
             overrides=overrides or {}, backup_id=backup_id)
-        with instance_lock(instance_id):
+        with _running(instance_id, 'create_instance'):
             create.create_instance(context, self.driver, req)
 
     def delete_instance(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'delete_instance'):
             delete.delete_instance(context, self.driver, instance_id)
 
     def create_backup(self, context, backup_info, instance_id):
@@ -51,26 +66,26 @@ class Manager:
         backup_flow.delete_backup(context, backup_id)
 
     def restart(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'restart'):
             restart_flow.restart(context, instance_id)
 
     def reboot(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'reboot'):
             restart_flow.reboot(context, self.driver, instance_id)
 
     def resize_flavor(self, context, instance_id, old_flavor, new_flavor):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'resize_flavor'):
             resize.resize_flavor(context, self.driver, resize.FlavorResize(
                 instance_id=instance_id, old_flavor=old_flavor, new_flavor=new_flavor))
 
     def resize_volume(self, context, instance_id, new_size):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'resize_volume'):
             resize.resize_volume(context, self.driver, instance_id, new_size)
 
     def apply_configuration(self, context, instance_id, old_values=None, new_values=None):
         change = configuration.ConfigurationChange(
             instance_id=instance_id, old_values=old_values or {}, new_values=new_values or {})
-        with instance_lock(instance_id):
+        with _running(instance_id, 'apply_configuration'):
             configuration.apply_configuration(context, self.driver, change)
 
     def upgrade(self, context, instance_id, image_id, datastore_version_id):
@@ -82,7 +97,7 @@ class Manager:
         self._rebuild(context, instance_id, image_id, datastore_version_id, 'rebuild')
 
     def _rebuild(self, context, instance_id, image_id, datastore_version_id, action):
-        with instance_lock(instance_id):
+        with _running(instance_id, action):
             rebuild_flow.rebuild(context, self.driver, rebuild_flow.RebuildRequest(
                 instance_id=instance_id, image_id=image_id,
                 datastore_version_id=datastore_version_id, action=action))
@@ -95,23 +110,23 @@ class Manager:
             instance_id=instance_id, flavor=flavor, datastore_manager=datastore_manager,
             ds_version=ds_version, image_id=image_id, volume_size=volume_size,
             overrides=overrides or {})
-        with instance_lock(instance_id):
+        with _running(instance_id, 'create_replica'):
             replication.create_replica(context, self.driver, req, primary_id)
 
     def detach_replica(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'detach_replica'):
             replication.detach(context, instance_id)
 
     def promote_to_replica_source(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'promote_to_replica_source'):
             replication.promote(context, instance_id)
 
     def eject_replica_source(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, 'eject_replica_source'):
             replication.eject(context, instance_id)
 
     def update_access(self, context, instance_id):
-        with instance_lock(instance_id):
+        with _running(instance_id, None):
             access_flow.update_access(context, self.driver, instance_id)
 
     @staticmethod

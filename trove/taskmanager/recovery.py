@@ -19,6 +19,7 @@ request (trove.db.task_requests).  At start the taskmanager
   ignores a second cast of the backup it is running);
 * re-applies instance access rules (flows/access.reapply_all).
 """
+import datetime
 import threading
 
 from oslo_log import log as logging
@@ -26,6 +27,7 @@ from sqlalchemy import select
 
 from trove.common import context as trove_context
 from trove.backup import info as backup_info
+from trove.common import coordination
 from trove.common import states
 from trove.db import api as db_api
 from trove.db import backups as db_backups
@@ -102,7 +104,8 @@ def redo(manager, ctx, instance_id, task):
     return True
 
 
-def _resume(manager, ctx, instance_id, task):
+def resume(manager, ctx, instance_id, task):
+    """Finish ``task`` of ``instance_id``: the delete, or its stored request."""
     try:
         if task is Task.DELETING:
             delete_flow.delete_instance(ctx, manager.driver, instance_id)
@@ -126,10 +129,13 @@ def reapply_configurations(manager, ctx):
             LOG.exception('Re-applying the configuration of %s failed', instance_id)
 
 
-def resend_new_backups(ctx):
-    """Cast again every backup no guest has reported on yet (state NEW)."""
+def resend_new_backups(ctx, older_than=None):
+    """Cast again every backup no guest has reported on yet (state NEW);
+    with ``older_than`` (seconds), only those created longer ago."""
+    limit = None if older_than is None else (
+        models.utcnow() - datetime.timedelta(seconds=older_than))
     for row in db_backups.list_running():
-        if row.state != states.BackupState.NEW:
+        if row.state != states.BackupState.NEW or (limit and row.created >= limit):
             continue
         try:
             info = backup_info.info_for(row)
@@ -140,8 +146,14 @@ def resend_new_backups(ctx):
 
 
 def recover(manager):
-    """End orphaned tasks now; a thread per task to redo, one for access rules."""
+    """End orphaned tasks now; a thread per task to redo, one for access rules.
+
+    With several taskmanagers (a coordination backend) the others may be
+    running any stored task: those are taken over only once their owner has
+    left the group (trove.taskmanager.takeover), not here.
+    """
     ctx = trove_context.admin_context()
+    coordinated = coordination.enabled()
     for instance_id, task_id in _active_instances():
         task = Task.from_code(task_id)
         if task is not Task.DELETING and task_requests.load(instance_id) is None:
@@ -149,13 +161,17 @@ def recover(manager):
                      'Interrupted by a taskmanager restart before its request was '
                      'stored; retry the %s.' % task.name.lower())
             continue
+        if coordinated:
+            continue
         LOG.info('Resuming %s of %s', task.name, instance_id)
-        threading.Thread(target=_resume, args=(manager, ctx, instance_id, task),
+        threading.Thread(target=resume, args=(manager, ctx, instance_id, task),
                          daemon=True, name='recover-%s' % instance_id).start()
+    threading.Thread(target=access_flow.reapply_all,
+                     args=(ctx, manager.driver, manager.lock), daemon=True,
+                     name='recover-access').start()
+    if coordinated:
+        return
     threading.Thread(target=reapply_configurations, args=(manager, ctx), daemon=True,
                      name='recover-configurations').start()
     threading.Thread(target=resend_new_backups, args=(ctx,), daemon=True,
                      name='recover-backups').start()
-    threading.Thread(target=access_flow.reapply_all,
-                     args=(ctx, manager.driver, manager.lock), daemon=True,
-                     name='recover-access').start()
