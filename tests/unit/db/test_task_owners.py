@@ -1,7 +1,6 @@
 """Owners of stored tasks: what a surviving taskmanager may take over, once."""
 import datetime
 
-import pytest
 
 from trove.common import quota, states
 from trove.db import api, models
@@ -9,16 +8,6 @@ from trove.db import task_requests
 from trove.db.session import writer
 
 Task = states.InstanceTask
-
-
-@pytest.fixture
-def inst(db):
-    row = quota.run_with_quotas('t1', quota.instance_deltas(+1, 1024, 1),
-                                lambda: api.create_instance(dict(
-                                    name='db1', tenant_id='t1', flavor_id='2',
-                                    volume_size=1)))
-    api.set_task(row.id, Task.NONE)
-    return row.id
 
 
 def _claim_resize(iid):

@@ -14,16 +14,6 @@ def _usage(tenant='t1'):
     return {u['resource']: u['in_use'] for u in quota.get_usage(tenant)}
 
 
-@pytest.fixture
-def inst(db):
-    row = quota.run_with_quotas('t1', quota.instance_deltas(+1, 1024, 1),
-                                lambda: api.create_instance(dict(
-                                    name='db1', tenant_id='t1', flavor_id='2',
-                                    volume_size=1)))
-    api.set_task(row.id, Task.NONE)
-    return row.id
-
-
 def _resize(iid, new='3'):
     db_quotas.ensure_usages('t1', quota.RESOURCES)
     return task_requests.claim(iid, Task.RESIZING, {Task.NONE}, 'resize_flavor',
