@@ -119,14 +119,19 @@ def reapply_configurations(manager, ctx):
     """Apply again the configuration changes a dead taskmanager had not finished
     (they claim no task; the apply is idempotent: the whole set is written)."""
     for instance_id in task_requests.pending():
-        stored = task_requests.load(instance_id)
-        if stored is None or stored[0] != 'apply_configuration':
-            continue
         try:
-            LOG.info('Re-applying the configuration change of %s', instance_id)
-            manager.apply_configuration(ctx, instance_id=instance_id, **stored[1])
+            reapply_configuration(manager, ctx, instance_id)
         except Exception:
             LOG.exception('Re-applying the configuration of %s failed', instance_id)
+
+
+def reapply_configuration(manager, ctx, instance_id):
+    """Apply again the stored configuration change of ``instance_id``, if any."""
+    stored = task_requests.load(instance_id)
+    if stored is None or stored[0] != 'apply_configuration':
+        return
+    LOG.info('Re-applying the configuration change of %s', instance_id)
+    manager.apply_configuration(ctx, instance_id=instance_id, **stored[1])
 
 
 def resend_new_backups(ctx, older_than=None):

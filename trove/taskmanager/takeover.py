@@ -31,9 +31,7 @@ Task = states.InstanceTask
 def _run(manager, ctx, instance_id, action, task):
     try:
         if action == 'apply_configuration':
-            stored = task_requests.load(instance_id)
-            if stored is not None and stored[0] == action:
-                manager.apply_configuration(ctx, instance_id=instance_id, **stored[1])
+            recovery.reapply_configuration(manager, ctx, instance_id)
         elif task is not None:
             recovery.resume(manager, ctx, instance_id, task)
         else:
