@@ -44,7 +44,8 @@ class Stack:
     """Config, processes and CLI of one test deployment."""
 
     def __init__(self, usage_timeout=300, address_prefix=None, tenant='tenant-a',
-                 guest_config=None, local_opts=None, default_opts=None, transport=None):
+                 guest_config=None, local_opts=None, default_opts=None, transport=None,
+                 database=None, sections=None):
         self.transport = transport or TRANSPORT
         self.dir = tempfile.mkdtemp(prefix='trove-ft-')
         # A private loopback /16 keeps concurrent stacks (and the quick-start
@@ -62,6 +63,10 @@ class Stack:
         self.guest_config = os.path.join(self.dir, 'trove-guestagent.conf')
         self.local_opts = dict(local_opts or {})
         self.default_opts = dict(default_opts or {})
+        # The infrastructure database (default: a SQLite file of the stack's
+        # own) and further config sections, {section: {option: value}}.
+        self.database = database or 'sqlite:///%s' % os.path.join(self.dir, 'trove.sqlite')
+        self.sections = dict(sections or {})
         if guest_config is not None:
             with open(self.guest_config, 'w') as f:
                 f.write(guest_config)
@@ -88,11 +93,12 @@ class Stack:
             'guest_config = %s' % self.guest_config,
             *('%s = %s' % item for item in sorted(self.default_opts.items())),
             '[database]',
-            'connection = sqlite:///%s' % os.path.join(self.dir, 'trove.sqlite'),
+            'connection = %s' % self.database,
             '[local]',
             'base_dir = %s' % self.base_dir,
             'address_prefix = %s' % address_prefix,
             *('%s = %s' % item for item in sorted(self.local_opts.items())),
+            *_sections(self.sections),
             '']) + '\n'
 
     def manage(self, *args):
@@ -118,12 +124,33 @@ class Stack:
         self.wait_api()
         return self
 
-    def start_daemon(self, name):
-        out = open(os.path.join(self.dir, 'log', '%s.out' % name), 'ab')
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, '-m', 'trove.cmd.%s' % name, '--config-file', self.conf],
+    def start_daemon(self, name, key=None, config=None):
+        """Start daemon ``name`` as ``procs[key]`` (default ``name``; another
+        key starts one more process of that kind, logging to ``<key>.out``
+        and, with ``config`` {section: {option: value}}, reading those
+        overrides from a config file of its own after the stack's)."""
+        key = key or name
+        args = ['--config-file', self.conf]
+        if config:
+            extra = os.path.join(self.dir, '%s.conf' % key)
+            with open(extra, 'w') as f:
+                f.write('\n'.join(_sections(config)) + '\n')
+            args += ['--config-file', extra]
+        if key != name:
+            # trove-<key>.log beside the first one's trove-<name>.log.
+            args += ['--log-file', 'trove-%s.log' % key]
+        out = open(os.path.join(self.dir, 'log', '%s.out' % key), 'ab')
+        self.procs[key] = subprocess.Popen(
+            [sys.executable, '-m', 'trove.cmd.%s' % name, *args],
             stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         out.close()
+
+    def start_api(self, key):
+        """One more API process on a port of its own; returns the port."""
+        port = free_port()
+        self.start_daemon('api', key, {'DEFAULT': {'bind_port': port}})
+        self.wait_api(port=port)
+        return port
 
     def stop_daemon(self, name, timeout=20):
         proc = self.procs.pop(name, None)
@@ -136,11 +163,11 @@ class Stack:
             proc.kill()
             proc.wait()
 
-    def wait_api(self, timeout=30):
+    def wait_api(self, timeout=30, port=None):
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                urllib.request.urlopen('http://127.0.0.1:%d/' % self.port, timeout=2)
+                urllib.request.urlopen('http://127.0.0.1:%d/' % (port or self.port), timeout=2)
                 return
             except OSError:
                 time.sleep(0.2)
@@ -148,7 +175,10 @@ class Stack:
 
     @property
     def endpoint(self):
-        return 'http://127.0.0.1:%d/v1.0/%s' % (self.port, self.tenant)
+        return self.endpoint_at(self.port)
+
+    def endpoint_at(self, port):
+        return 'http://127.0.0.1:%d/v1.0/%s' % (port, self.tenant)
 
     def cli(self, *args, check=True):
         """Run ``openstack database ...`` (the real CLI) against this stack."""
@@ -162,10 +192,12 @@ class Stack:
     def cli_json(self, *args):
         return json.loads(self.cli(*args, '-f', 'json').stdout)
 
-    def request(self, method, path, body=None):
-        """A raw REST call; returns (status, parsed body or None)."""
+    def request(self, method, path, body=None, port=None):
+        """A raw REST call (to the API on ``port``, default the first one);
+        returns (status, parsed body or None)."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.endpoint + path, data=data, method=method,
+        req = urllib.request.Request(self.endpoint_at(port or self.port) + path, data=data,
+                                     method=method,
                                      headers={'Content-Type': 'application/json',
                                               'X-Auth-Token': 'opaque'})
         try:
@@ -216,13 +248,24 @@ class Stack:
     def stop(self):
         """Stop daemons, power off servers left behind, drop queues and files."""
         self.keep_logs()
+        # APIs first, conductors last, extra processes with their kind.
         for name in reversed(DAEMONS):
-            self.stop_daemon(name)
+            for key in sorted(k for k in self.procs if k.split('-')[0] == name):
+                self.stop_daemon(key)
         if self.local_servers():
             subprocess.run([sys.executable, '-c', _CLEANUP, self.conf], check=False)
         subprocess.run([sys.executable, '-c', _DROP_QUEUES, self.conf,
                         self.taskmanager_topic, self.conductor_topic], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _sections(sections):
+    """Config file lines of {section: {option: value}}."""
+    lines = []
+    for section, opts in sorted(sections.items()):
+        lines.append('[%s]' % section)
+        lines += ['%s = %s' % item for item in sorted(opts.items())]
+    return lines
 
 
 # Runs in a child so the test process keeps no trove config of its own.

@@ -168,6 +168,31 @@ def mark_deleted(backup_id):
     LOG.info('Backup %s deleted', backup_id)
 
 
+def request_delete(backup_id, requested=True):
+    """Store that a delete of ``backup_id`` was accepted; False when one was
+    already (``requested=False``: withdraw it, the cast failed or the delete
+    stopped)."""
+    query = update(Backup).where(Backup.id == backup_id, Backup.deleted.is_(False))
+    if requested:
+        query = query.where(Backup.delete_requested.is_(None))
+    with writer() as session:
+        result = session.execute(query.values(
+            delete_requested=models.utcnow() if requested else None))
+        return result.rowcount == 1
+
+
+def pending_deletes(older_than=None, now=None):
+    """Backups whose accepted delete has not finished; with ``older_than``
+    (seconds) only those requested longer ago."""
+    query = select(Backup).where(Backup.deleted.is_(False),
+                                 Backup.delete_requested.is_not(None))
+    if older_than is not None:
+        limit = (now or models.utcnow()) - datetime.timedelta(seconds=older_than)
+        query = query.where(Backup.delete_requested < limit)
+    with reader() as session:
+        return _detach(session, list(session.scalars(query)))
+
+
 # -- backup strategies ------------------------------------------------------
 def list_strategies(tenant_id=None, instance_id=None):
     with reader() as session:

@@ -201,6 +201,9 @@ class ConfigurationParameter(Base):
 
 
 class Backup(Base):
+    """A backup; ``delete_requested`` is when a delete was accepted, kept
+    until the row is deleted so another taskmanager can finish it."""
+
     __tablename__ = 'backups'
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
@@ -222,6 +225,7 @@ class Backup(Base):
     datastore_version_id: Mapped[str | None] = mapped_column(
         String(36), ForeignKey('datastore_versions.id'))
     storage_driver: Mapped[str | None] = mapped_column(String(32))
+    delete_requested: Mapped[datetime.datetime | None] = mapped_column(DateTime)
 
 
 class BackupStrategy(Base):

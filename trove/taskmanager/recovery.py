@@ -150,6 +150,18 @@ def resend_new_backups(ctx, older_than=None):
             LOG.exception('Could not re-send backup %s', row.id)
 
 
+def finish_backup_deletes(ctx, older_than=None):
+    """Run again every accepted backup delete that has not finished (with
+    ``older_than`` seconds, only those requested longer ago); the delete is
+    idempotent: what is gone already is skipped."""
+    for row in db_backups.pending_deletes(older_than):
+        LOG.info('Finishing the delete of backup %s', row.id)
+        try:
+            backup_flow.delete_backup(ctx, row.id)
+        except Exception:
+            LOG.exception('Could not finish the delete of backup %s', row.id)
+
+
 def recover(manager):
     """End orphaned tasks now; a thread per task to redo, one for access rules.
 
@@ -180,3 +192,5 @@ def recover(manager):
                      name='recover-configurations').start()
     threading.Thread(target=resend_new_backups, args=(ctx,), daemon=True,
                      name='recover-backups').start()
+    threading.Thread(target=finish_backup_deletes, args=(ctx,), daemon=True,
+                     name='recover-backup-deletes').start()

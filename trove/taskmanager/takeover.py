@@ -10,8 +10,9 @@ moves each to itself with a conditional update, so exactly one survivor
 wins it, and runs it again the way a restarted taskmanager does
 (trove.taskmanager.recovery: the flows are idempotent).
 
-Backups still in NEW after ``orphan_after`` seconds are cast again by the
-one taskmanager that leads that job.
+Backups still in NEW after ``orphan_after`` seconds are cast again, and
+backup deletes accepted longer ago than that are finished, by the one
+taskmanager that leads that job.
 """
 import threading
 
@@ -64,6 +65,8 @@ def scan(manager):
 
 
 def resend_backups():
-    """Cast again backups no guest took within ``orphan_after`` (leader only)."""
-    recovery.resend_new_backups(trove_context.admin_context(),
-                                older_than=CONF.coordination.orphan_after)
+    """Cast again backups no guest took within ``orphan_after``, and finish
+    backup deletes accepted longer ago than that (leader only)."""
+    ctx = trove_context.admin_context()
+    recovery.resend_new_backups(ctx, older_than=CONF.coordination.orphan_after)
+    recovery.finish_backup_deletes(ctx, older_than=CONF.coordination.orphan_after)

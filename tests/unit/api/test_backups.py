@@ -185,6 +185,39 @@ def test_delete_counts_children_and_refuses_running(app, tm):
     assert status == 202 and tm.calls == [('delete_backup', {'backup_id': lone.id})]
 
 
+def _backups_in_use(tenant='t1'):
+    return {u['resource']: u['in_use'] for u in quota.get_usage(tenant)}['backups']
+
+
+def test_delete_is_stored_and_a_second_one_changes_nothing(app, tm):
+    lone = _backup(_instance())
+    before = _backups_in_use()
+    status, _ = call(app, 'DELETE', BASE + '/%s' % lone.id)
+    assert status == 202
+    assert db_backups.get_backup(lone.id).delete_requested is not None
+    assert [r.id for r in db_backups.pending_deletes()] == [lone.id]
+    assert _backups_in_use() == before - 1
+    status, _ = call(app, 'DELETE', BASE + '/%s' % lone.id)
+    assert status == 202
+    assert _backups_in_use() == before - 1  # given back once
+    assert tm.calls == [('delete_backup', {'backup_id': lone.id})]  # cast once
+
+
+def test_delete_not_cast_withdraws_its_request(app, monkeypatch):
+    class Down:
+        def delete_backup(self, **kwargs):
+            raise RuntimeError('broker down')
+
+    monkeypatch.setattr(backups_ctl, 'get_taskmanager', lambda ctx: Down())
+    lone = _backup(_instance())
+    before = _backups_in_use()
+    status, _ = call(app, 'DELETE', BASE + '/%s' % lone.id)
+    assert status >= 500
+    assert _backups_in_use() == before
+    assert db_backups.get_backup(lone.id).delete_requested is None
+    assert db_backups.pending_deletes() == []
+
+
 def test_restore_point_checks(app, recorder):
     inst = _instance()
     good = _backup(inst, size=0.5)

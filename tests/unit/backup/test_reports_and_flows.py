@@ -139,6 +139,45 @@ def test_delete_store_failure_marks_delete_failed(db, monkeypatch):
     assert db_backups.get_backup(full.id).state == BackupState.COMPLETED
 
 
+def test_stopped_delete_withdraws_its_request(db, monkeypatch):
+    full = _backup(_instance(), state='COMPLETED', location='/nowhere/full')
+    assert db_backups.request_delete(full.id)
+    assert not db_backups.request_delete(full.id)  # one request at a time
+
+    class Failing:
+        def delete(self, location):
+            raise OSError('store down')
+
+    monkeypatch.setattr(backup_flow.stores, 'get_store', lambda name: Failing())
+    backup_flow.delete_backup(None, full.id)
+    assert db_backups.get_backup(full.id).state == BackupState.DELETE_FAILED
+    assert db_backups.pending_deletes() == []
+
+
+def test_unfinished_deletes_are_finished_once_old_enough(db, tmp_path):
+    from trove.taskmanager import recovery
+    CONF.set_override('local_store_path', str(tmp_path), group='backup')
+    try:
+        store = local.LocalStore()
+        inst = _instance()
+        rows = []
+        for name in ('old', 'young', 'kept'):
+            obj = store.put_stream('c', name, iter([name.encode()]), {})
+            rows.append(_backup(inst, state='COMPLETED', location=obj.location))
+        old, young, kept = rows
+        db_backups.request_delete(old.id)
+        db_backups.request_delete(young.id)
+        _age(models.Backup, old.id, 60, column='delete_requested')
+        assert [r.id for r in db_backups.pending_deletes(older_than=30)] == [old.id]
+        recovery.finish_backup_deletes(None, older_than=30)
+        assert sorted(b.id for b in db_backups.list_backups()) == sorted([young.id, kept.id])
+        recovery.finish_backup_deletes(None)  # at start-up: all of them
+        assert [b.id for b in db_backups.list_backups()] == [kept.id]
+        assert sorted(p.name for p in (tmp_path / 'c').iterdir()) == ['kept', 'kept.meta.json']
+    finally:
+        CONF.clear_override('local_store_path', group='backup')
+
+
 def test_watchdog_removes_partial_upload_of_dead_guest(db, tmp_path):
     CONF.set_override('local_store_path', str(tmp_path), group='backup')
     try:

@@ -206,11 +206,22 @@ class BackupController:
                     detail='backup %s is still running; delete it once it has '
                            'finished' % item.id)
 
+        # Stored first: if the taskmanager that takes the cast dies, another
+        # one (or this one restarted) finishes the delete.  A second request
+        # while one is on its way changes nothing (the quota is given back once).
+        if not db_backups.request_delete(row.id):
+            LOG.info('Backup %s delete was requested already', id)
+            return wsgi.Result(status=202)
+
         def cast_delete():
             get_taskmanager(context).delete_backup(backup_id=row.id)
 
-        quota.run_with_quotas(context.project_id, quota.backup_deltas(-len(doomed)),
-                              cast_delete)
+        try:
+            quota.run_with_quotas(context.project_id, quota.backup_deltas(-len(doomed)),
+                                  cast_delete)
+        except Exception:
+            db_backups.request_delete(row.id, requested=False)
+            raise
         LOG.info('Backup %s delete requested (with %d incrementals)', id, len(doomed) - 1)
         return wsgi.Result(status=202)
 

@@ -68,6 +68,8 @@ def delete_backup(context, backup_id):
     for item in reversed([row] + db_backups.descendants(backup_id)):
         if not _delete_one(item):
             LOG.error('Delete of backup %s stopped at %s', backup_id, item.id)
+            # DELETE_FAILED is its end: a new delete request may try again.
+            db_backups.request_delete(backup_id, requested=False)
             return
     LOG.info('Backup %s deleted', backup_id)
 
