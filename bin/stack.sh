@@ -12,7 +12,10 @@
 #
 # Environment: TROVE_STATE_DIR (default <repo>/state), TROVE_TENANT (demo),
 # TROVE_DEBUG (false), TROVE_API_TIMEOUT (60), TROVE_INSTANCE_TIMEOUT (900),
-# TROVE_SPARES (1: pre-started MariaDB spare servers to keep), plus those of bin/lib/common.sh.
+# TROVE_SPARES (1: pre-started MariaDB spare servers to keep),
+# TROVE_TASKMANAGERS (1; more start that many taskmanagers, coordinated
+# through a private redis-server on TROVE_COORDINATION_PORT, 6380), plus
+# those of bin/lib/common.sh.
 set -euo pipefail
 
 # shellcheck source=bin/lib/common.sh
@@ -28,6 +31,12 @@ RUN_DIR=$TROVE_STATE_DIR/run
 LOG_DIR=$TROVE_STATE_DIR/log
 PASSWORD_FILE=$TROVE_STATE_DIR/quickstart.password
 DAEMONS=(trove-api trove-taskmanager trove-conductor)
+TASKMANAGERS=${TROVE_TASKMANAGERS:-1}
+COORDINATION_PORT=${TROVE_COORDINATION_PORT:-6380}
+[[ "$TASKMANAGERS" =~ ^[1-9][0-9]*$ ]] || die "TROVE_TASKMANAGERS must be a positive number"
+for ((n = 2; n <= TASKMANAGERS; n++)); do
+    DAEMONS+=("trove-taskmanager-$n")
+done
 
 # ---------------------------------------------------------------- state ----
 
@@ -64,6 +73,41 @@ address_prefix = 127.77
 # a second; TROVE_SPARES=0 turns it off (bin/unstack.sh removes spares).
 spare_servers = mariadb:${TROVE_SPARES:-1}
 EOF
+    if (( TASKMANAGERS > 1 )); then
+        cat >>"$CONF_FILE" <<EOF
+
+[coordination]
+# Several taskmanagers share locks, periodic jobs and the tasks of one that
+# dies through this redis-server (started by bin/stack.sh).
+backend_url = redis://127.0.0.1:$COORDINATION_PORT?timeout=5
+EOF
+    fi
+}
+
+# The coordination backend of several taskmanagers: a redis-server of this
+# deployment's own (its own port and directory, no persistence: locks and
+# memberships are live state), never the machine's shared one.
+start_coordination() {
+    local pidfile=$RUN_DIR/coordination-redis.pid pid waited=0
+    (( TASKMANAGERS > 1 )) || return 0
+    if pid=$(pid_alive "$pidfile" "redis-server 127.0.0.1:$COORDINATION_PORT"); then
+        say "Coordination redis-server already running (pid $pid)"
+        return 0
+    fi
+    if port_open 127.0.0.1 "$COORDINATION_PORT"; then
+        die "port $COORDINATION_PORT is taken; set TROVE_COORDINATION_PORT to a free one"
+    fi
+    mkdir -p "$TROVE_STATE_DIR/coordination"
+    setsid nohup redis-server --bind 127.0.0.1 --port "$COORDINATION_PORT" \
+        --dir "$TROVE_STATE_DIR/coordination" --save '' --appendonly no \
+        --logfile "$LOG_DIR/coordination-redis.log" >/dev/null 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    until port_open 127.0.0.1 "$COORDINATION_PORT"; do
+        (( waited < 30 )) || die "redis-server did not listen on $COORDINATION_PORT (see $LOG_DIR/coordination-redis.log)"
+        sleep 1
+        waited=$((waited + 1))
+    done
+    say "Started the coordination redis-server on 127.0.0.1:$COORDINATION_PORT (pid $(cat "$pidfile"))"
 }
 
 manage() {
@@ -115,8 +159,11 @@ start_daemon() {
     # setsid: own session, so the daemon outlives this shell and its
     # terminal; stdout/stderr only catch what happens before logging is set
     # up (oslo.log writes $LOG_DIR/$name.log).
-    setsid nohup "$TROVE_VENV/bin/$name" --config-file "$CONF_FILE" --config-dir "$CONF_DIR" \
-        >>"$LOG_DIR/$name.out" 2>&1 </dev/null &
+    local binary=${name%-[0-9]*} args=()
+    # trove-taskmanager-2 ...: another process of the same binary.
+    [[ "$binary" == "$name" ]] || args=(--log-file "$name.log")
+    setsid nohup "$TROVE_VENV/bin/$binary" --config-file "$CONF_FILE" --config-dir "$CONF_DIR" \
+        "${args[@]}" >>"$LOG_DIR/$name.out" 2>&1 </dev/null &
     echo $! >"$pidfile"
     say "Started $name (pid $!)"
 }
@@ -304,6 +351,7 @@ main() {
     ensure_venv
     write_config
     register_datastore
+    start_coordination
     start_daemons
     create_instance
     wait_active

@@ -74,9 +74,11 @@ delete_instances() {
     say "All instances deleted"
 }
 
+# $1: the pid file's name in $RUN_DIR (without .pid); $2: what the
+# process's command line holds (default $1).
 stop_daemon() {
     local name=$1 pidfile=$RUN_DIR/$1.pid pid waited=0 timeout=${TROVE_STOP_TIMEOUT:-20}
-    if ! pid=$(pid_alive "$pidfile" "$name"); then
+    if ! pid=$(pid_alive "$pidfile" "${2:-$name}"); then
         rm -f "$pidfile"
         say "$name is not running"
         return 0
@@ -94,6 +96,15 @@ stop_daemon() {
         waited=$((waited + 1))
     done
     rm -f "$pidfile"
+}
+
+# trove-taskmanager-2 ... that bin/stack.sh started (TROVE_TASKMANAGERS).
+extra_taskmanagers() {
+    local pidfile
+    for pidfile in "$RUN_DIR"/trove-taskmanager-*.pid; do
+        [[ -f "$pidfile" ]] && basename "$pidfile" .pid
+    done
+    return 0
 }
 
 # Spare servers (``[local] spare_servers``) belong to no instance: the
@@ -153,9 +164,15 @@ main() {
         return 0
     fi
     delete_instances
-    for name in "${DAEMONS[@]}"; do
+    local extra=()
+    mapfile -t extra < <(extra_taskmanagers)
+    for name in "${DAEMONS[@]}" "${extra[@]}"; do
         stop_daemon "$name"
     done
+    # The coordination backend of several taskmanagers (TROVE_TASKMANAGERS).
+    if [[ -f "$RUN_DIR/coordination-redis.pid" ]]; then
+        stop_daemon coordination-redis redis-server
+    fi
     delete_spares
     stop_strays
     if (( PURGE )); then

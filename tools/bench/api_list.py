@@ -20,18 +20,16 @@ creates a private database and account on the local MariaDB server
 import argparse
 import json
 import os
-import re
-import secrets
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
 
+from tests.functional.infra_mariadb import InfraDatabase  # noqa: E402
 from tests.functional.stack import Stack  # noqa: E402
 
 TARGET_MS = 300
@@ -56,31 +54,6 @@ for detail in (False, True):
 '''
 
 
-def _admin():
-    import pymysql
-    return pymysql.connect(unix_socket=os.environ.get('TROVE_MARIADB_SOCKET',
-                                                      '/run/mysqld/mysqld.sock'),
-                           user='root', autocommit=True)
-
-
-def mariadb_database():
-    name = 'trove_bench_%s' % uuid.uuid4().hex[:8]
-    password = secrets.token_urlsafe(18)
-    with _admin() as admin, admin.cursor() as cur:
-        cur.execute('CREATE DATABASE `%s`' % name)
-        for host in ('127.0.0.1', 'localhost'):
-            cur.execute('CREATE USER %s@%s IDENTIFIED BY %s', (name, host, password))
-            cur.execute('GRANT ALL PRIVILEGES ON `%s`.* TO %%s@%%s' % name, (name, host))
-    return name, 'mysql+pymysql://%s:%s@127.0.0.1:3306/%s' % (name, password, name)
-
-
-def drop_mariadb_database(name):
-    with _admin() as admin, admin.cursor() as cur:
-        for host in ('127.0.0.1', 'localhost'):
-            cur.execute('DROP USER IF EXISTS %s@%s', (name, host))
-        cur.execute('DROP DATABASE IF EXISTS `%s`' % name)
-
-
 def timed(stack, path, runs):
     times = []
     for _ in range(runs):
@@ -100,14 +73,9 @@ def main():
     parser.add_argument('--instances', type=int, default=1000)
     parser.add_argument('--runs', type=int, default=10)
     args = parser.parse_args()
-    stack = Stack(tenant='bench', default_opts={'instances_page_size': args.instances})
-    db_name = None
-    if args.db == 'mariadb':
-        db_name, url = mariadb_database()
-        with open(stack.conf) as f:
-            text = f.read()
-        with open(stack.conf, 'w') as f:
-            f.write(re.sub(r'(?m)^connection = sqlite:.*$', 'connection = %s' % url, text))
+    db = InfraDatabase() if args.db == 'mariadb' else None
+    stack = Stack(tenant='bench', default_opts={'instances_page_size': args.instances},
+                  database=db.url if db else None)
     try:
         stack.start()
         last = list(json.loads(subprocess.run(
@@ -134,8 +102,8 @@ def main():
               % (n, worst, TARGET_MS, 'met' if worst <= TARGET_MS else 'NOT met'))
     finally:
         stack.stop()
-        if db_name:
-            drop_mariadb_database(db_name)
+        if db:
+            db.drop()
 
 
 if __name__ == '__main__':
