@@ -11,7 +11,7 @@ from trove.api import wsgi
 from trove.api.controllers import databases, datastores, flavors, instances, versions
 from trove.api.controllers import logs, root, users
 from trove.api.controllers import configurations, instance_actions, parameters
-from trove.api.controllers import limits, mgmt, quotas
+from trove.api.controllers import failovers, limits, mgmt, quotas
 from trove.api.controllers import backup_strategies, backups, volume_types
 
 _METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD')
@@ -102,6 +102,8 @@ def _mgmt_routes(mapper):
     _resource(mapper, inst, base + '/instances', collection=LIST, item=SHOW)
     _connect(mapper, inst, base + '/instances/{id}/action', 'action', 'POST')
     _connect(mapper, inst, base + '/instances/{id}/root', 'root', 'GET')
+    _connect(mapper, wsgi.Resource(failovers.MgmtFailoverController()), base + '/failovers',
+             'index', 'GET')
     _resource(mapper, wsgi.Resource(mgmt.DatastoreVersionController()),
               base + '/datastore-versions', item=ITEM + (('edit', 'PATCH'),))
     _resource(mapper, wsgi.Resource(mgmt.ParameterController()),
@@ -138,6 +140,8 @@ def _backup_routes(mapper):
     res = wsgi.Resource(backups.BackupController())
     _resource(mapper, res, '/{tenant_id}/backups')
     _connect(mapper, res, '/{tenant_id}/instances/{id}/backups', 'instance_index', 'GET')
+    _connect(mapper, wsgi.Resource(failovers.FailoverController()),
+             '/{tenant_id}/instances/{id}/failovers', 'instance_index', 'GET')
     strat = wsgi.Resource(backup_strategies.BackupStrategyController())
     base = '/{tenant_id}/backup_strategies'
     _connect(mapper, strat, base, 'index', 'GET')

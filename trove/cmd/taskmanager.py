@@ -11,6 +11,7 @@ def main():
     from trove.common import coordination
     from trove.common import rpc_crypto
     from trove.taskmanager import agent_faults
+    from trove.taskmanager import failover_watch
     from trove.taskmanager import manager
     from trove.taskmanager import spares
     from trove.taskmanager import takeover
@@ -26,7 +27,9 @@ def main():
     watchdog = service.Periodic(led('backup-watchdog', backup_flow.watchdog),
                                 max(1, min(10, CONF.backup.stall_timeout // 3)),
                                 'backup-watchdog')
-    periodics = [watchdog]
+    periodics = [watchdog, service.Periodic(
+        led('failover-watch', lambda: failover_watch.check(mgr)),
+        CONF.failover.check_interval, 'failover-watch')]
     if agent_faults.wanted(mgr.driver):
         periodics.append(service.Periodic(
             led('agent-faults', lambda: agent_faults.surface(mgr.driver)), 5, 'agent-faults'))

@@ -153,6 +153,18 @@ class ComputeDriver(abc.ABC):
     def reboot_server(self, server_id):
         """Power a server off and boot it again."""
 
+    def power_off_server(self, server_id):
+        """Stop a server for sure (fencing a failed primary): returns once
+        nothing of it runs any more, keeping its disk and address; raises
+        ComputeError when it could not be stopped."""
+        raise exception.ComputeError(detail='%s cannot power off servers'
+                                     % type(self).__name__)
+
+    def power_on_server(self, server_id):
+        """Boot a powered-off server again (a no-op for a running one)."""
+        raise exception.ComputeError(detail='%s cannot power on servers'
+                                     % type(self).__name__)
+
     def check_image(self, image_id):
         """ComputeError unless ``image_id`` names an image servers can boot from.
 

@@ -109,6 +109,14 @@ class FakeDriver(base.ComputeDriver):
         self._record('reboot_server', server_id=server_id)
         self.get_server(server_id).status = base.ACTIVE
 
+    def power_off_server(self, server_id):
+        self._record('power_off_server', server_id=server_id)
+        self.get_server(server_id).status = base.SHUTDOWN
+
+    def power_on_server(self, server_id):
+        self._record('power_on_server', server_id=server_id)
+        self.get_server(server_id).status = base.ACTIVE
+
     def apply_access(self, server_id, instance_id, ports, cidrs):
         self._record('apply_access', server_id=server_id, instance_id=instance_id,
                      ports=list(ports), cidrs=list(cidrs))

@@ -381,12 +381,28 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
 
     def reboot_server(self, server_id):
         """Power off (keeping the directory), then boot the agent again."""
+        self._boot(server_id, self._shut_down(server_id))
+        LOG.info('Rebooted local server %s', server_id)
+
+    def power_off_server(self, server_id):
+        """Every process of the server ends (SIGTERM, then SIGKILL); the
+        directory, volume and address stay; status SHUTDOWN."""
+        self._shut_down(server_id)
+        LOG.info('Powered off local server %s', server_id)
+
+    def power_on_server(self, server_id):
+        st = self._load(server_id)
+        if st.status == base.ACTIVE and proc.session_members(st.sid, st.start_time):
+            return
+        self._boot(server_id, self._shut_down(server_id))
+        LOG.info('Powered on local server %s', server_id)
+
+    def _shut_down(self, server_id):
         st = self._load(server_id)
         if st.sid:
             self._power_off(server_id, st)
         st.status = base.SHUTDOWN
         st.pid = st.sid = st.start_time = None
         self._save(server_id, st)
-        self._boot(server_id, st)
-        LOG.info('Rebooted local server %s', server_id)
+        return st
 

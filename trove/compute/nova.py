@@ -221,6 +221,21 @@ class NovaDriver(base.ComputeDriver):
             self.nova.servers.reboot(server_id, reboot_type='HARD')
         self._wait_status(server_id, ('ACTIVE',), CONF.reboot_time_out, 'reboot')
 
+    def power_off_server(self, server_id):
+        """Nova's stop, waited for until the server is SHUTOFF."""
+        not_found = exception.ComputeInstanceNotFound(server_id=server_id)
+        if self._raw_status(server_id) != 'SHUTOFF':
+            with clients.translate('stop server %s' % server_id, not_found=not_found):
+                self.nova.servers.stop(server_id)
+        self._wait_status(server_id, ('SHUTOFF',), CONF.reboot_time_out, 'power off')
+
+    def power_on_server(self, server_id):
+        not_found = exception.ComputeInstanceNotFound(server_id=server_id)
+        if self._raw_status(server_id) == 'SHUTOFF':
+            with clients.translate('start server %s' % server_id, not_found=not_found):
+                self.nova.servers.start(server_id)
+        self._wait_status(server_id, ('ACTIVE',), CONF.reboot_time_out, 'power on')
+
     def _raw_status(self, server_id):
         with clients.translate('get server %s' % server_id,
                                not_found=exception.ComputeInstanceNotFound(server_id=server_id)):

@@ -11,6 +11,7 @@ from trove.conf import backup as _backup
 from trove.conf import coordination as _coordination
 from trove.conf import database as _database
 from trove.conf import default as _default
+from trove.conf import failover as _failover
 from trove.conf import guest as _guest
 from trove.conf import guest_log as _guest_log
 from trove.conf import local as _local
@@ -23,8 +24,8 @@ from trove.conf import service_credentials as _service_credentials
 
 CONF = cfg.CONF
 
-for _mod in (_default, _api, _backup, _coordination, _database, _guest, _guest_log, _local,
-             _mariadb, _quota, _postgresql, _redis, _security, _service_credentials):
+for _mod in (_default, _api, _backup, _coordination, _database, _failover, _guest, _guest_log,
+             _local, _mariadb, _quota, _postgresql, _redis, _security, _service_credentials):
     _mod.register_opts(CONF)
 
 

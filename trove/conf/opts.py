@@ -1,5 +1,6 @@
 """Option listings for oslo-config-generator."""
-from trove.conf import api, backup, coordination, default, guest, guest_log, local, mariadb
+from trove.conf import api, backup, coordination, default, failover, guest, guest_log, local
+from trove.conf import mariadb
 from trove.conf import postgresql, quota, redis, security, service_credentials
 
 
@@ -10,7 +11,8 @@ def list_opts():
             (local.group, local.opts),
             (service_credentials.group, service_credentials.opts),
             (backup.group, backup.opts),
-            (coordination.group, coordination.opts)]
+            (coordination.group, coordination.opts),
+            (failover.group, failover.opts)]
 
 
 def list_guest_opts():

@@ -6,7 +6,7 @@ same schema (a unit test compares them).
 import datetime
 
 from sqlalchemy import (Boolean, DateTime, Double, ForeignKey, Integer, String,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -126,7 +126,9 @@ class ReplicaSet(Base):
     """Replication credentials of one primary and its replicas (db/replicas.py).
 
     ``password`` is encrypted with the controller master key; the API never
-    shows either field.  ``primary_id`` follows promotions.
+    shows either field.  ``primary_id`` follows promotions.  ``failover``:
+    the set is highly available (a replica takes over from a failed primary
+    by itself); ``synchronous``: a commit is acknowledged once a replica has it.
     """
 
     __tablename__ = 'replica_sets'
@@ -135,6 +137,31 @@ class ReplicaSet(Base):
     user: Mapped[str] = mapped_column(String(64))
     password: Mapped[str] = mapped_column(Text)
     created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    failover: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    synchronous: Mapped[bool] = mapped_column(Boolean, default=False,
+                                              server_default=false())
+
+
+class Failover(Base):
+    """One automatic failover of a replica set (db/failovers.py).
+
+    ``last_seen``: the old primary's last heartbeat; ``started``: when the
+    failure was detected; ``promoted``: when the new primary took writes;
+    ``state`` running | completed | failed (``detail`` says why).
+    """
+
+    __tablename__ = 'failovers'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    old_primary_id: Mapped[str] = mapped_column(String(36), index=True)
+    new_primary_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    last_seen: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    started: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    promoted: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    ended: Mapped[datetime.datetime | None] = mapped_column(DateTime)
 
 
 class ConductorLastSeen(Base):

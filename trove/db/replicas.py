@@ -81,3 +81,42 @@ def forget(primary_id):
     with writer() as session:
         session.query(models.ReplicaSet).filter(
             models.ReplicaSet.primary_id == primary_id).delete()
+
+
+# -- high availability --------------------------------------------------------
+
+def set_high_availability(primary_id, enabled, synchronous):
+    """Make the set of ``primary_id`` highly available (or not); creates the
+    set's record (and its replication user) when it has none yet."""
+    credentials(primary_id)
+    with writer() as session:
+        session.execute(update(models.ReplicaSet)
+                        .where(models.ReplicaSet.primary_id == primary_id)
+                        .values(failover=bool(enabled), synchronous=bool(synchronous)))
+
+
+def high_availability(primary_id):
+    """``{'enabled': bool, 'synchronous': bool}`` of the set of ``primary_id``."""
+    with reader() as session:
+        row = session.scalars(select(models.ReplicaSet).where(
+            models.ReplicaSet.primary_id == primary_id)).first()
+        if row is None:
+            return {'enabled': False, 'synchronous': False}
+        return {'enabled': bool(row.failover), 'synchronous': bool(row.synchronous)}
+
+
+def highly_available_primaries():
+    """Ids of the live primaries of highly available sets."""
+    with reader() as session:
+        return list(session.scalars(
+            select(models.ReplicaSet.primary_id)
+            .join(models.Instance, models.Instance.id == models.ReplicaSet.primary_id)
+            .where(models.ReplicaSet.failover.is_(True),
+                   models.Instance.deleted.is_(False))))
+
+
+def follow(instance_id, primary_id):
+    """``instance_id`` becomes a member (replica) of the set of ``primary_id``."""
+    with writer() as session:
+        session.execute(update(models.Instance).where(models.Instance.id == instance_id)
+                        .values(slave_of_id=primary_id, updated=models.utcnow()))

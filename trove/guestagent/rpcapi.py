@@ -73,8 +73,8 @@ class GuestAPI:
         self.client.prepare(version='1.0').cast(
             self.context, 'prepare', request=request.to_dict())
 
-    def stop_db(self):
-        return self._call('stop_db', CONF.agent_call_low_timeout)
+    def stop_db(self, timeout=None):
+        return self._call('stop_db', timeout or CONF.agent_call_low_timeout)
 
     def get_status(self):
         return self._call('get_status', CONF.agent_call_low_timeout)

@@ -16,6 +16,7 @@ from trove.taskmanager import recovery
 from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
+from trove.taskmanager.flows import failover as failover_flow
 from trove.taskmanager.flows import rebuild as rebuild_flow
 from trove.taskmanager.flows import replication
 from trove.taskmanager.flows import restart as restart_flow
@@ -124,6 +125,11 @@ class Manager:
     def eject_replica_source(self, context, instance_id):
         with _running(instance_id, 'eject_replica_source'):
             replication.eject(context, instance_id)
+
+    def fail_over(self, context, instance_id, reason, last_seen=None):
+        """Automatic failover of a failed primary (started by failover_watch)."""
+        with _running(instance_id, failover_flow.ACTION):
+            failover_flow.fail_over(context, self.driver, instance_id, reason, last_seen)
 
     def update_access(self, context, instance_id):
         with _running(instance_id, None):

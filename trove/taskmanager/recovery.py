@@ -56,6 +56,7 @@ ACTION_TASKS = {
     'detach_replica': Task.DETACHING,
     'promote_to_replica_source': Task.PROMOTING,
     'eject_replica_source': Task.EJECTING,
+    'fail_over': Task.EJECTING,
 }
 _ACTIVE = (Task.BUILDING, Task.DELETING, Task.REBOOTING, Task.RESIZING, Task.UPGRADING,
            Task.DETACHING, Task.PROMOTING, Task.EJECTING)

@@ -13,7 +13,7 @@ from oslo_log import log as logging
 from trove.api import middleware, wsgi
 from trove.api.controllers import claims
 from trove.api.controllers import configurations as cfg_ctl
-from trove.api.controllers import flavors
+from trove.api.controllers import flavors, high_availability
 from trove.api.controllers import instances as instances_ctl
 from trove.api.controllers import rebuilds, replicas
 from trove.api.schemas import configurations as schemas
@@ -144,6 +144,8 @@ class InstanceActionController:
                 raise exception.BadRequest('An upgrade (datastore_version) cannot be '
                                            'combined with other changes.')
             return rebuilds.upgrade(context, inst, data['datastore_version'])
+        if 'high_availability' in data:
+            high_availability.update(inst, data['high_availability'])
         if 'access' in data:
             self._update_access(context, inst, data['access'])
         if data.get('configuration'):

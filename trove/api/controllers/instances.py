@@ -11,7 +11,7 @@ import traceback
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import backups, flavors, replicas
+from trove.api.controllers import backups, flavors, high_availability, replicas
 from trove.api.schemas import instances as schemas
 from trove.api.views import instances as views
 from trove.common import exception, policy, quota, rpc_crypto, states
@@ -219,7 +219,11 @@ class InstanceController:
         context = middleware.get_context(req)
         inst = db_api.get_instance(id, context.owner)
         policy.authorize(context, 'instance:show', inst.tenant_id)
-        return {'instance': views.detail_view(req, context, self._info(inst, True, {}))}
+        view = views.detail_view(req, context, self._info(inst, True, {}))
+        ha = high_availability.view(inst)
+        if ha is not None:
+            view['high_availability'] = ha
+        return {'instance': view}
 
     def create(self, req, tenant_id, body):
         context = middleware.get_context(req)
@@ -227,7 +231,9 @@ class InstanceController:
         data = body['instance']
         _refuse_unsupported(data)
         if data.get('replica_of'):
+            high_availability.refuse_on_replica(data)
             return self._show_new(req, context, replicas.create(context, data))
+        ha = high_availability.requested(data)
         volume_size = _volume_size(data)
         if data.get('flavorRef') is None:
             raise exception.BadRequest('flavorRef is required.')
@@ -260,6 +266,7 @@ class InstanceController:
                     session, inst_id, 'create_instance', build)))
         LOG.info('Instance %s (%s) requested: %s %s, flavor %s, volume %s GB',
                  inst.id, inst.name, ds.name, version.name, flavor.id, volume_size)
+        high_availability.apply(inst.id, ha)
         self._cast_create(context, inst, build)
         return self._show_new(req, context, inst)
 

@@ -50,6 +50,7 @@ instance_update = {
             'configuration': {'oneOf': [uuid, {'type': 'null'}]},
             'replica_of': {}, 'slave_of': {}, 'datastore_version': {},
             'access': instance_schemas.access,
+            'high_availability': instance_schemas.high_availability,
         }}},
 }
 

@@ -44,6 +44,11 @@ host_string = {'type': 'string', 'minLength': 1, 'maxLength': 255,
 # Free-form strings (ids looked up, zone and region names) fit their columns.
 short_string = {'type': 'string', 'maxLength': 255}
 optional_string = {'type': ['string', 'null'], 'maxLength': 255}
+# A replica set that fails over by itself (api/controllers/high_availability.py).
+high_availability = {
+    'type': 'object', 'additionalProperties': False,
+    'properties': {'enabled': {'type': 'boolean'}, 'synchronous': {'type': 'boolean'}},
+}
 
 name_list = {
     'type': 'array', 'maxItems': MAX_USER_DATABASES,
@@ -120,6 +125,7 @@ create = {
                 'region_name': optional_string,
                 'replica_count': {'type': 'integer', 'minimum': 1, 'maximum': 3},
                 'replica_of': optional_string,
+                'high_availability': high_availability,
                 'restorePoint': {
                     'type': 'object', 'required': ['backupRef'],
                     'properties': {'backupRef': short_string},

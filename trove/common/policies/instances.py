@@ -22,6 +22,7 @@ rules = base.operations('instance', PATH, [
     ('guest_log_list', 'GET', '/{instance_id}/log'),
     ('guest_log_action', 'POST', '/{instance_id}/log'),
     ('backups', 'GET', '/{instance_id}/backups'),
+    ('failovers', 'GET', '/{instance_id}/failovers'),
     ('module_list', 'GET', '/{instance_id}/modules'),
     ('module_apply', 'POST', '/{instance_id}/modules'),
     ('module_remove', 'DELETE', '/{instance_id}/modules/{module_id}'),

@@ -8,6 +8,7 @@ rules = base.operations('mgmt', PATH, [
     ('instance:show', 'GET', '/instances/{instance_id}'),
     ('instance:action', 'POST', '/instances/{instance_id}/action'),
     ('instance:root', 'GET', '/instances/{instance_id}/root'),
+    ('failover:index', 'GET', '/failovers'),
     ('datastore_version:index', 'GET', '/datastore-versions'),
     ('datastore_version:show', 'GET', '/datastore-versions/{version_id}'),
     ('datastore_version:create', 'POST', '/datastore-versions'),

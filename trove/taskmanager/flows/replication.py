@@ -184,7 +184,7 @@ def detach(context, replica_id):
     _end(replica_id, Task.DETACHING, fault, 'detach_replica')
 
 
-def _repoint(context, new_primary, others):
+def repoint(context, new_primary, others):
     """Every other member follows the new primary; returns the ones that failed."""
     failed = []
     user, password = replicas.credentials(new_primary.id)
@@ -234,7 +234,7 @@ def promote(context, replica_id):
         host, port = _endpoint(new_primary)
         old_guest.demote_to_replica(primary_host=host, primary_port=port, user=user,
                                     password=password, slot=slot_name(old_id))
-        failed = _repoint(context, new_primary, others)
+        failed = repoint(context, new_primary, others)
         LOG.info('Instance %s promoted; %s now follows it', replica_id, old.id)
         if failed:
             fault = 'Promoted, but %s could not follow the new primary.' % ', '.join(failed)
@@ -254,25 +254,40 @@ def _most_advanced(context, candidates, manager):
         except Exception as exc:
             LOG.warning('No position from %s: %s', replica_id, exc)
             continue
+        if not pos:
+            LOG.warning('Replica %s has no position to compare', replica_id)
+            continue
         if best is None or compare(pos, best_pos) > 0:
             best, best_pos = replica_id, pos
     return best
+
+
+def take_over(context, primary_id, members, promoted=None):
+    """The most advanced of ``members`` becomes the primary of the set of
+    ``primary_id`` (which is gone or fenced); the others follow it.
+    ``promoted(chosen)`` is called once the chosen one takes writes.
+
+    Returns ``(chosen, members that could not follow)``; RuntimeError when
+    no member answered with its position.
+    """
+    manager = datastores.get_version_by_id(
+        db_api.get_instance(primary_id).datastore_version_id).manager
+    chosen = _most_advanced(context, members, manager)
+    if chosen is None:
+        raise RuntimeError('no replica answered with its position')
+    _guest(context, chosen).promote_to_primary()
+    if promoted is not None:
+        promoted(chosen)
+    others = [r for r in members if r != chosen]
+    replicas.set_primary(primary_id, chosen, others)
+    return chosen, repoint(context, db_api.get_instance(chosen), others)
 
 
 def eject(context, primary_id):
     """The primary is gone (EJECTING): the most advanced replica takes over."""
     fault = None
     try:
-        members = replicas.replica_ids(primary_id)
-        manager = datastores.get_version_by_id(
-            db_api.get_instance(primary_id).datastore_version_id).manager
-        chosen = _most_advanced(context, members, manager)
-        if chosen is None:
-            raise RuntimeError('no replica answered with its position')
-        _guest(context, chosen).promote_to_primary()
-        others = [r for r in members if r != chosen]
-        replicas.set_primary(primary_id, chosen, others)
-        failed = _repoint(context, db_api.get_instance(chosen), others)
+        chosen, failed = take_over(context, primary_id, replicas.replica_ids(primary_id))
         LOG.warning('Primary %s ejected; %s took over', primary_id, chosen)
         if failed:
             fault = 'Ejected; %s could not follow the new primary %s.' % (

@@ -1,0 +1,65 @@
+"""The record of automatic failovers (what failed, when, who took over, how long)."""
+from sqlalchemy import select, update
+
+from trove.db import models
+from trove.db.api import new_id
+from trove.db.session import reader, writer
+
+RUNNING, COMPLETED, FAILED = 'running', 'completed', 'failed'
+
+
+def start(tenant_id, old_primary_id, reason, last_seen):
+    """A failover of ``old_primary_id`` begins; returns its id."""
+    failover_id = new_id()
+    with writer() as session:
+        session.add(models.Failover(id=failover_id, tenant_id=tenant_id,
+                                    old_primary_id=old_primary_id, reason=reason,
+                                    state=RUNNING, last_seen=last_seen,
+                                    started=models.utcnow()))
+    return failover_id
+
+
+def get(failover_id):
+    with reader() as session:
+        row = session.get(models.Failover, failover_id)
+        session.expunge(row)
+        return row
+
+
+def running(old_primary_id):
+    """The failover of ``old_primary_id`` in progress, or None."""
+    with reader() as session:
+        row = session.scalars(select(models.Failover).where(
+            models.Failover.old_primary_id == old_primary_id,
+            models.Failover.state == RUNNING)).first()
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def promoted(failover_id, new_primary_id):
+    """The new primary takes writes."""
+    _set(failover_id, new_primary_id=new_primary_id, promoted=models.utcnow())
+
+
+def end(failover_id, state, detail=None):
+    _set(failover_id, state=state, detail=detail, ended=models.utcnow())
+
+
+def _set(failover_id, **values):
+    with writer() as session:
+        session.execute(update(models.Failover).where(models.Failover.id == failover_id)
+                        .values(**values))
+
+
+def list_failovers(instance_id=None, limit=100):
+    """Newest first; with ``instance_id`` those it lost or won."""
+    query = select(models.Failover).order_by(models.Failover.started.desc()).limit(limit)
+    if instance_id is not None:
+        query = query.where((models.Failover.old_primary_id == instance_id)
+                            | (models.Failover.new_primary_id == instance_id))
+    with reader() as session:
+        rows = list(session.scalars(query))
+        for row in rows:
+            session.expunge(row)
+        return rows

@@ -1,0 +1,140 @@
+"""Automatic failover of a highly available replica set.
+
+Started by the failover watch (trove.taskmanager.failover_watch) with the
+old primary's task claimed EJECTING and the request stored as ``fail_over``
+(so another taskmanager finishes it if this one dies):
+
+1. fence the old primary so two writers never exist: its guest stops the
+   engine (within ``[failover] fence_timeout``), or else the compute driver
+   powers the server off.  Neither: no promotion, and the fault says so;
+2. promote the replica with the most advanced position (the eject path of
+   flows/replication.py) and record when it took writes;
+3. re-point the other replicas at it; the old primary stays in the set as a
+   replica of the new one, to follow it once it is back;
+4. the ``failovers`` record and the old primary's fault say what failed,
+   when, who took over and how long it took.
+
+Run again after a taskmanager died in it, it goes on from the record: a
+promotion already made is not made again.
+"""
+import datetime
+
+from oslo_log import log as logging
+
+from trove.common import exception
+from trove.common import states
+from trove.compute import base
+from trove.conf import CONF
+from trove.db import api as db_api
+from trove.db import failovers
+from trove.db import replicas
+from trove.guestagent import rpcapi as guest_rpcapi
+from trove.taskmanager.flows import replication
+from trove.taskmanager.flows import restart as restart_flow
+
+LOG = logging.getLogger(__name__)
+Task = states.InstanceTask
+ACTION = 'fail_over'
+
+
+class NotFenced(Exception):
+    """The old primary could not be stopped for sure."""
+
+
+def _server_down(driver, inst):
+    try:
+        return driver.get_server(inst.compute_instance_id).status in (base.SHUTDOWN,
+                                                                     base.ERROR)
+    except exception.ComputeInstanceNotFound:
+        return True
+
+
+def _power_off(driver, inst):
+    try:
+        driver.power_off_server(inst.compute_instance_id)
+    except exception.ComputeInstanceNotFound:
+        return 'its server is gone'
+    except Exception as exc:
+        raise NotFenced('powering off server %s failed: %s'
+                        % (inst.compute_instance_id, restart_flow._error_text(exc)))
+    return 'its server was powered off'
+
+
+def fence(context, driver, inst):
+    """Stop the old primary for sure; returns how it was, raises NotFenced.
+
+    A server that is down already is powered off to be sure it stays so
+    (its guest cannot answer); otherwise the guest gets ``fence_timeout``
+    seconds to stop the engine, then the server is powered off.
+    """
+    if inst.compute_instance_id and _server_down(driver, inst):
+        return _power_off(driver, inst)
+    try:
+        guest_rpcapi.GuestAPI(context, inst.id).stop_db(timeout=CONF.failover.fence_timeout)
+        return 'its guest stopped the engine'
+    except Exception as exc:
+        LOG.warning('The guest of %s did not stop its engine (%s); powering the server '
+                    'off', inst.id, restart_flow._error_text(exc))
+    if not inst.compute_instance_id:
+        raise NotFenced('it has no server to power off and its guest does not answer')
+    return _power_off(driver, inst)
+
+
+def _stamp(value):
+    return value.strftime('%Y-%m-%dT%H:%M:%SZ') if value else 'unknown'
+
+
+def _seconds(record):
+    start = record.last_seen or record.started
+    return (record.promoted - start).total_seconds() if record.promoted else None
+
+
+def fail_over(context, driver, primary_id, reason, last_seen=None):
+    """Run (or finish) the failover of ``primary_id``; always ends its EJECTING."""
+    inst = db_api.get_instance(primary_id)
+    record = failovers.running(primary_id)
+    if record is None:
+        seen = datetime.datetime.fromisoformat(last_seen) if last_seen else None
+        failovers.start(inst.tenant_id, primary_id, reason, seen)
+        record = failovers.running(primary_id)
+    LOG.warning('Failing over replica set of %s: %s', primary_id, reason)
+    fault, detail = None, None
+    try:
+        if record.new_primary_id is None:
+            how = fence(context, driver, inst)
+            LOG.info('Old primary %s fenced: %s', primary_id, how)
+            members = replicas.replica_ids(primary_id)
+            chosen, failed = replication.take_over(
+                context, primary_id, members,
+                promoted=lambda new: failovers.promoted(record.id, new))
+        else:
+            how = 'fenced before a taskmanager restart'
+            chosen = record.new_primary_id
+            others = [r for r in replicas.replica_ids(chosen) if r != primary_id]
+            failed = replication.repoint(context, db_api.get_instance(chosen), others)
+        # The old primary comes back as a replica of the new one.
+        replicas.follow(primary_id, chosen)
+        record = failovers.get(record.id)
+        took = _seconds(record)
+        detail = ('Failed over at %s: %s. Instance %s took over and accepted writes %s '
+                  'after the last heartbeat; this instance was fenced (%s) and is now '
+                  'a replica of it.' % (_stamp(record.started), reason, chosen,
+                                        '%.1f s' % took if took is not None else '?', how))
+        if failed:
+            detail += ' %s could not follow the new primary yet.' % ', '.join(failed)
+        failovers.end(record.id, failovers.COMPLETED, detail)
+        db_api.save_fault(primary_id, detail)
+        LOG.warning('Replica set of %s failed over to %s in %s s', primary_id, chosen,
+                    '%.1f' % took if took is not None else '?')
+    except NotFenced as exc:
+        fault = ('Automatic failover refused at %s: %s, and the old primary could not be '
+                 'fenced (%s); no replica was promoted, so that two writers never exist.'
+                 % (_stamp(record.started), reason, exc))
+    except Exception as exc:
+        LOG.exception('Failover of %s failed', primary_id)
+        fault = 'Automatic failover failed at %s: %s (%s).' % (
+            _stamp(record.started), restart_flow._error_text(exc), reason)
+    if fault:
+        LOG.error('%s', fault)
+        failovers.end(record.id, failovers.FAILED, fault)
+    restart_flow.finish(primary_id, Task.EJECTING, fault, action=ACTION)
