@@ -10,6 +10,7 @@ replaced by a new process, so two are always running.  Periodic jobs run in
 one taskmanager only, and the two conductors share one instance's
 heartbeats without reordering its status.
 """
+import contextlib
 import json
 import os
 import signal
@@ -81,6 +82,18 @@ class Cluster:
         self.taskmanagers.append(new)
         self.wait_serving(new)
         return killed_at
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """SIGSTOP a taskmanager (casts it takes wait in it), then kill -9 it;
+        yields a dict that gets ``killed_at``."""
+        key = self.taskmanagers[0]
+        os.kill(self.stack.procs[key].pid, signal.SIGSTOP)
+        result = {}
+        try:
+            yield result
+        finally:
+            result['killed_at'] = self.kill(key)
 
     def wait_serving(self, key):
         """Until the process consumes its RPC topic (casts go to it in turn)."""
@@ -205,9 +218,7 @@ def test_backup_cast_to_a_dead_taskmanager_completes(cluster):
     c = cluster
     ids = [i['id'] for i in c.stack.request('GET', '/instances')[1]['instances']]
     assert len(ids) == 2
-    frozen = c.taskmanagers[0]
-    os.kill(c.stack.procs[frozen].pid, signal.SIGSTOP)
-    try:
+    with c.frozen() as kill:
         backups = []
         for n, instance_id in enumerate(ids):
             code, body = c.stack.request('POST', '/backups', {'backup': {
@@ -217,30 +228,24 @@ def test_backup_cast_to_a_dead_taskmanager_completes(cluster):
         # The queue hands casts out in turn: one of them went to the frozen one.
         time.sleep(4)
         assert 'NEW' in _backup_states(c, backups)
-    finally:
-        killed_at = c.kill(frozen)
     helpers.eventually(lambda: _backup_states(c, backups), ['COMPLETED'] * 2,
                        timeout=TAKEOVER_BOUND)
-    assert time.time() - killed_at <= TAKEOVER_BOUND
+    assert time.time() - kill['killed_at'] <= TAKEOVER_BOUND
 
 
 def test_backup_delete_cast_to_a_dead_taskmanager_finishes(cluster):
     c = cluster
     backups = [b['id'] for b in c.stack.request('GET', '/backups')[1]['backups']]
     assert len(backups) == 2
-    frozen = c.taskmanagers[0]
-    os.kill(c.stack.procs[frozen].pid, signal.SIGSTOP)
-    try:
+    with c.frozen() as kill:
         for backup_id in backups:
             code, body = c.stack.request('DELETE', '/backups/%s' % backup_id)
             assert code == 202, body
         time.sleep(4)
         assert c.stack.request('GET', '/backups')[1]['backups']  # one waits in the frozen one
-    finally:
-        killed_at = c.kill(frozen)
     helpers.eventually(lambda: c.stack.request('GET', '/backups')[1]['backups'], [],
                        timeout=TAKEOVER_BOUND)
-    assert time.time() - killed_at <= TAKEOVER_BOUND
+    assert time.time() - kill['killed_at'] <= TAKEOVER_BOUND
     assert os.listdir(c.stack.store) == [] or all(
         not os.listdir(os.path.join(c.stack.store, d)) for d in os.listdir(c.stack.store))
 
@@ -312,3 +317,40 @@ def test_two_conductors_keep_an_instance_status_in_order(cluster):
     assert status == 'healthy'
     text = 'Instance %s service status' % instance_id
     assert c.logs_with(text, ['conductor', 'conductor-2']) == ['conductor', 'conductor-2']
+
+
+def test_failover_finishes_after_its_taskmanager_dies(cluster):
+    c = cluster
+    primary_id = _create(c, 'aa-ha-primary')
+    c.stack.request('PUT', '/instances/%s' % primary_id,
+                    {'instance': {'high_availability': {'enabled': True}}})
+    primary = _wait_active(c, primary_id, 300)
+    assert _rows(primary) == 1
+    code, body = c.stack.request('POST', '/instances', {'instance': {
+        'name': 'aa-ha-replica', 'replica_of': primary_id}})
+    assert code == 200, body
+    replica = _wait_active(c, body['instance']['id'], 300)
+    # A replica that does not answer holds the failover in its first call.
+    agent = _agent_pid(c, replica['id'])
+    os.kill(agent, signal.SIGSTOP)
+    try:
+        sid = [helpers.server_state(c.stack, s)['sid'] for s in c.stack.local_servers()
+               if helpers.server_state(c.stack, s)['metadata'].get('trove_instance_id')
+               == primary_id][0]
+        while helpers.session_pids(sid):
+            for pid in helpers.session_pids(sid):
+                os.kill(pid, signal.SIGKILL)
+        owner = c.wait_owner(primary_id, 'fail_over')
+        killed_at = c.kill(owner)
+    finally:
+        os.kill(agent, signal.SIGCONT)
+    helpers.eventually(lambda: c.stack.request('GET', '/instances/%s/failovers' % primary_id)[
+        1]['failovers'][0]['state'], 'completed', timeout=TAKEOVER_BOUND + 30)
+    assert time.time() - killed_at <= TAKEOVER_BOUND
+    assert c.logs_with('Taking over fail_over of instance %s' % primary_id, c.taskmanagers)
+    records = c.stack.request('GET', '/instances/%s/failovers' % primary_id)[1]['failovers']
+    assert [(r['state'], r['new_primary_id']) for r in records] == [
+        ('completed', replica['id'])]
+    shown = c.stack.request('GET', '/instances/%s' % replica['id'])[1]['instance']
+    assert 'replica_of' not in shown
+    assert _rows(replica) == 1  # writable, the row of the old primary is there

@@ -14,14 +14,23 @@ opts = [
     cfg.FloatOpt('check_interval', default=1.0, min=0.2,
                  help='Seconds between two looks at the primaries of highly available '
                       'replica sets (in the one taskmanager that leads the job).'),
-    cfg.FloatOpt('primary_silence', default=4.0, min=1.0,
-                 help='A primary whose guest has not reported for this many seconds is '
-                      'failed over (keep it above two guest report_interval; a blip '
-                      'shorter than this changes nothing).'),
+    cfg.FloatOpt('primary_silence', default=5.0, min=1.0,
+                 help='A primary whose guest has not reported for this many seconds, and '
+                      'does not answer a status call within confirm_timeout, is failed '
+                      'over (keep it above two guest report_interval; a blip changes '
+                      'nothing).'),
+    cfg.FloatOpt('confirm_timeout', default=2.0, min=0.2,
+                 help='Seconds a silent primary\'s guest gets to answer a direct status '
+                      'call; a healthy answer means a blip, not a failure.'),
     cfg.FloatOpt('engine_down_grace', default=5.0, min=0.0,
                  help='A primary whose guest reports its engine down (crashed or shut '
                       'down) is failed over once it has stayed down this long: the '
                       "guest's own restart of the engine gets the first chance."),
+    cfg.FloatOpt('synchronous_timeout', default=10.0, min=0.1,
+                 help='Synchronous replica sets (MariaDB): a commit waits this many seconds '
+                      'for a replica before the primary falls back to asynchronous '
+                      'commits until a replica catches up. PostgreSQL waits without a '
+                      'limit.'),
     cfg.FloatOpt('fence_timeout', default=3.0, min=0.5,
                  help='Seconds the old primary\'s guest gets to stop its engine before '
                       'the server is powered off through the compute driver.'),

@@ -67,7 +67,7 @@ class Manager(replication_rpc.ReplicationEndpoints):
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.6')
+    target = messaging.Target(version='1.7')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)

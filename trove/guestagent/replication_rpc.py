@@ -118,6 +118,12 @@ class ReplicationEndpoints:
         self._replication.set_read_only(bool(read_only))
 
     @engine_op
+    @_serialised
+    def set_synchronous(self, context, enabled, fallback_timeout):
+        """(1.7) Synchronous replication on (or off) on this member."""
+        self._replication.set_synchronous(bool(enabled), float(fallback_timeout))
+
+    @engine_op
     @_role_change
     def promote_to_primary(self, context):
         LOG.info('Promoting this replica to primary')

@@ -19,6 +19,7 @@ Version history:
   1.6 - get_client_auth, set_client_auth (what clients log in with, shared
         by the members of a replica set when the engine does not replicate
         it: Redis)
+  1.7 - set_synchronous (synchronous replication of a member)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -41,7 +42,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.6'
+    VERSION = '1.7'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -76,8 +77,9 @@ class GuestAPI:
     def stop_db(self, timeout=None):
         return self._call('stop_db', timeout or CONF.agent_call_low_timeout)
 
-    def get_status(self):
-        return self._call('get_status', CONF.agent_call_low_timeout)
+    def get_status(self, timeout=None):
+        """The engine's status as the guest sees it now ('healthy', ...)."""
+        return self._call('get_status', timeout or CONF.agent_call_low_timeout)
 
     # -- databases, users and root (1.1) --------------------------------------
     # Upstream casts create/delete and loses their errors: the user gets 202
@@ -247,6 +249,13 @@ class GuestAPI:
     def set_client_auth(self, *, auth):
         return self._call('set_client_auth', CONF.agent_call_high_timeout, version='1.6',
                           auth=auth)
+
+    def set_synchronous(self, *, enabled, fallback_timeout):
+        """(1.7) Synchronous replication on or off (every member of a set);
+        ``fallback_timeout``: seconds a commit waits for a replica where the
+        engine falls back to asynchronous (MariaDB)."""
+        return self._call('set_synchronous', CONF.agent_call_high_timeout, version='1.7',
+                          enabled=enabled, fallback_timeout=fallback_timeout)
 
     def get_replication_status(self):
         """``{role, following, healthy, lag, error, read_only, position}``."""

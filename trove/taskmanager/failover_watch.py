@@ -5,7 +5,9 @@ leads the job ``failover-watch`` (trove.common.coordination), from what the
 control plane already has.  A primary whose task is NONE has failed when
 
 * its server is gone, or no longer running, per the compute driver;
-* its guest has not reported for ``primary_silence`` seconds;
+* its guest has not reported for ``primary_silence`` seconds and does not
+  answer a direct status call within ``confirm_timeout`` with its engine up
+  (a busy or delayed guest is a blip, not a failure);
 * its guest has reported the engine down (crashed, shut down, failed) for
   ``engine_down_grace`` seconds: the guest's own restart of the engine
   (self-healing) gets that first, short chance.
@@ -29,6 +31,7 @@ from trove.db import api as db_api
 from trove.db import models
 from trove.db import replicas
 from trove.db import task_requests
+from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import failover as failover_flow
 
 LOG = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ Task = states.InstanceTask
 Status = states.ServiceStatus
 
 ENGINE_DOWN = (Status.CRASHED, Status.SHUTDOWN, Status.FAILED)
+SILENT = 'no heartbeat from its guest'
 _DOWN_SINCE = {}   # primary id -> time.monotonic() its engine was first seen down
 _NO_REPLICA = set()  # primaries already logged as failed without a live replica
 
@@ -58,6 +62,20 @@ def _server_problem(driver, inst):
     return None
 
 
+def _answers_up(primary_id):
+    """True when the silent primary's guest answers with its engine up."""
+    try:
+        status = guest_rpcapi.GuestAPI(trove_context.admin_context(), primary_id).get_status(
+            timeout=CONF.failover.confirm_timeout)
+    except Exception:
+        return False
+    up = status in (Status.HEALTHY.description, Status.RUNNING.description)
+    if up:
+        LOG.info('Primary %s is silent but its guest answers %s: not failing over',
+                 primary_id, status)
+    return up
+
+
 def _live(replica, now):
     row = db_api.get_service_status(replica.id)
     age = _age(row, now)
@@ -77,8 +95,9 @@ def failure(driver, primary_id, now=None, clock=None):
     last_seen = row.updated_at if row is not None else None
     reason = _server_problem(driver, inst)
     age = _age(row, now)
-    if reason is None and age is not None and age >= CONF.failover.primary_silence:
-        reason = 'no heartbeat from its guest for %.0f s' % age
+    if (reason is None and age is not None and age >= CONF.failover.primary_silence
+            and not _answers_up(primary_id)):
+        reason = '%s for %.0f s' % (SILENT, age)
     status = Status.from_code(row.status_id) if row is not None else None
     if status in ENGINE_DOWN and reason is None:
         down = clock - _DOWN_SINCE.setdefault(primary_id, clock)
@@ -101,7 +120,10 @@ def failure(driver, primary_id, now=None, clock=None):
 def start(manager, primary_id, reason, last_seen):
     """Claim the failover of ``primary_id`` and run it on a thread; False
     when another one claimed the primary first."""
-    payload = {'reason': reason, 'last_seen': last_seen.isoformat() if last_seen else None}
+    # A guest that did not answer the status call is not asked to stop its
+    # engine either: the fence powers the server off at once.
+    payload = {'reason': reason, 'last_seen': last_seen.isoformat() if last_seen else None,
+               'guest_silent': reason.startswith(SILENT)}
     if task_requests.claim(primary_id, Task.EJECTING, (Task.NONE,), failover_flow.ACTION,
                            payload) is None:
         return False

@@ -17,6 +17,7 @@ from trove.taskmanager.flows import configuration, create, delete, resize
 from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import failover as failover_flow
+from trove.taskmanager.flows import high_availability
 from trove.taskmanager.flows import rebuild as rebuild_flow
 from trove.taskmanager.flows import replication
 from trove.taskmanager.flows import restart as restart_flow
@@ -40,7 +41,7 @@ class Manager:
     """Taskmanager operations."""
 
     # Highest RPC version served; see rpcapi.py for the history.
-    target = messaging.Target(version='1.6')
+    target = messaging.Target(version='1.7')
 
     def __init__(self, driver=None):
         self.driver = driver or compute.get_driver()
@@ -126,10 +127,16 @@ class Manager:
         with _running(instance_id, 'eject_replica_source'):
             replication.eject(context, instance_id)
 
-    def fail_over(self, context, instance_id, reason, last_seen=None):
+    def fail_over(self, context, instance_id, reason, last_seen=None, guest_silent=False):
         """Automatic failover of a failed primary (started by failover_watch)."""
         with _running(instance_id, failover_flow.ACTION):
-            failover_flow.fail_over(context, self.driver, instance_id, reason, last_seen)
+            failover_flow.fail_over(context, self.driver, instance_id, reason, last_seen,
+                                    guest_silent=guest_silent)
+
+    def apply_high_availability(self, context, instance_id):
+        """Synchronous mode of a replica set on every member (no task claimed)."""
+        with _running(instance_id, None):
+            high_availability.apply_synchronous(context, instance_id)
 
     def update_access(self, context, instance_id):
         with _running(instance_id, None):

@@ -9,6 +9,8 @@ Version history:
   1.5 - upgrade, rebuild (a new server image for an instance in UPGRADING)
   1.6 - create_replica, detach_replica, promote_to_replica_source,
         eject_replica_source
+  1.7 - apply_high_availability (push a replica set's synchronous mode to
+        its members)
 
 apply_configuration is a call with a short timeout (the same 1.1 method on
 the server): as upstream, PUT /instances/{id} and PATCH /configurations/{id}
@@ -28,7 +30,7 @@ LOG = logging.getLogger(__name__)
 class TaskManagerAPI:
     """Casts long work to the taskmanager."""
 
-    VERSION = '1.6'
+    VERSION = '1.7'
 
     def __init__(self, context):
         self.context = context
@@ -100,6 +102,12 @@ class TaskManagerAPI:
         """Apply the stored ``access`` of an instance to its server (1.4)."""
         self.client.prepare(version='1.4').cast(
             self.context, 'update_access', instance_id=instance_id)
+
+    def apply_high_availability(self, *, instance_id):
+        """Push the synchronous mode of primary ``instance_id``'s set to every
+        member (1.7)."""
+        self.client.prepare(version='1.7').cast(
+            self.context, 'apply_high_availability', instance_id=instance_id)
 
     def upgrade(self, *, instance_id, image_id, datastore_version_id):
         """Rebuild an instance in UPGRADING on a new version's image (1.5)."""

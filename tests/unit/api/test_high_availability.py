@@ -1,7 +1,7 @@
 """high_availability on create/update/show, and the failover records in the API."""
 from trove.conf import CONF
 from trove.db import api as db_api
-from trove.db import failovers, replicas
+from trove.db import datastores, failovers, replicas
 
 from tests.unit.api.conftest import MEMBER, call, create_body
 from tests.unit.api.test_configurations_api import _instance, tm  # noqa: F401
@@ -40,7 +40,7 @@ def test_the_deployment_default_applies_without_the_field(app, recorder):
 def test_bad_values_are_refused_and_change_nothing(app, tm):  # noqa: F811
     before = len(db_api.list_instances('t1', 100))
     for value in ({'enabled': 'yes'}, {'enabled': True, 'extra': 1},
-                  {'enabled': True, 'synchronous': True}):
+                  {'enabled': True, 'synchronous': 'on'}):
         status, body = call(app, 'POST', T + '/instances',
                             create_body(high_availability=value))
         assert status == 400, (value, body)
@@ -61,10 +61,28 @@ def test_update_turns_it_on_and_off_on_a_primary_only(app, tm):  # noqa: F811
     assert _show(app, primary)['high_availability']['enabled'] is True
     assert 'high_availability' not in _show(app, replica)
     assert put(replica, {'enabled': True})[0] == 400
-    assert put(primary, {'synchronous': True})[0] == 400
-    assert _show(app, primary)['high_availability']['enabled'] is True
-    assert put(primary, {'enabled': False})[0] == 202
+    assert [c for c in tm.calls if c[0] == 'apply_high_availability'] == []
+    assert put(primary, {'synchronous': True})[0] == 202
+    assert _show(app, primary)['high_availability'] == {'enabled': True, 'synchronous': True}
+    assert [c for c in tm.calls if c[0] == 'apply_high_availability'] == [
+        ('apply_high_availability', {'instance_id': primary})]
+    assert put(primary, {'enabled': False})[0] == 202  # synchronous stays, not pushed again
+    assert _show(app, primary)['high_availability'] == {'enabled': False, 'synchronous': True}
+    assert len([c for c in tm.calls if c[0] == 'apply_high_availability']) == 1
     assert replicas.highly_available_primaries() == []
+
+
+def test_synchronous_on_create_and_not_for_redis(app, recorder):
+    status, body = call(app, 'POST', T + '/instances', create_body(
+        high_availability={'enabled': True, 'synchronous': True}))
+    assert status == 200, body
+    assert _show(app, body['instance']['id'])['high_availability']['synchronous'] is True
+    datastores.datastore_update('redis')
+    datastores.version_update('redis', '7.0', 'redis')
+    status, body = call(app, 'POST', T + '/instances', create_body(
+        datastore={'type': 'redis', 'version': '7.0'}, databases=[], users=[],
+        high_availability={'enabled': True, 'synchronous': True}))
+    assert status == 400 and 'no synchronous' in body['badRequest']['message']
 
 
 def test_failover_records_for_the_tenant_and_the_admin(app, tm, roles_header):  # noqa: F811

@@ -86,3 +86,46 @@ def test_taskmanager_orders_positions_like_each_engine():
         assert compare(behind, ahead) == -1 and compare(ahead, ahead) == 0
     with pytest.raises(exception.BadRequest):
         positions.comparator('cassandra')
+
+
+def test_replication_cnf_persists_semi_synchronous_mode():
+    lines = repl.render_replication_cnf(True, 10000).splitlines()
+    assert lines[:2] == ['[mysqld]', 'read_only = ON']
+    assert set(lines[2:]) == {'rpl_semi_sync_master_enabled = ON',
+                              'rpl_semi_sync_master_wait_point = AFTER_SYNC',
+                              'rpl_semi_sync_master_timeout = 10000',
+                              'rpl_semi_sync_slave_enabled = ON'}
+
+
+class _Admin:
+    def __init__(self, slave):
+        self.sql, self.slave = [], slave
+
+    def execute(self, sql, args=None):
+        self.sql.append(sql)
+        if sql.startswith('SELECT @@GLOBAL.read_only'):
+            return [(1,)]
+        return []
+
+
+def test_set_synchronous_is_live_persisted_and_restarts_the_io_thread(tmp_path, monkeypatch):
+    class Engine:
+        admin = _Admin(slave=True)
+
+        class paths:
+            conf_d = str(tmp_path / 'conf.d')
+            state_dir = str(tmp_path)
+            datadir = str(tmp_path)
+    replication = repl.MariaDBReplication(Engine())
+    monkeypatch.setattr(replication, '_slave_status', lambda: {'Slave_IO_Running': 'Yes'})
+    replication.set_synchronous(True, 2.5)
+    sql = Engine.admin.sql
+    assert "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'" in sql
+    assert 'SET GLOBAL rpl_semi_sync_master_timeout = 2500' in sql
+    assert sql[-2:] == ['STOP SLAVE IO_THREAD', 'START SLAVE IO_THREAD']
+    text = (tmp_path / 'conf.d' / repl.REPLICATION_FILE).read_text()
+    assert 'read_only = ON' in text and 'rpl_semi_sync_slave_enabled = ON' in text
+    replication.set_synchronous(False, 2.5)
+    text = (tmp_path / 'conf.d' / repl.REPLICATION_FILE).read_text()
+    assert 'semi_sync' not in text
+    assert "SET GLOBAL rpl_semi_sync_master_enabled = 'OFF'" in sql

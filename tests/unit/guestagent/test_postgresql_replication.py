@@ -67,3 +67,11 @@ def test_main_conf_includes_replication_and_keeps_wal_hints(tmp_path):
     lines = config.render_main(paths, 5499, '127.230.2.1').splitlines()
     assert lines[3].endswith("40-replication.conf'")
     assert 'wal_log_hints = on' in lines
+
+
+def test_synchronous_mode_waits_for_any_one_standby():
+    lines = repl.render_replication_conf('/s/p', synchronous=True).splitlines()
+    assert "synchronous_standby_names = 'ANY 1 (*)'" in lines
+    assert 'synchronous_commit = on' in lines
+    assert not [x for x in repl.render_replication_conf('/s/p').splitlines()
+                if x.startswith('synchronous')]

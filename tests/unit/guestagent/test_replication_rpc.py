@@ -54,6 +54,9 @@ class RecordingReplication(repl_base.Replication):
     def demote(self, primary_host, primary_port, user, password, slot=None):
         self._record('demote', primary_host, primary_port, user, password, slot=slot)
 
+    def set_synchronous(self, enabled, timeout):
+        self._record('set_synchronous', enabled, timeout)
+
     def detach(self):
         self._record('detach')
 
@@ -153,7 +156,7 @@ def test_client_calls_version_1_5_with_bounded_timeouts(monkeypatch):
     assert sent[1][1] == 30 + CONF.agent_call_low_timeout
     assert sent[2][1] == 900
     assert sent[3][1] == CONF.agent_call_low_timeout
-    assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.6'
+    assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.7'
 
 
 @pytest.fixture
@@ -178,6 +181,7 @@ def test_guest_api_reaches_the_endpoints_over_a_transport(fake_transport, mgr):
         assert guest.get_replication_position(snapshot=True) == {'gtid': '0-1-9'}
         assert guest.wait_for_position(position={'gtid': '0-1-1'}, timeout=1) is True
         assert guest.get_replication_status()['role'] == 'primary'
+        guest.set_synchronous(enabled=True, fallback_timeout=2.5)
         guest.promote_to_primary()
         mgr.engine.replication.fail_with = exception.BadRequest(detail='bad host')
         with pytest.raises(exception.BadRequest):
@@ -187,7 +191,9 @@ def test_guest_api_reaches_the_endpoints_over_a_transport(fake_transport, mgr):
         server.stop()
         server.wait()
     names = [c[0] for c in mgr.engine.replication.calls]
-    assert names == ['ensure_replication_user', 'attach', 'promote', 'demote']
+    assert names == ['ensure_replication_user', 'attach', 'set_synchronous', 'promote',
+                     'demote']
+    assert mgr.engine.replication.calls[2][1] == (True, 2.5)
 
 
 def test_role_changes_run_quiet_for_the_engine_watch(mgr):

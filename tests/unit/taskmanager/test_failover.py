@@ -21,6 +21,7 @@ class Guest:
     calls = []
     positions = {}
     dead = set()
+    answers = {}   # instance id -> what get_status returns
 
     def __init__(self, context, instance_id):
         self.iid = instance_id
@@ -32,13 +33,15 @@ class Guest:
             Guest.calls.append((self.iid, method, kwargs))
             if method == 'get_replication_position':
                 return Guest.positions.get(self.iid)
+            if method == 'get_status':
+                return Guest.answers.get(self.iid, 'shutdown')
         return call
 
 
 @pytest.fixture
 def ha(db, monkeypatch):
     """An HA primary p with replicas r1, r2 on the fake driver, all reporting."""
-    Guest.calls, Guest.positions, Guest.dead = [], {}, set()
+    Guest.calls, Guest.positions, Guest.dead, Guest.answers = [], {}, set(), {}
     monkeypatch.setattr(replication.guest_rpcapi, 'GuestAPI', Guest)
     monkeypatch.setattr(failover_flow.guest_rpcapi, 'GuestAPI', Guest)
     failover_watch._DOWN_SINCE.clear()
@@ -77,8 +80,13 @@ def test_silence_longer_than_the_limit_is_a_failure(ha):
     _silent(ha['p'], CONF.failover.primary_silence - 1)
     assert failover_watch.failure(ha['driver'], ha['p']) == (None, None)  # a blip
     _silent(ha['p'], CONF.failover.primary_silence + 1)
+    Guest.answers[ha['p']] = 'healthy'   # busy, late, but fine: a blip
+    assert failover_watch.failure(ha['driver'], ha['p']) == (None, None)
+    Guest.dead.add(ha['p'])
     reason, last_seen = failover_watch.failure(ha['driver'], ha['p'])
     assert 'no heartbeat' in reason and last_seen is not None
+    calls = [kw for iid, m, kw in Guest.calls if m == 'get_status']
+    assert calls == [{'timeout': CONF.failover.confirm_timeout}]
 
 
 def test_a_stopped_server_is_a_failure_at_once(ha):
@@ -129,13 +137,15 @@ def test_one_failure_starts_one_failover(ha):
     assert api.get_task(api.get_instance(ha['p'])) is Task.EJECTING
     assert task_requests.load(ha['p'])[0] == 'fail_over'
     assert len(started) == 1 and 'no heartbeat' in started[0]['reason']
+    assert started[0]['guest_silent'] is True
 
 
-def _run(ha, reason='no heartbeat from its guest for 9 s'):
+def _run(ha, reason='its engine crashed', guest_silent=False):
     p = ha['p']
     task_requests.claim(p, Task.EJECTING, (Task.NONE,), 'fail_over', {'reason': reason})
     failover_flow.fail_over(None, ha['driver'], p, reason,
-                            (models.utcnow() - datetime.timedelta(seconds=3)).isoformat())
+                            (models.utcnow() - datetime.timedelta(seconds=3)).isoformat(),
+                            guest_silent=guest_silent)
 
 
 def test_failover_fences_promotes_the_most_advanced_and_records(ha):
@@ -182,6 +192,13 @@ def test_a_guest_that_answers_stops_its_engine_instead(ha):
     assert 'stopped the engine' in api.get_fault(ha['p']).message
 
 
+def test_a_silent_guest_is_not_asked_to_stop(ha):
+    Guest.positions.update({ha['r1']: {'gtid': '0-1-40'}})
+    _run(ha, guest_silent=True)
+    assert not [m for iid, m, _ in Guest.calls if m == 'stop_db']
+    assert len(ha['driver'].called('power_off_server')) == 1
+
+
 def test_run_again_after_the_promotion_does_not_promote_twice(ha):
     p, r1, r2 = ha['p'], ha['r1'], ha['r2']
     Guest.dead.add(p)
@@ -194,3 +211,37 @@ def test_run_again_after_the_promotion_does_not_promote_twice(ha):
     assert not [m for _, m, _ in Guest.calls if m == 'promote_to_primary']
     assert [record.state for record in failovers.list_failovers()] == ['completed']
     assert api.get_instance(p).slave_of_id == r1
+
+
+def test_synchronous_mode_goes_to_every_member(ha):
+    from trove.taskmanager.flows import high_availability
+    replicas.set_high_availability(ha['p'], True, True)
+    Guest.dead.add(ha['r2'])
+    assert high_availability.apply_synchronous(None, ha['p']) == [ha['r2']]
+    sent = [(iid, kw) for iid, m, kw in Guest.calls if m == 'set_synchronous']
+    assert sent == [(iid, {'enabled': True,
+                           'fallback_timeout': CONF.failover.synchronous_timeout})
+                    for iid in (ha['p'], ha['r1'])]
+    assert 'synchronous replication on failed' in api.get_fault(ha['r2']).message
+
+
+def test_a_synchronous_set_left_without_a_follower_commits_asynchronously(ha):
+    p, r1, r2 = ha['p'], ha['r1'], ha['r2']
+    replicas.set_high_availability(p, True, True)
+    Guest.dead.update({p, r2})   # r2 cannot follow the new primary
+    Guest.positions.update({r1: {'gtid': '0-1-42'}})
+    _run(ha)
+    suspended = [(iid, kw['enabled']) for iid, m, kw in Guest.calls if m == 'set_synchronous']
+    assert suspended == [(r1, False)]
+    assert 'Synchronous replication is suspended' in api.get_fault(p).message
+    assert replicas.high_availability(r1)['synchronous'] is True  # the set's setting stays
+
+
+def test_a_synchronous_set_with_a_follower_stays_synchronous(ha):
+    p, r1, r2 = ha['p'], ha['r1'], ha['r2']
+    replicas.set_high_availability(p, True, True)
+    Guest.dead.add(p)
+    Guest.positions.update({r1: {'gtid': '0-1-42'}, r2: {'gtid': '0-1-40'}})
+    _run(ha)
+    assert not [m for _, m, _ in Guest.calls if m == 'set_synchronous']
+    assert 'suspended' not in api.get_fault(p).message

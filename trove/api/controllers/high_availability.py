@@ -8,8 +8,10 @@ set fail over by itself: when the primary fails, a replica takes over
 standalone instance, the primary of a set to come) reports it; a replica
 follows its primary's setting and refuses the field.
 
-``synchronous`` (an acknowledged commit is on a replica) is refused until
-the engines' synchronous mode lands: nothing here pretends to offer it.
+``synchronous``: an acknowledged commit is on a replica (MariaDB
+semi-synchronous replication AFTER_SYNC, PostgreSQL
+``synchronous_standby_names = 'ANY 1 (*)'``); Redis has no such mode (400).
+Every member gets it (trove.taskmanager.flows.high_availability).
 """
 from oslo_log import log as logging
 
@@ -19,18 +21,24 @@ from trove.db import replicas
 
 LOG = logging.getLogger(__name__)
 
-def _checked(value):
-    if value.get('synchronous'):
-        raise exception.BadRequest('Synchronous replica sets (high_availability.'
-                                   'synchronous) are not available yet.')
-    return bool(value.get('enabled', False))
+SYNCHRONOUS_ENGINES = ('mariadb', 'mysql', 'postgresql')
 
 
-def requested(data):
-    """Whether a create request (not a replica's) asks for a highly available set."""
+def _checked(value, manager):
+    """``(enabled, synchronous)`` of a request's value."""
+    synchronous = bool(value.get('synchronous', False))
+    if synchronous and manager not in SYNCHRONOUS_ENGINES:
+        raise exception.BadRequest('%s has no synchronous replication '
+                                   '(high_availability.synchronous).' % manager)
+    return bool(value.get('enabled', False)), synchronous
+
+
+def requested(data, manager):
+    """``(enabled, synchronous)`` a create request (not a replica's) asks for."""
     if 'high_availability' not in data:
-        return CONF.failover.enabled_by_default
-    return _checked(data['high_availability'])
+        return (CONF.failover.enabled_by_default,
+                CONF.failover.synchronous_by_default and manager in SYNCHRONOUS_ENGINES)
+    return _checked(data['high_availability'], manager)
 
 
 def refuse_on_replica(data):
@@ -39,21 +47,28 @@ def refuse_on_replica(data):
                                    'follows its primary\'s setting.')
 
 
-def apply(instance_id, enabled):
-    if enabled:
-        replicas.set_high_availability(instance_id, True, False)
-        LOG.info('Replica set of %s is highly available', instance_id)
+def apply(instance_id, setting):
+    enabled, synchronous = setting
+    if enabled or synchronous:
+        replicas.set_high_availability(instance_id, enabled, synchronous)
+        LOG.info('Replica set of %s: automatic failover %s, synchronous %s', instance_id,
+                 'on' if enabled else 'off', 'on' if synchronous else 'off')
 
 
-def update(inst, value):
-    """PUT of the field on instance ``inst``."""
+def update(inst, value, manager, tm):
+    """PUT of the field on instance ``inst``; a change of ``synchronous`` is
+    pushed to the set's members by the taskmanager (``tm``)."""
     if inst.slave_of_id:
         refuse_on_replica({'high_availability': value})
-    enabled = _checked(value)
-    if enabled or replicas.high_availability(inst.id)['enabled']:
-        replicas.set_high_availability(inst.id, enabled, False)
-    LOG.info('Replica set of %s: automatic failover %s', inst.id,
-             'on' if enabled else 'off')
+    current = replicas.high_availability(inst.id)
+    merged = {'enabled': current['enabled'], 'synchronous': current['synchronous']}
+    merged.update(value)
+    enabled, synchronous = _checked(merged, manager)
+    replicas.set_high_availability(inst.id, enabled, synchronous)
+    LOG.info('Replica set of %s: automatic failover %s, synchronous %s', inst.id,
+             'on' if enabled else 'off', 'on' if synchronous else 'off')
+    if synchronous != current['synchronous']:
+        tm.apply_high_availability(instance_id=inst.id)
 
 
 def view(inst):

@@ -145,7 +145,10 @@ class InstanceActionController:
                                            'combined with other changes.')
             return rebuilds.upgrade(context, inst, data['datastore_version'])
         if 'high_availability' in data:
-            high_availability.update(inst, data['high_availability'])
+            high_availability.update(
+                inst, data['high_availability'],
+                datastores.get_version_by_id(inst.datastore_version_id).manager,
+                instances_ctl.get_taskmanager(context))
         if 'access' in data:
             self._update_access(context, inst, data['access'])
         if data.get('configuration'):

@@ -233,13 +233,13 @@ class InstanceController:
         if data.get('replica_of'):
             high_availability.refuse_on_replica(data)
             return self._show_new(req, context, replicas.create(context, data))
-        ha = high_availability.requested(data)
         volume_size = _volume_size(data)
         if data.get('flavorRef') is None:
             raise exception.BadRequest('flavorRef is required.')
         flavor = flavors.find_flavor(data['flavorRef'])
         ds_req = data.get('datastore') or {}
         ds, version = datastores.resolve(ds_req.get('type'), ds_req.get('version'))
+        ha = high_availability.requested(data, version.manager)
         databases = _databases(data)
         users = _users(data, {d['name'] for d in databases})
         config_id, overrides = _configuration(context, data.get('configuration'), version)

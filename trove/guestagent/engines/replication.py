@@ -146,6 +146,15 @@ class Replication(abc.ABC):
     def detach(self) -> None:
         """Stop following, forget the primary and accept writes (standalone)."""
 
+    # -- synchronous mode --------------------------------------------------------
+    def set_synchronous(self, enabled: bool, timeout: float) -> None:
+        """A commit on this member, while it is the primary, is acknowledged
+        only once a replica has it (``enabled``); ``timeout`` seconds without
+        a replica's answer fall back to asynchronous where the engine can.
+        Persisted; every member of a set gets it, so a promoted one keeps it."""
+        raise exception.BadRequest(detail='%s has no synchronous replication'
+                                   % type(self).__name__)
+
     # -- what clients authenticate with -----------------------------------------
     def client_auth(self) -> dict | None:
         """What a replica must share with this primary so the same clients

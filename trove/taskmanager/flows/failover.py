@@ -60,14 +60,15 @@ def _power_off(driver, inst):
     return 'its server was powered off'
 
 
-def fence(context, driver, inst):
+def fence(context, driver, inst, try_guest=True):
     """Stop the old primary for sure; returns how it was, raises NotFenced.
 
-    A server that is down already is powered off to be sure it stays so
-    (its guest cannot answer); otherwise the guest gets ``fence_timeout``
-    seconds to stop the engine, then the server is powered off.
+    A server that is down already, or whose guest is known not to answer
+    (``try_guest`` False), is powered off; otherwise the guest gets
+    ``fence_timeout`` seconds to stop the engine, then the server is
+    powered off.
     """
-    if inst.compute_instance_id and _server_down(driver, inst):
+    if inst.compute_instance_id and (not try_guest or _server_down(driver, inst)):
         return _power_off(driver, inst)
     try:
         guest_rpcapi.GuestAPI(context, inst.id).stop_db(timeout=CONF.failover.fence_timeout)
@@ -80,6 +81,23 @@ def fence(context, driver, inst):
     return _power_off(driver, inst)
 
 
+def _suspend_synchronous(context, chosen):
+    """A synchronous set left without a follower: the new primary commits
+    asynchronously (else every commit would wait for a replica that is not
+    there) until a replica joins and gets the set's mode again."""
+    if not replicas.high_availability(chosen)['synchronous']:
+        return False
+    try:
+        guest_rpcapi.GuestAPI(context, chosen).set_synchronous(
+            enabled=False, fallback_timeout=CONF.failover.synchronous_timeout)
+    except Exception as exc:
+        LOG.error('Could not suspend synchronous commits on %s: %s', chosen,
+                  restart_flow._error_text(exc))
+        return False
+    LOG.warning('Synchronous replication suspended on %s: no replica follows it', chosen)
+    return True
+
+
 def _stamp(value):
     return value.strftime('%Y-%m-%dT%H:%M:%SZ') if value else 'unknown'
 
@@ -89,7 +107,7 @@ def _seconds(record):
     return (record.promoted - start).total_seconds() if record.promoted else None
 
 
-def fail_over(context, driver, primary_id, reason, last_seen=None):
+def fail_over(context, driver, primary_id, reason, last_seen=None, guest_silent=False):
     """Run (or finish) the failover of ``primary_id``; always ends its EJECTING."""
     inst = db_api.get_instance(primary_id)
     record = failovers.running(primary_id)
@@ -101,7 +119,7 @@ def fail_over(context, driver, primary_id, reason, last_seen=None):
     fault, detail = None, None
     try:
         if record.new_primary_id is None:
-            how = fence(context, driver, inst)
+            how = fence(context, driver, inst, try_guest=not guest_silent)
             LOG.info('Old primary %s fenced: %s', primary_id, how)
             members = replicas.replica_ids(primary_id)
             chosen, failed = replication.take_over(
@@ -110,8 +128,10 @@ def fail_over(context, driver, primary_id, reason, last_seen=None):
         else:
             how = 'fenced before a taskmanager restart'
             chosen = record.new_primary_id
-            others = [r for r in replicas.replica_ids(chosen) if r != primary_id]
-            failed = replication.repoint(context, db_api.get_instance(chosen), others)
+            members = [chosen] + [r for r in replicas.replica_ids(chosen) if r != primary_id]
+            failed = replication.repoint(context, db_api.get_instance(chosen), members[1:])
+        followers = [m for m in members if m not in failed and m != chosen]
+        suspended = not followers and _suspend_synchronous(context, chosen)
         # The old primary comes back as a replica of the new one.
         replicas.follow(primary_id, chosen)
         record = failovers.get(record.id)
@@ -122,6 +142,9 @@ def fail_over(context, driver, primary_id, reason, last_seen=None):
                                         '%.1f s' % took if took is not None else '?', how))
         if failed:
             detail += ' %s could not follow the new primary yet.' % ', '.join(failed)
+        if suspended:
+            detail += (' Synchronous replication is suspended until a replica follows '
+                       'the new primary again.')
         failovers.end(record.id, failovers.COMPLETED, detail)
         db_api.save_fault(primary_id, detail)
         LOG.warning('Replica set of %s failed over to %s in %s s', primary_id, chosen,

@@ -36,6 +36,7 @@ from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import access
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import create
+from trove.taskmanager.flows import high_availability
 from trove.taskmanager.flows import restart as restart_flow
 from trove.backup import info as backup_info
 
@@ -147,6 +148,8 @@ def create_replica(context, driver, req, primary_id):
     def _attach(inst):
         try:
             attach(context, inst.id, db_api.get_instance(primary_id))
+            if replicas.high_availability(primary_id)['synchronous']:
+                high_availability.apply_synchronous(context, primary_id)
         except Exception as exc:
             raise create.BuildError(Task.BUILDING_ERROR_REPLICA, 'Attaching to primary %s '
                                     'failed: %s' % (primary_id, restart_flow._error_text(exc)))

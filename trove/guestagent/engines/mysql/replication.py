@@ -44,9 +44,23 @@ def backup_gtid(name, text):
     return match.group(1) if match else None
 
 
-def render_replication_cnf(read_only):
-    """conf.d/40-replication.cnf: what must survive a restart besides master.info."""
-    return '[mysqld]\nread_only = %s\n' % ('ON' if read_only else 'OFF')
+def render_replication_cnf(read_only, sync_timeout_ms=None):
+    """conf.d/40-replication.cnf: what must survive a restart besides
+    master.info; with ``sync_timeout_ms``, semi-synchronous replication
+    (AFTER_SYNC: a commit is acknowledged once a replica has its event)."""
+    text = '[mysqld]\nread_only = %s\n' % ('ON' if read_only else 'OFF')
+    if sync_timeout_ms is not None:
+        text += ''.join('%s = %s\n' % item for item in _semi_sync(True, sync_timeout_ms))
+    return text
+
+
+def _semi_sync(enabled, timeout_ms):
+    """The semi-synchronous variables of a member that may be either role."""
+    on = 'ON' if enabled else 'OFF'
+    return [('rpl_semi_sync_master_enabled', on),
+            ('rpl_semi_sync_master_wait_point', 'AFTER_SYNC'),
+            ('rpl_semi_sync_master_timeout', int(timeout_ms)),
+            ('rpl_semi_sync_slave_enabled', on)]
 
 
 class MariaDBReplication(base.Replication):
@@ -90,7 +104,22 @@ class MariaDBReplication(base.Replication):
         paths = self.engine.paths
         os.makedirs(paths.conf_d, exist_ok=True)
         files.write_file(os.path.join(paths.conf_d, REPLICATION_FILE),
-                         render_replication_cnf(read_only))
+                         render_replication_cnf(read_only,
+                                                self._state().get('sync_timeout_ms')))
+
+    def set_synchronous(self, enabled, timeout):
+        """Semi-synchronous replication live and in conf.d; a replica's IO
+        thread is restarted so it acknowledges from now on."""
+        timeout_ms = max(1, int(timeout * 1000))
+        for name, value in _semi_sync(enabled, timeout_ms):
+            self._admin.execute('SET GLOBAL %s = %s' % (
+                name, value if isinstance(value, int) else "'%s'" % value))
+        self._store_state(sync_timeout_ms=timeout_ms if enabled else None)
+        self._persist(self._one('SELECT @@GLOBAL.read_only') == 1)
+        if self._slave_status() is not None:
+            self._admin.execute('STOP SLAVE IO_THREAD')
+            self._admin.execute('START SLAVE IO_THREAD')
+        LOG.info('Semi-synchronous replication %s', 'on' if enabled else 'off')
 
     # -- replica side ---------------------------------------------------------
     def _backup_gtid(self):

@@ -73,10 +73,14 @@ def pgpass_line(user, password):
 
 
 def render_replication_conf(passfile, following=None, slot=None, read_only=False,
-                            application_name='trove'):
-    """conf.d/40-replication.conf; ``following`` is ``(host, port, user)``."""
+                            application_name='trove', synchronous=False):
+    """conf.d/40-replication.conf; ``following`` is ``(host, port, user)``;
+    ``synchronous``: while primary, a commit waits until any one standby has
+    flushed it (``ANY 1 (*)``)."""
     lines = ['# Replication settings, written by the trove guest agent.',
              'default_transaction_read_only = %s' % ('on' if read_only else 'off')]
+    if synchronous:
+        lines += ["synchronous_standby_names = 'ANY 1 (*)'", 'synchronous_commit = on']
     if following:
         host, port, user = following
         conninfo = ('host=%s port=%d user=%s passfile=%s application_name=%s '
@@ -109,9 +113,18 @@ class PostgreSQLReplication(base.Replication):
             os.path.join(self._paths.state_dir, PASSFILE),
             following=tuple(following) if following else None, slot=state.get('slot'),
             read_only=state.get('read_only', False),
-            application_name=CONF.guest_id or 'trove')
+            application_name=CONF.guest_id or 'trove',
+            synchronous=bool(state.get('synchronous')))
         os.makedirs(self._paths.conf_d, exist_ok=True)
         files.write_file(os.path.join(self._paths.conf_d, config.REPLICATION_FILE), text)
+
+    def set_synchronous(self, enabled, timeout):
+        """``synchronous_standby_names`` in conf.d, reloaded (a standby keeps it
+        for when it is promoted).  PostgreSQL has no fallback: while no
+        standby answers, commits wait (``timeout`` is not used)."""
+        self._save(synchronous=bool(enabled))
+        self._one('SELECT pg_reload_conf()')
+        LOG.info('Synchronous replication %s', 'on' if enabled else 'off')
 
     # -- primary side ---------------------------------------------------------
     def ensure_replication_user(self, user, password, replica_host=None):
