@@ -21,6 +21,7 @@ import time
 import pymysql
 import pytest
 
+from tests.functional import failover_env
 from tests.functional import helpers
 from tests.functional.infra_mariadb import InfraDatabase
 from tests.functional.private_redis import PrivateRedis
@@ -334,12 +335,7 @@ def test_failover_finishes_after_its_taskmanager_dies(cluster):
     agent = _agent_pid(c, replica['id'])
     os.kill(agent, signal.SIGSTOP)
     try:
-        sid = [helpers.server_state(c.stack, s)['sid'] for s in c.stack.local_servers()
-               if helpers.server_state(c.stack, s)['metadata'].get('trove_instance_id')
-               == primary_id][0]
-        while helpers.session_pids(sid):
-            for pid in helpers.session_pids(sid):
-                os.kill(pid, signal.SIGKILL)
+        failover_env.kill_host(c.stack, primary_id)
         owner = c.wait_owner(primary_id, 'fail_over')
         killed_at = c.kill(owner)
     finally:
