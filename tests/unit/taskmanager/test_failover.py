@@ -245,3 +245,15 @@ def test_a_synchronous_set_with_a_follower_stays_synchronous(ha):
     _run(ha)
     assert not [m for _, m, _ in Guest.calls if m == 'set_synchronous']
     assert 'suspended' not in api.get_fault(p).message
+
+
+def test_a_lone_replica_stops_waiting_before_it_is_promoted(ha):
+    p, r1 = ha['p'], ha['r1']
+    replicas.detach(ha['r2'])
+    replicas.set_high_availability(p, True, True)
+    Guest.dead.add(p)
+    Guest.positions.update({r1: {'gtid': '0-1-42'}})
+    _run(ha)
+    methods = [m for iid, m, _ in Guest.calls if iid == r1]
+    assert methods.index('set_synchronous') < methods.index('promote_to_primary')
+    assert methods.count('set_synchronous') == 1

@@ -81,11 +81,12 @@ def fence(context, driver, inst, try_guest=True):
     return _power_off(driver, inst)
 
 
-def _suspend_synchronous(context, chosen):
-    """A synchronous set left without a follower: the new primary commits
+def _suspend_synchronous(context, chosen, set_id):
+    """A synchronous set (whose primary is ``set_id`` now) left without a
+    follower: the new primary commits
     asynchronously (else every commit would wait for a replica that is not
     there) until a replica joins and gets the set's mode again."""
-    if not replicas.high_availability(chosen)['synchronous']:
+    if not replicas.high_availability(set_id)['synchronous']:
         return False
     try:
         guest_rpcapi.GuestAPI(context, chosen).set_synchronous(
@@ -122,6 +123,10 @@ def fail_over(context, driver, primary_id, reason, last_seen=None, guest_silent=
             how = fence(context, driver, inst, try_guest=not guest_silent)
             LOG.info('Old primary %s fenced: %s', primary_id, how)
             members = replicas.replica_ids(primary_id)
+            # A lone replica will have nobody to wait for: it commits
+            # asynchronously from its first write as the primary.
+            early = len(members) == 1 and _suspend_synchronous(context, members[0],
+                                                               primary_id)
             chosen, failed = replication.take_over(
                 context, primary_id, members,
                 promoted=lambda new: failovers.promoted(record.id, new))
@@ -130,8 +135,10 @@ def fail_over(context, driver, primary_id, reason, last_seen=None, guest_silent=
             chosen = record.new_primary_id
             members = [chosen] + [r for r in replicas.replica_ids(chosen) if r != primary_id]
             failed = replication.repoint(context, db_api.get_instance(chosen), members[1:])
+            early = False
         followers = [m for m in members if m not in failed and m != chosen]
-        suspended = not followers and _suspend_synchronous(context, chosen)
+        suspended = early or (not followers and _suspend_synchronous(context, chosen,
+                                                                      chosen))
         # The old primary comes back as a replica of the new one.
         replicas.follow(primary_id, chosen)
         record = failovers.get(record.id)
