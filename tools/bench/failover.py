@@ -44,19 +44,31 @@ class RateWriter(threading.Thread):
         self.first_after = None  # (time, member) of the first commit after ``switch``
         self.switched_at = None
 
+    def _insert(self, conn, value):
+        cur = conn.cursor()
+        cur.execute('INSERT INTO t (v) VALUES (%s)', (value,))
+        cur.close()
+
     def run(self):
-        n, due = 0, time.monotonic()
+        """One connection, as a client keeps; a new one after an error, to
+        whatever ``target()`` is then."""
+        n, due, conn = 0, time.monotonic(), None
         while not self.stop.is_set():
             n += 1
-            inst = self.target()
             try:
-                self.engine.run(inst, 'INSERT INTO t (v) VALUES (%s)', ('w%d' % n,),
-                                timeout=1)
+                if conn is None:
+                    conn = self.engine.connect(self.target(), timeout=1)
+                self._insert(conn, 'w%d' % n)
                 self.acked.append('w%d' % n)
                 if self.switched_at is not None and self.first_after is None:
                     self.first_after = time.time()
             except self.engine.errors:
-                pass
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except self.engine.errors:
+                        pass
+                conn = None
             due += self.interval
             delay = due - time.monotonic()
             if delay > 0:
@@ -71,8 +83,8 @@ def one_run(st, engine, synchronous, rate, warmup):
     writer = RateWriter(engine, lambda: current['inst'], rate)
     writer.start()
     time.sleep(warmup)
+    current['inst'] = replica        # where the client reconnects once its server dies
     killed_at = env.kill_host(st, primary['id'])
-    current['inst'] = replica
     writer.switched_at = killed_at
     deadline = killed_at + 120
     while writer.first_after is None and time.time() < deadline:
