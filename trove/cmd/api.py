@@ -54,13 +54,9 @@ class PooledWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
 
     daemon_threads = True
 
-    def __init__(self, address, handler, workers, backlog=4096):
+    def __init__(self, address, handler, workers):
         if ':' in address[0]:
             self.address_family = socket.AF_INET6
-        # socketserver listens with a backlog of 5: a burst of clients
-        # overflows it and the kernel resets or delays (SYN retry after 1 s,
-        # 3 s, 7 s) the rest, although the pool would queue them all.
-        self.request_queue_size = backlog
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix='api')
         super().__init__(address, handler)
@@ -73,9 +69,9 @@ class PooledWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def make_server(app, host, port, workers, backlog=4096):
+def make_server(app, host, port, workers):
     """A ready-to-serve server for ``app`` on host:port."""
-    server = PooledWSGIServer((host, port), _QuietHandler, workers, backlog)
+    server = PooledWSGIServer((host, port), _QuietHandler, workers)
     server.set_app(app)
     return server
 
@@ -88,8 +84,7 @@ def main():
     service.setup_logging('trove', 'trove-api')
     from trove.api import app as api_app
     application = api_app.load_app(find_paste_config())
-    server = make_server(application, CONF.bind_host, CONF.bind_port, CONF.api_workers,
-                         CONF.backlog)
+    server = make_server(application, CONF.bind_host, CONF.bind_port, CONF.api_workers)
     stop = threading.Event()
 
     def _signal(signum, _frame):

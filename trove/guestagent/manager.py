@@ -150,14 +150,10 @@ class Manager(replication_rpc.ReplicationEndpoints):
             with open(_marker(), 'w') as f:
                 f.write('done\n')
         LOG.info('Prepare finished')
-        # A new instance that is not a replica has no stream to read: its
-        # first heartbeat goes out without the replication queries, which
-        # under load took seconds of the build (the periodic ones read it).
-        self.report(read_stream=req.replica)
+        self.report()
 
-    def report(self, read_stream=True):
-        """Send one heartbeat with the engine's current status (after prepare
-        only); with ``read_stream`` also a replica's stream report."""
+    def report(self):
+        """Send one heartbeat with the engine's current status (after prepare only)."""
         if not self.prepared or self.preparing:
             return
         try:
@@ -166,7 +162,7 @@ class Manager(replication_rpc.ReplicationEndpoints):
             LOG.exception('Could not read the engine status')
             status = 'unknown'
         stream = None
-        if status in _UP and read_stream:
+        if status in _UP:
             stream = self.stream.read(self.engine)
             if self.stream.newly_broken(stream):
                 self.reporter.error('Replication from %s is broken: %s' % (
