@@ -25,7 +25,6 @@ from oslo_log import log as logging
 from trove.common import context as trove_context
 from trove.common import exception
 from trove.common import states
-from trove.compute import base
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import models
@@ -48,18 +47,6 @@ def _age(row, now):
     if row is None or row.updated_at is None:
         return None
     return (now - row.updated_at).total_seconds()
-
-
-def _server_problem(driver, inst):
-    if not inst.compute_instance_id:
-        return None
-    try:
-        server = driver.get_server(inst.compute_instance_id)
-    except exception.ComputeInstanceNotFound:
-        return 'its server %s is gone' % inst.compute_instance_id
-    if server.status in (base.SHUTDOWN, base.ERROR):
-        return 'its server %s is %s' % (server.id, server.status)
-    return None
 
 
 def _answers_up(primary_id):
@@ -93,7 +80,7 @@ def failure(driver, primary_id, now=None, clock=None):
         return None, None
     row = db_api.get_service_status(primary_id)
     last_seen = row.updated_at if row is not None else None
-    reason = _server_problem(driver, inst)
+    reason = failover_flow.server_problem(driver, inst)
     age = _age(row, now)
     if (reason is None and age is not None and age >= CONF.failover.primary_silence
             and not _answers_up(primary_id)):

@@ -41,12 +41,18 @@ class NotFenced(Exception):
     """The old primary could not be stopped for sure."""
 
 
-def _server_down(driver, inst):
+def server_problem(driver, inst):
+    """Why the instance's server cannot be running (gone, SHUTDOWN, ERROR),
+    or None; also what the failover watch detects a dead host by."""
+    if not inst.compute_instance_id:
+        return None
     try:
-        return driver.get_server(inst.compute_instance_id).status in (base.SHUTDOWN,
-                                                                     base.ERROR)
+        server = driver.get_server(inst.compute_instance_id)
     except exception.ComputeInstanceNotFound:
-        return True
+        return 'its server %s is gone' % inst.compute_instance_id
+    if server.status in (base.SHUTDOWN, base.ERROR):
+        return 'its server %s is %s' % (server.id, server.status)
+    return None
 
 
 def _power_off(driver, inst):
@@ -68,7 +74,7 @@ def fence(context, driver, inst, try_guest=True):
     ``fence_timeout`` seconds to stop the engine, then the server is
     powered off.
     """
-    if inst.compute_instance_id and (not try_guest or _server_down(driver, inst)):
+    if inst.compute_instance_id and (not try_guest or server_problem(driver, inst)):
         return _power_off(driver, inst)
     try:
         guest_rpcapi.GuestAPI(context, inst.id).stop_db(timeout=CONF.failover.fence_timeout)
