@@ -67,7 +67,7 @@ class Manager(replication_rpc.ReplicationEndpoints):
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.7')
+    target = messaging.Target(version='1.8')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)
@@ -175,6 +175,14 @@ class Manager(replication_rpc.ReplicationEndpoints):
         """After an agent (re)start: bring a prepared engine back up."""
         if not self.prepared:
             return
+        if self.engine.status() in engine_watch.DOWN and self._held():
+            LOG.warning('Engine is down and this member of a highly available set may '
+                        'have been failed over while it was away: it stays down until '
+                        'the control plane makes it a replica or restarts it')
+            with self.watch.quiet(wanted_up=False):
+                pass
+            self.report()
+            return
         with self.watch.quiet(wanted_up=True):
             if self.engine.status() in engine_watch.DOWN:
                 LOG.info('Engine is down after an agent start; starting it')
@@ -183,6 +191,17 @@ class Manager(replication_rpc.ReplicationEndpoints):
                 except exception.TroveError:
                     LOG.exception('Engine did not start')
         self.report()
+
+    def _held(self):
+        """See trove.guestagent.engines.replication.Replication.held."""
+        replication = getattr(self.engine, 'replication', None)
+        if replication is None:
+            return False
+        try:
+            return replication.held()
+        except Exception:
+            LOG.exception('Could not read the failover guard; starting the engine')
+            return False
 
     def create_backup(self, context, backup_info):
         """Cast (1.3): stream a backup into the store, reporting to the conductor."""

@@ -124,6 +124,12 @@ class ReplicationEndpoints:
         self._replication.set_synchronous(bool(enabled), float(fallback_timeout))
 
     @engine_op
+    @_serialised
+    def set_failover_guard(self, context, enabled):
+        """(1.8) This member belongs to a highly available set (or no longer)."""
+        self._replication.set_guard(bool(enabled))
+
+    @engine_op
     @_role_change
     def promote_to_primary(self, context):
         LOG.info('Promoting this replica to primary')

@@ -20,6 +20,8 @@ Version history:
         by the members of a replica set when the engine does not replicate
         it: Redis)
   1.7 - set_synchronous (synchronous replication of a member)
+  1.8 - set_failover_guard (a member of a highly available set keeps a
+        down engine down at agent start until it is rejoined)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -42,7 +44,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.7'
+    VERSION = '1.8'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -256,6 +258,11 @@ class GuestAPI:
         engine falls back to asynchronous (MariaDB)."""
         return self._call('set_synchronous', CONF.agent_call_high_timeout, version='1.7',
                           enabled=enabled, fallback_timeout=fallback_timeout)
+
+    def set_failover_guard(self, *, enabled):
+        """(1.8) Guard on or off (every member of a highly available set)."""
+        return self._call('set_failover_guard', CONF.agent_call_low_timeout, version='1.8',
+                          enabled=enabled)
 
     def get_replication_status(self):
         """``{role, following, healthy, lag, error, read_only, position}``."""

@@ -134,9 +134,10 @@ class Manager:
                                     guest_silent=guest_silent)
 
     def apply_high_availability(self, context, instance_id):
-        """Synchronous mode of a replica set on every member (no task claimed)."""
+        """Failover guard and synchronous mode of a replica set on every
+        member (no task claimed)."""
         with _running(instance_id, None):
-            high_availability.apply_synchronous(context, instance_id)
+            high_availability.apply(context, instance_id)
 
     def update_access(self, context, instance_id):
         with _running(instance_id, None):

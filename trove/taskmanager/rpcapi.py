@@ -9,8 +9,8 @@ Version history:
   1.5 - upgrade, rebuild (a new server image for an instance in UPGRADING)
   1.6 - create_replica, detach_replica, promote_to_replica_source,
         eject_replica_source
-  1.7 - apply_high_availability (push a replica set's synchronous mode to
-        its members)
+  1.7 - apply_high_availability (push a replica set's failover guard and
+        synchronous mode to its members)
 
 apply_configuration is a call with a short timeout (the same 1.1 method on
 the server): as upstream, PUT /instances/{id} and PATCH /configurations/{id}

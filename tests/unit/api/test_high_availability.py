@@ -57,18 +57,21 @@ def test_update_turns_it_on_and_off_on_a_primary_only(app, tm):  # noqa: F811
     replica = _instance(tm, slave_of_id=primary)
     put = lambda iid, value: call(app, 'PUT', T + '/instances/%s' % iid,  # noqa: E731
                                   {'instance': {'high_availability': value}})
+    applied = lambda: len([c for c in tm.calls  # noqa: E731
+                           if c == ('apply_high_availability', {'instance_id': primary})])
     assert put(primary, {'enabled': True})[0] == 202
     assert _show(app, primary)['high_availability']['enabled'] is True
     assert 'high_availability' not in _show(app, replica)
+    assert applied() == 1   # the guard goes to every member
     assert put(replica, {'enabled': True})[0] == 400
-    assert [c for c in tm.calls if c[0] == 'apply_high_availability'] == []
+    assert put(primary, {'enabled': True})[0] == 202   # no change: nothing pushed
+    assert applied() == 1
     assert put(primary, {'synchronous': True})[0] == 202
     assert _show(app, primary)['high_availability'] == {'enabled': True, 'synchronous': True}
-    assert [c for c in tm.calls if c[0] == 'apply_high_availability'] == [
-        ('apply_high_availability', {'instance_id': primary})]
-    assert put(primary, {'enabled': False})[0] == 202  # synchronous stays, not pushed again
+    assert applied() == 2
+    assert put(primary, {'enabled': False})[0] == 202
     assert _show(app, primary)['high_availability'] == {'enabled': False, 'synchronous': True}
-    assert len([c for c in tm.calls if c[0] == 'apply_high_availability']) == 1
+    assert applied() == 3
     assert replicas.highly_available_primaries() == []
 
 

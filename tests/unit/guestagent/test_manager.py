@@ -100,6 +100,55 @@ def test_recover_starts_a_stopped_engine(state_dir):
     assert rep.sent[-1] == 'healthy'
 
 
+class Replication:
+    def __init__(self, guard, replica_on_disk):
+        self.guard, self.on_disk = guard, replica_on_disk
+
+    def held(self):
+        return self.guard and not self.on_disk
+
+
+@pytest.mark.parametrize('guard,on_disk,state,started,reported', [
+    (True, False, 'shutdown', 0, 'shutdown'),    # a fenced old primary: held
+    (True, False, 'crashed', 0, 'crashed'),
+    (True, True, 'shutdown', 1, 'healthy'),      # a replica starts read-only
+    (False, False, 'shutdown', 1, 'healthy'),    # not highly available
+    (True, False, 'healthy', 0, 'healthy'),      # up already: nothing to hold
+])
+def test_recover_holds_a_guarded_primary_found_down(state_dir, guard, on_disk, state,
+                                                    started, reported):
+    eng, rep = Engine(), Reporter()
+    manager.Manager(engine=eng, reporter=rep).prepare(None, REQ)
+    eng.state, eng.started = state, 0
+    eng.replication = Replication(guard, on_disk)
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.recover()
+    assert eng.started == started
+    assert rep.sent[-1] == reported
+    # The engine watch leaves a held engine down.
+    assert mgr.watch.wanted_up is (started == 1 or state == 'healthy')
+
+
+def test_guard_is_kept_in_the_state_file_and_a_replica_on_disk_lifts_it(tmp_path):
+    from trove.guestagent.engines.mysql import replication as repl
+
+    class Engine:
+        class paths:
+            conf_d = str(tmp_path / 'conf.d')
+            state_dir = str(tmp_path)
+            datadir = str(tmp_path)
+    replication = repl.MariaDBReplication(Engine())
+    assert not replication.held()
+    replication.set_guard(True)
+    assert repl.MariaDBReplication(Engine()).held()
+    replication._persist(True)   # conf.d starts it read-only
+    assert not replication.held()
+    replication._persist(False)
+    assert replication.held()
+    replication.set_guard(False)
+    assert not replication.held()
+
+
 class WarmEngine(Engine):
     def __init__(self, gate):
         super().__init__()

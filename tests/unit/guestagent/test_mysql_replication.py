@@ -129,3 +129,36 @@ def test_set_synchronous_is_live_persisted_and_restarts_the_io_thread(tmp_path, 
     text = (tmp_path / 'conf.d' / repl.REPLICATION_FILE).read_text()
     assert 'semi_sync' not in text
     assert "SET GLOBAL rpl_semi_sync_master_enabled = 'OFF'" in sql
+
+
+def test_demote_of_a_stopped_engine_starts_it_read_only_and_semi_sync_first(tmp_path):
+    order = []
+
+    class Admin(_Admin):
+        def execute(self, sql, args=None):
+            order.append(sql)
+            return super().execute(sql, args)
+
+    class Engine:
+        admin = Admin(slave=False)
+        state = 'shutdown'
+
+        class paths:
+            conf_d = str(tmp_path / 'conf.d')
+            state_dir = str(tmp_path)
+            datadir = str(tmp_path)
+
+        def status(self):
+            return self.state
+
+        def start(self):
+            text = (tmp_path / 'conf.d' / repl.REPLICATION_FILE).read_text()
+            order.append('start: ' + ' '.join(sorted(
+                line for line in text.splitlines() if line.startswith(('read_only',
+                                                                        'rpl_semi_sync_slave')))))
+            self.state = 'healthy'
+    replication = repl.MariaDBReplication(Engine())
+    replication._store_state(sync_timeout_ms=1000)
+    replication.demote('127.0.0.5', 3306, 'repl', 'secret-pw')
+    assert order[0] == 'start: read_only = ON rpl_semi_sync_slave_enabled = ON'
+    assert 'START SLAVE' in order

@@ -213,16 +213,23 @@ def test_run_again_after_the_promotion_does_not_promote_twice(ha):
     assert api.get_instance(p).slave_of_id == r1
 
 
-def test_synchronous_mode_goes_to_every_member(ha):
+def test_guard_and_synchronous_mode_go_to_every_member(ha):
     from trove.taskmanager.flows import high_availability
     replicas.set_high_availability(ha['p'], True, True)
     Guest.dead.add(ha['r2'])
-    assert high_availability.apply_synchronous(None, ha['p']) == [ha['r2']]
+    assert high_availability.apply(None, ha['p']) == [ha['r2']]
     sent = [(iid, kw) for iid, m, kw in Guest.calls if m == 'set_synchronous']
     assert sent == [(iid, {'enabled': True,
                            'fallback_timeout': CONF.failover.synchronous_timeout})
                     for iid in (ha['p'], ha['r1'])]
+    guards = [(iid, kw) for iid, m, kw in Guest.calls if m == 'set_failover_guard']
+    assert guards == [(iid, {'enabled': True}) for iid in (ha['p'], ha['r1'])]
     assert 'synchronous replication on failed' in api.get_fault(ha['r2']).message
+    Guest.calls.clear()
+    replicas.set_high_availability(ha['p'], False, False)
+    high_availability.apply(None, ha['p'])
+    assert [kw for _, m, kw in Guest.calls if m == 'set_failover_guard'] == [
+        {'enabled': False}] * 2
 
 
 def test_a_synchronous_set_left_without_a_follower_commits_asynchronously(ha):

@@ -56,7 +56,7 @@ def apply(instance_id, setting):
 
 
 def update(inst, value, manager, tm):
-    """PUT of the field on instance ``inst``; a change of ``synchronous`` is
+    """PUT of the field on instance ``inst``; a change of either setting is
     pushed to the set's members by the taskmanager (``tm``)."""
     if inst.slave_of_id:
         refuse_on_replica({'high_availability': value})
@@ -67,7 +67,7 @@ def update(inst, value, manager, tm):
     replicas.set_high_availability(inst.id, enabled, synchronous)
     LOG.info('Replica set of %s: automatic failover %s, synchronous %s', inst.id,
              'on' if enabled else 'off', 'on' if synchronous else 'off')
-    if synchronous != current['synchronous']:
+    if (enabled, synchronous) != (current['enabled'], current['synchronous']):
         tm.apply_high_availability(instance_id=inst.id)
 
 

@@ -9,7 +9,8 @@ every engine looks the same to them:
 * on a replica made from a backup of the primary: ``attach``, ``wait_for``,
   ``promote``, ``detach``;
 * on an old primary: ``demote`` (follow the new primary);
-* on any member: ``position``, ``compare``, ``status``;
+* on any member: ``position``, ``compare``, ``status``; ``set_guard``
+  (a member of a highly available set, see :meth:`Replication.held`);
 * ``client_auth`` / ``set_client_auth``: what clients log in with, for
   engines that do not replicate it (Redis's password).
 
@@ -154,6 +155,31 @@ class Replication(abc.ABC):
         Persisted; every member of a set gets it, so a promoted one keeps it."""
         raise exception.BadRequest(detail='%s has no synchronous replication'
                                    % type(self).__name__)
+
+    # -- the failover guard -------------------------------------------------------
+    def set_guard(self, enabled: bool) -> None:
+        """Mark this member as one of a highly available set (``enabled``).
+
+        Persisted in the agent's state file.  The set may fail over while
+        this member is down; see :meth:`held`.
+        """
+        self._store_state(guard=bool(enabled))
+
+    def held(self) -> bool:
+        """Whether an engine found down at agent start must stay down.
+
+        A guarded member configured as a writable primary may have been
+        fenced and replaced while it was away: started as it is, it would be
+        a second writer.  It waits for the control plane, which makes it a
+        replica of the new primary (or restarts it when no failover took
+        place).  A member that is a replica on disk starts read-only anyway.
+        """
+        return bool(self._state().get('guard')) and not self.replica_on_disk()
+
+    def replica_on_disk(self) -> bool:
+        """Whether the engine would start as a read-only replica (its files,
+        not the running engine, say so)."""
+        return False
 
     # -- what clients authenticate with -----------------------------------------
     def client_auth(self) -> dict | None:

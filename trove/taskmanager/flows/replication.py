@@ -148,8 +148,9 @@ def create_replica(context, driver, req, primary_id):
     def _attach(inst):
         try:
             attach(context, inst.id, db_api.get_instance(primary_id))
-            if replicas.high_availability(primary_id)['synchronous']:
-                high_availability.apply_synchronous(context, primary_id)
+            setting = replicas.high_availability(primary_id)
+            if setting['enabled'] or setting['synchronous']:
+                high_availability.apply(context, primary_id)
         except Exception as exc:
             raise create.BuildError(Task.BUILDING_ERROR_REPLICA, 'Attaching to primary %s '
                                     'failed: %s' % (primary_id, restart_flow._error_text(exc)))

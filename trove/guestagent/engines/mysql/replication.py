@@ -211,9 +211,31 @@ class MariaDBReplication(base.Replication):
         LOG.info('Detached from the primary')
 
     def demote(self, primary_host, primary_port, user, password, slot=None):
-        """Read-only replica of the new primary, from everything this member has."""
+        """Read-only replica of the new primary, from everything this member has.
+
+        An engine that is down (a fenced old primary, held at agent start)
+        is first configured read-only, with the semi-synchronous replica
+        side on when the set is synchronous, then started: it never takes a
+        client write, and since MariaDB 10.6 (MDEV-21117) a former
+        semi-synchronous primary started as a semi-synchronous replica
+        truncates the binlog transactions no replica acknowledged, so it
+        does not diverge from the new primary.
+        """
+        if self.engine.status() in ('crashed', 'shutdown'):
+            self._persist(True)
+            self.engine.start()
+            LOG.info('Started the stopped engine read-only to follow %s:%s',
+                     primary_host, primary_port)
         self.set_read_only(True)
         self._follow(primary_host, primary_port, user, password, None)
+
+    def replica_on_disk(self):
+        """conf.d/40-replication.cnf starts the engine read-only."""
+        try:
+            with open(os.path.join(self.engine.paths.conf_d, REPLICATION_FILE)) as f:
+                return 'read_only = ON' in f.read()
+        except FileNotFoundError:
+            return False
 
     # -- any member -----------------------------------------------------------
     def position(self):

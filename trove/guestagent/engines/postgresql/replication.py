@@ -280,6 +280,10 @@ class PostgreSQLReplication(base.Replication):
         raise exception.EngineError(detail='the standby did not start: %s'
                                     % self.engine.app.log_tail())
 
+    def replica_on_disk(self):
+        """``standby.signal`` in the datadir starts the engine as a standby."""
+        return os.path.exists(os.path.join(self._paths.datadir, 'standby.signal'))
+
     def _drop_own_slots(self):
         """A standby serves no replicas (no cascading): slots it kept from its
         time as a primary would only hold WAL back on its volume."""
@@ -303,7 +307,10 @@ class PostgreSQLReplication(base.Replication):
                             ids=files.engine_ids(app_mod.ENGINE_USER)).stdout
         if 'Database cluster state:' in state and 'shut down' not in state.split(
                 'Database cluster state:')[1].splitlines()[0]:
-            LOG.info('Datadir was not shut down cleanly; recovering it first')
+            # As a standby: a fenced old primary never takes a write while it
+            # recovers (pg_rewind accepts 'shut down in recovery').
+            LOG.info('Datadir was not shut down cleanly; recovering it first as a standby')
+            self._signal_standby()
             self.engine.start()
             self.engine.stop()
 
