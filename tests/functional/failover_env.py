@@ -5,6 +5,7 @@ application user), a set built through the API (an HA primary with the
 table ``t`` and one replica), the primary's host killed -9, and a writer
 that commits numbered rows and keeps those acknowledged.
 """
+import contextlib
 import os
 import signal
 import threading
@@ -72,14 +73,6 @@ def rows(engine, inst):
     return [r[0] for r in engine.run(inst, 'SELECT v FROM t ORDER BY id')]
 
 
-def server_of(st, instance_id):
-    for server_id in st.local_servers():
-        state = helpers.server_state(st, server_id)
-        if state['metadata'].get('trove_instance_id') == instance_id:
-            return state
-    raise AssertionError('no server for %s' % instance_id)
-
-
 def first_write(engine, inst, deadline):
     """When an INSERT on ``inst`` first commits, trying every 50 ms."""
     start = time.time()
@@ -132,9 +125,23 @@ def build_set(st, engine, synchronous, name='ha'):
 def kill_host(st, instance_id):
     """kill -9 every process of the instance's server (also what a dying
     supervisor forked); returns when."""
-    sid = server_of(st, instance_id)['sid']
+    sid = helpers.server_of(st, instance_id)[1]['sid']
     killed_at = time.time()
     while helpers.session_pids(sid):
         for pid in helpers.session_pids(sid):
+            os.kill(pid, signal.SIGKILL)
+    return killed_at
+
+
+def kill_engine_and_agent(st, instance_id):
+    """kill -9 the guest agent and every engine process of the instance's
+    server, leaving its supervisor (the session leader), which restarts the
+    agent as systemd would on a VM; returns when."""
+    sid = helpers.server_of(st, instance_id)[1]['sid']
+    agent = helpers.agent_pid(st, instance_id)
+    killed_at = time.time()
+    victims = [agent] + [p for p in helpers.session_pids(sid) if p not in (sid, agent)]
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return killed_at

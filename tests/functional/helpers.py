@@ -110,6 +110,23 @@ def server_state(stack, server_id):
         return json.load(f)
 
 
+def server_of(stack, instance_id):
+    """``(server id, state.json)`` of the local server of ``instance_id``."""
+    for server_id in stack.local_servers():
+        state = server_state(stack, server_id)
+        if state['metadata'].get('trove_instance_id') == instance_id:
+            return server_id, state
+    raise AssertionError('no server for %s' % instance_id)
+
+
+def agent_pid(stack, instance_id):
+    """The pid of the instance's guest agent (its supervisor's record)."""
+    server_id, _state = server_of(stack, instance_id)
+    path = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'supervisor.json')
+    with open(path) as f:
+        return json.load(f)['agent_pid']
+
+
 def ready_spare(stack, exclude=(), timeout=180, manager='mariadb'):
     """Id of a spare of ``manager`` whose engine is up (marker written), not in ``exclude``."""
     deadline = time.monotonic() + timeout

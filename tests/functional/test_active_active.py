@@ -164,17 +164,6 @@ def _rows(inst):
         conn.close()
 
 
-def _agent_pid(c, instance_id):
-    for server_id in c.stack.local_servers():
-        st = helpers.server_state(c.stack, server_id)
-        if st['metadata'].get('trove_instance_id') == instance_id:
-            path = os.path.join(c.stack.base_dir, 'servers', server_id, 'var',
-                                'supervisor.json')
-            with open(path) as f:
-                return json.load(f)['agent_pid']
-    raise AssertionError('no server for %s' % instance_id)
-
-
 def _backup_states(c, ids):
     states = []
     for backup_id in ids:
@@ -255,7 +244,7 @@ def test_delete_finishes_after_its_taskmanager_dies(cluster):
     c = cluster
     instance_id = c.stack.request('GET', '/instances')[1]['instances'][0]['id']
     # A guest that does not answer holds the delete in its stop_db call.
-    agent = _agent_pid(c, instance_id)
+    agent = helpers.agent_pid(c.stack, instance_id)
     os.kill(agent, signal.SIGSTOP)
     try:
         code, body = c.stack.request('DELETE', '/instances/%s' % instance_id)
@@ -332,7 +321,7 @@ def test_failover_finishes_after_its_taskmanager_dies(cluster):
     assert code == 200, body
     replica = _wait_active(c, body['instance']['id'], 300)
     # A replica that does not answer holds the failover in its first call.
-    agent = _agent_pid(c, replica['id'])
+    agent = helpers.agent_pid(c.stack, replica['id'])
     os.kill(agent, signal.SIGSTOP)
     try:
         failover_env.kill_host(c.stack, primary_id)

@@ -9,8 +9,12 @@ the replica, and the client's first write on the new primary is accepted
 within WRITABLE_BOUND seconds of the kill with every earlier row there.
 In synchronous mode a client commits rows without pause while the primary
 is killed: every commit it got an acknowledgement for is on the new primary.
+The client talks to the set's writer address throughout: the same
+host:port leads to the new primary once it takes writes.
 The failover is visible to the tenant (the old primary's fault and
-failover list) and to the admin (/mgmt/failovers).
+failover list) and to the admin (/mgmt/failovers).  Then the old primary
+rejoins by itself as a replica of the new one (taskmanager/rejoin.py) and
+follows it; in synchronous mode commits wait for it again.
 """
 import pytest
 
@@ -41,28 +45,36 @@ def test_the_replica_takes_over_from_a_dead_primary(fstack, engine, synchronous)
         pytest.skip('PostgreSQL binaries are missing')
     primary, replica = env.build_set(st, engine, synchronous)
     shown = st.request('GET', '/instances/%s' % primary['id'])[1]['instance']
-    assert shown['high_availability'] == {'enabled': True, 'synchronous': synchronous}
+    ha = shown['high_availability']
+    assert (ha['enabled'], ha['synchronous']) == (True, synchronous)
+    # The writer address: its own, leading to the primary whoever it is.
+    writer_address = {'addresses': [{'address': ha['writer_address']}]}
+    assert ha['writer_address'] not in (env.address(primary), env.address(replica))
+    assert shown['addresses'] == primary['addresses']
     for n in range(20):
-        engine.run(primary, 'INSERT INTO t (v) VALUES (%s)', ('row %d' % n,))
+        engine.run(writer_address, 'INSERT INTO t (v) VALUES (%s)', ('row %d' % n,))
     expected = ['before'] + ['row %d' % n for n in range(20)]
     helpers.eventually(lambda: env.rows(engine, replica), expected, errors=())
 
     assert engine.synchronous(primary) is synchronous
-    writer = env.Writer(engine, primary)
+    writer = env.Writer(engine, writer_address)
     if synchronous:
         writer.start()
         helpers.eventually(lambda: len(writer.acked) >= 20, True)
 
     # The primary's host dies: every process of its server, at once.
     killed_at = env.kill_host(st, primary['id'])
-    written_at = env.first_write(engine, replica, killed_at + 60)
+    # The client writes to the same host:port as before the failure.
+    written_at = env.first_write(engine, writer_address, killed_at + 60)
     writer.stop.set()
     took = written_at - killed_at
     assert took <= WRITABLE_BOUND, 'first write %.1fs after the kill' % took
     rows = env.rows(engine, replica)
     # Nothing acknowledged is lost: every row the client was told was
     # committed is on the new primary (async: it had caught up before).
-    assert rows[:len(expected)] == expected and rows[-1] == 'after failover'
+    # (The client's writer goes on through the same address: its rows may
+    # follow the first write.)
+    assert rows[:len(expected)] == expected and 'after failover' in rows
     assert set(writer.acked) <= set(rows), sorted(set(writer.acked) - set(rows))
 
     # The first write lands as soon as the replica is promoted; the record
@@ -71,6 +83,8 @@ def test_the_replica_takes_over_from_a_dead_primary(fstack, engine, synchronous)
         1]['failovers'][0]['state'], 'completed')
     new = st.request('GET', '/instances/%s' % replica['id'])[1]['instance']
     assert 'replica_of' not in new and [r['id'] for r in new['replicas']] == [primary['id']]
+    assert new['high_availability']['writer_address'] == ha['writer_address']
+    assert new['addresses'] == replica['addresses']
     assert new['high_availability']['enabled'] is True   # the set stays highly available
     old = st.request('GET', '/instances/%s' % primary['id'])[1]['instance']
     assert old['replica_of']['id'] == replica['id']
@@ -84,8 +98,60 @@ def test_the_replica_takes_over_from_a_dead_primary(fstack, engine, synchronous)
     admin = st.request('GET', '/mgmt/failovers')[1]['failovers']
     assert admin[0]['id'] == record['id']
 
+    # The old primary rejoins by itself: its server is powered on, its guest
+    # keeps the engine down (it may not write) until it follows the new one.
+    helpers.eventually(lambda: st.request('GET', '/instances/%s/failovers' % primary['id'])[
+        1]['failovers'][0]['rejoin'], 'rejoined', timeout=180)
+    old = st.request('GET', '/instances/%s' % primary['id'])[1]['instance']
+    assert old['replica_of']['id'] == replica['id']
+    assert 'Rejoined as a replica of %s' % replica['id'] in old['fault']['message']
+    engine.run(replica, "INSERT INTO t (v) VALUES ('after rejoin')")
+    helpers.eventually(lambda: env.rows(engine, primary), env.rows(engine, replica),
+                       errors=(engine.errors,))
+    with pytest.raises(engine.errors):   # a read-only replica now
+        engine.run(primary, "INSERT INTO t (v) VALUES ('on the old primary')")
+    # A synchronous set has its follower back: commits wait for it again.
+    helpers.eventually(lambda: engine.synchronous(replica), synchronous,
+                       errors=(engine.errors,))
+
     # Delete always works: the fenced old primary, then the new one.
     for iid in (primary['id'], replica['id']):
         code, body = st.request('DELETE', '/instances/%s' % iid)
         assert code == 202, body
+        st.wait_instance(iid, helpers.gone, timeout=120)
+
+
+@pytest.mark.parametrize('engine', [env.MariaDB(), env.PostgreSQL()], ids=lambda e: e.name)
+def test_engine_and_agent_killed_together(fstack, engine):
+    """kill -9 of the primary's engine and agent (its server stays up): the
+    restarted agent keeps the engine down (the failover guard), the replica
+    takes over at the same writer address with no acknowledged commit
+    lost, and the old primary rejoins as its replica."""
+    st = fstack
+    if engine.name == 'postgresql' and not st.pg:
+        pytest.skip('PostgreSQL binaries are missing')
+    primary, replica = env.build_set(st, engine, True, name='ea')
+    ha = st.request('GET', '/instances/%s' % primary['id'])[1]['instance'][
+        'high_availability']
+    writer_address = {'addresses': [{'address': ha['writer_address']}]}
+    writer = env.Writer(engine, writer_address)
+    writer.start()
+    helpers.eventually(lambda: len(writer.acked) >= 20, True)
+    killed_at = env.kill_engine_and_agent(st, primary['id'])
+    written_at = env.first_write(engine, writer_address, killed_at + 60)
+    writer.stop.set()
+    writer.join(10)
+    took = written_at - killed_at
+    assert took <= WRITABLE_BOUND, 'first write %.1fs after the kill' % took
+    rows = env.rows(engine, replica)
+    assert set(writer.acked) <= set(rows), sorted(set(writer.acked) - set(rows))
+    helpers.eventually(lambda: st.request('GET', '/instances/%s/failovers' % primary['id'])[
+        1]['failovers'][0]['rejoin'], 'rejoined', timeout=180)
+    engine.run(replica, "INSERT INTO t (v) VALUES ('after rejoin')")
+    helpers.eventually(lambda: env.rows(engine, primary), env.rows(engine, replica),
+                       errors=(engine.errors,))
+    with pytest.raises(engine.errors):
+        engine.run(primary, "INSERT INTO t (v) VALUES ('on the old primary')")
+    for iid in (primary['id'], replica['id']):
+        assert st.request('DELETE', '/instances/%s' % iid)[0] == 202
         st.wait_instance(iid, helpers.gone, timeout=120)

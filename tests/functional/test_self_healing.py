@@ -66,14 +66,6 @@ def _delete(stack, instance_id):
     stack.wait_instance(instance_id, helpers.gone, timeout=120)
 
 
-def _server_of(stack, instance_id):
-    for server_id in stack.local_servers():
-        state = helpers.server_state(stack, server_id)
-        if state['metadata'].get('trove_instance_id') == instance_id:
-            return server_id, state
-    raise AssertionError('no server for %s' % instance_id)
-
-
 def _stat(pid):
     """(argv0 program name, ppid) of a live pid."""
     with open('/proc/%d/cmdline' % pid, 'rb') as f:
@@ -85,7 +77,7 @@ def _stat(pid):
 
 def engine_pids(stack, instance_id, datastore):
     """The engine's main processes in the instance's session (not its workers)."""
-    _server_id, state = _server_of(stack, instance_id)
+    _server_id, state = helpers.server_of(stack, instance_id)
     found = {}
     for pid in helpers.session_pids(state['sid']):
         try:
@@ -176,7 +168,7 @@ def _new_agent(status_file, old):
 
 
 def _guest_log(stack, instance_id):
-    server_id, _state = _server_of(stack, instance_id)
+    server_id, _state = helpers.server_of(stack, instance_id)
     path = os.path.join(stack.base_dir, 'servers', server_id, 'var', 'log',
                         'guestagent.log')
     with open(path, errors='replace') as f:
@@ -224,7 +216,7 @@ def test_killed_agent_is_restarted_engine_and_data_kept(stack):
     instance_id, address = _create(stack, 'ft-heal-agent', 'mariadb')
     try:
         _write('mariadb', address)
-        server_id, state = _server_of(stack, instance_id)
+        server_id, state = helpers.server_of(stack, instance_id)
         status_file = os.path.join(stack.base_dir, 'servers', server_id, 'var',
                                    'supervisor.json')
         agent = _read_json(status_file)['agent_pid']
@@ -257,7 +249,7 @@ def test_agent_dying_again_and_again_is_visible_and_reboot_repairs(stack):
     instance_id, address = _create(stack, 'ft-heal-loop', 'mariadb')
     try:
         _write('mariadb', address)
-        server_id, _state = _server_of(stack, instance_id)
+        server_id, _state = helpers.server_of(stack, instance_id)
         status_file = os.path.join(stack.base_dir, 'servers', server_id, 'var',
                                    'supervisor.json')
         agent = _read_json(status_file)['agent_pid']

@@ -13,6 +13,7 @@ def main():
     from trove.taskmanager import agent_faults
     from trove.taskmanager import failover_watch
     from trove.taskmanager import manager
+    from trove.taskmanager import rejoin
     from trove.taskmanager import spares
     from trove.taskmanager import takeover
     from trove.taskmanager.flows import backup as backup_flow
@@ -29,7 +30,9 @@ def main():
                                 'backup-watchdog')
     periodics = [watchdog, service.Periodic(
         led('failover-watch', lambda: failover_watch.check(mgr)),
-        CONF.failover.check_interval, 'failover-watch')]
+        CONF.failover.check_interval, 'failover-watch'), service.Periodic(
+        led('failover-rejoin', lambda: rejoin.check(mgr)),
+        CONF.failover.rejoin_interval, 'failover-rejoin')]
     if agent_faults.wanted(mgr.driver):
         periodics.append(service.Periodic(
             led('agent-faults', lambda: agent_faults.surface(mgr.driver)), 5, 'agent-faults'))

@@ -219,6 +219,22 @@ class ComputeDriver(abc.ABC):
         """
         return None
 
+    # -- writer address of a replica set (optional) ------------------------------
+    # A highly available replica set may have one address that always leads
+    # to its primary, so clients reconnect to the same host:port after a
+    # failover (flows/writer.py).  Drivers without one return None.
+
+    def point_writer_address(self, set_id, server_id, ports):
+        """Lead the writer address of replica set ``set_id`` to ``server_id``
+        on TCP ``ports`` (created at the first call); connections to the
+        previous server through it end.  Returns the address, or None when
+        the driver has no writer addresses.  Raises ComputeError."""
+        return None
+
+    def release_writer_address(self, set_id):
+        """Remove the writer address of ``set_id`` (idempotent)."""
+        return None
+
     # Set by drivers that restart dead agents themselves and implement agent_fault.
     supervises_agents = False
 

@@ -27,6 +27,7 @@ class FakeDriver(base.ComputeDriver):
         self.calls = []
         self.failures = {}
         self._hosts = itertools.count(2)
+        self.writers = {}   # set id -> (address, server id)
 
     def _record(self, method, **kwargs):
         self.calls.append((method, kwargs))
@@ -116,6 +117,17 @@ class FakeDriver(base.ComputeDriver):
     def power_on_server(self, server_id):
         self._record('power_on_server', server_id=server_id)
         self.get_server(server_id).status = base.ACTIVE
+
+    def point_writer_address(self, set_id, server_id, ports):
+        self._record('point_writer_address', set_id=set_id, server_id=server_id,
+                     ports=list(ports))
+        address = self.writers.get(set_id, ('10.1.0.%d' % next(self._hosts), None))[0]
+        self.writers[set_id] = (address, server_id)
+        return address
+
+    def release_writer_address(self, set_id):
+        self._record('release_writer_address', set_id=set_id)
+        self.writers.pop(set_id, None)
 
     def apply_access(self, server_id, instance_id, ports, cidrs):
         self._record('apply_access', server_id=server_id, instance_id=instance_id,

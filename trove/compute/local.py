@@ -23,6 +23,7 @@ from trove.compute import local_proc as proc
 from trove.compute import local_spares
 from trove.compute import local_state as state
 from trove.compute import local_supervisor as supervisor
+from trove.compute import local_writer as writer
 from trove.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -165,12 +166,25 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
         """
         sdir = self.server_dir(server_id)
         with state.locked(self.base_dir):
-            used = state.used_addresses(self.servers_dir)
-            st.address = state.allocate_address(CONF.local.address_prefix, used)
+            st.address = self._free_address()
             os.makedirs(os.path.join(sdir, 'var', 'log'))
             self._save(server_id, st)
         LOG.info('Reserved local server %s (%s) at %s', server_id, st.name, st.address)
         return st
+
+    def _free_address(self):
+        """An address no server and no writer address holds (under the lock)."""
+        used = state.used_addresses(self.servers_dir) | writer.used_addresses(self.base_dir)
+        return state.allocate_address(CONF.local.address_prefix, used)
+
+    def point_writer_address(self, set_id, server_id, ports):
+        """A forwarder process on a loopback address of its own
+        (trove.compute.local_writer), re-pointed at ``server_id``."""
+        target = self._load(server_id).address
+        return writer.point(self.base_dir, set_id, target, ports, self._free_address)
+
+    def release_writer_address(self, set_id):
+        writer.release(self.base_dir, set_id)
 
     @staticmethod
     def _server_conf(address, mount_point, sdir):

@@ -17,6 +17,7 @@ from trove.common import exception
 from trove.compute import base
 from trove.compute import nova_clients as clients
 from trove.compute import nova_network
+from trove.compute import nova_writer
 from trove.compute import nova_userdata
 from trove.compute import nova_volumes
 from trove.conf import CONF
@@ -91,8 +92,9 @@ class NovaDriver(base.ComputeDriver):
         session = session if session is not None else clients.make_session()
         self.nova = nova or clients.make_nova(session)
         self.cinder = cinder or clients.make_cinder(session)
-        self.security_groups = nova_network.SecurityGroups(
-            neutron or nova_network.make_neutron(session))
+        neutron = neutron or nova_network.make_neutron(session)
+        self.security_groups = nova_network.SecurityGroups(neutron)
+        self.writers = nova_writer.FloatingWriters(neutron)
         self.sleep = sleep
         self.volumes = nova_volumes.Volumes(self.cinder, self.nova, sleep)
 
@@ -297,6 +299,14 @@ class NovaDriver(base.ComputeDriver):
         with clients.translate('add security group %s to server %s' % (name, server_id)):
             self.nova.servers.add_security_group(server_id, group['id'])
         LOG.info('Security group %s added to server %s', name, server_id)
+
+    def point_writer_address(self, set_id, server_id, ports):
+        """A floating IP of the set on the server's port (nova_writer.py)."""
+        return self.writers.point(set_id, server_id)
+
+    def release_writer_address(self, set_id):
+        if CONF.writer_floating_network:
+            self.writers.release(set_id)
 
     def release_access(self, instance_id):
         """Delete the instance's security group (its servers are gone by now)."""

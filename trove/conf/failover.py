@@ -34,6 +34,14 @@ opts = [
     cfg.FloatOpt('fence_timeout', default=3.0, min=0.5,
                  help='Seconds the old primary\'s guest gets to stop its engine before '
                       'the server is powered off through the compute driver.'),
+    cfg.FloatOpt('rejoin_interval', default=5.0, min=0.5,
+                 help='Seconds between two looks at old primaries waiting to rejoin '
+                      'their replica set after a failover (and between two attempts '
+                      'of one).'),
+    cfg.IntOpt('rejoin_attempts', default=5, min=1,
+               help='Failed attempts to make an old primary a replica of the new one '
+                    'before giving up with a fault (an operator then rebuilds or '
+                    'deletes it).'),
 ]
 
 

@@ -45,6 +45,10 @@ compute_opts = [
     cfg.ListOpt('management_networks', default=[],
                 help='Network ids every new server gets a port on; empty lets '
                      'Nova pick the project network.'),
+    cfg.StrOpt('writer_floating_network',
+               help='External network the nova driver allocates the writer address of '
+                    'a highly available replica set from (a floating IP moved to the '
+                    'primary on a failover); unset: no writer addresses.'),
     cfg.StrOpt('cinder_volume_type', help='Cinder volume type of data volumes.'),
     cfg.StrOpt('block_device_mapping', default='vdb',
                help='Device name the data volume is attached as.'),

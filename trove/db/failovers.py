@@ -6,6 +6,8 @@ from trove.db.api import new_id
 from trove.db.session import reader, writer
 
 RUNNING, COMPLETED, FAILED = 'running', 'completed', 'failed'
+# Outcomes of the old primary's rejoin (``rejoin``; None while pending).
+REJOINED, NOT_NEEDED = 'rejoined', 'not needed'
 
 
 def start(tenant_id, old_primary_id, reason, last_seen):
@@ -50,6 +52,36 @@ def _set(failover_id, **values):
     with writer() as session:
         session.execute(update(models.Failover).where(models.Failover.id == failover_id)
                         .values(**values))
+
+
+def pending_rejoins():
+    """Completed failovers whose old primary has not rejoined yet, oldest first."""
+    with reader() as session:
+        rows = list(session.scalars(select(models.Failover).where(
+            models.Failover.state == COMPLETED, models.Failover.rejoin.is_(None))
+            .order_by(models.Failover.started)))
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def rejoin_pending(old_primary_id):
+    """Whether ``old_primary_id`` lost a failover and has not rejoined yet."""
+    return any(r.old_primary_id == old_primary_id for r in pending_rejoins())
+
+
+def rejoin_failed_once(failover_id, detail):
+    """One more failed rejoin attempt; returns how many there were."""
+    with writer() as session:
+        row = session.get(models.Failover, failover_id)
+        row.rejoin_attempts = (row.rejoin_attempts or 0) + 1
+        row.rejoin_detail = detail
+        return row.rejoin_attempts
+
+
+def end_rejoin(failover_id, outcome, detail):
+    _set(failover_id, rejoin=outcome, rejoin_detail=detail,
+         rejoined=models.utcnow() if outcome == REJOINED else None)
 
 
 def list_failovers(instance_id=None, limit=100):

@@ -140,6 +140,8 @@ class ReplicaSet(Base):
     failover: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     synchronous: Mapped[bool] = mapped_column(Boolean, default=False,
                                               server_default=false())
+    # The address that leads to the primary whoever it is (flows/writer.py).
+    writer_address: Mapped[str | None] = mapped_column(String(255))
 
 
 class Failover(Base):
@@ -147,7 +149,10 @@ class Failover(Base):
 
     ``last_seen``: the old primary's last heartbeat; ``started``: when the
     failure was detected; ``promoted``: when the new primary took writes;
-    ``state`` running | completed | failed (``detail`` says why).
+    ``state`` running | completed | failed (``detail`` says why).  After a
+    completed one the old primary rejoins the set (taskmanager/rejoin.py):
+    ``rejoin`` is None while that is pending, then rejoined | failed |
+    not needed, ``rejoin_detail`` says why.
     """
 
     __tablename__ = 'failovers'
@@ -162,6 +167,10 @@ class Failover(Base):
     started: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     promoted: Mapped[datetime.datetime | None] = mapped_column(DateTime)
     ended: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    rejoin: Mapped[str | None] = mapped_column(String(16))
+    rejoined: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    rejoin_detail: Mapped[str | None] = mapped_column(Text)
+    rejoin_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default='0')
 
 
 class ConductorLastSeen(Base):

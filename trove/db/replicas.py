@@ -105,6 +105,27 @@ def high_availability(primary_id):
         return {'enabled': bool(row.failover), 'synchronous': bool(row.synchronous)}
 
 
+def writer_of(primary_id):
+    """``(set id, writer address)`` of the set of ``primary_id``; ``(None,
+    None)`` without a set, the address None until one was given."""
+    with reader() as session:
+        row = session.scalars(select(models.ReplicaSet).where(
+            models.ReplicaSet.primary_id == primary_id)).first()
+        return (row.id, row.writer_address) if row is not None else (None, None)
+
+
+def writer_address(set_id):
+    with reader() as session:
+        row = session.get(models.ReplicaSet, set_id)
+        return row.writer_address if row is not None else None
+
+
+def set_writer_address(set_id, address):
+    with writer() as session:
+        session.execute(update(models.ReplicaSet).where(models.ReplicaSet.id == set_id)
+                        .values(writer_address=address))
+
+
 def highly_available_primaries():
     """Ids of the live primaries of highly available sets."""
     with reader() as session:

@@ -13,6 +13,10 @@ control plane already has.  A primary whose task is NONE has failed when
   (self-healing) gets that first, short chance.
 
 It fails over only when a replica is live (task NONE, reporting, healthy).
+A primary whose engine stays down with no live replica to take over gets
+one engine restart from its guest per down spell: a guarded primary keeps a
+down engine down at agent start (flows/high_availability.py), and without a
+failover nobody else would start it.
 Claiming the primary's task (NONE -> EJECTING, request ``fail_over``) is a
 conditional update, so one failure starts one failover, even if a second
 watch ran; the flow runs on a thread of its own (flows/failover.py).
@@ -39,8 +43,10 @@ Status = states.ServiceStatus
 
 ENGINE_DOWN = (Status.CRASHED, Status.SHUTDOWN, Status.FAILED)
 SILENT = 'no heartbeat from its guest'
+ENGINE_REPORTED = 'its guest reports the engine'
 _DOWN_SINCE = {}   # primary id -> time.monotonic() its engine was first seen down
 _NO_REPLICA = set()  # primaries already logged as failed without a live replica
+_RESTARTED = set()   # primaries restarted in their current down spell
 
 
 def _age(row, now):
@@ -71,6 +77,23 @@ def _live(replica, now):
             and Status.from_code(row.status_id) in (Status.HEALTHY, Status.RUNNING))
 
 
+def _restart_once(primary_id):
+    """Ask the guest of a down primary with nobody to take over to start its
+    engine (on a thread: the call may take a while)."""
+    if primary_id in _RESTARTED:
+        return
+    _RESTARTED.add(primary_id)
+    LOG.warning('Primary %s has its engine down and no live replica: restarting it',
+                primary_id)
+
+    def run():
+        try:
+            guest_rpcapi.GuestAPI(trove_context.admin_context(), primary_id).restart()
+        except Exception as exc:
+            LOG.error('Restarting the engine of primary %s failed: %s', primary_id, exc)
+    threading.Thread(target=run, daemon=True, name='restart-%s' % primary_id).start()
+
+
 def failure(driver, primary_id, now=None, clock=None):
     """``(reason, last heartbeat)`` when the primary has failed, else ``(None, None)``."""
     now = now or models.utcnow()
@@ -89,9 +112,10 @@ def failure(driver, primary_id, now=None, clock=None):
     if status in ENGINE_DOWN and reason is None:
         down = clock - _DOWN_SINCE.setdefault(primary_id, clock)
         if down >= CONF.failover.engine_down_grace:
-            reason = 'its guest reports the engine %s for %.0f s' % (status.description, down)
+            reason = '%s %s for %.0f s' % (ENGINE_REPORTED, status.description, down)
     elif status not in ENGINE_DOWN:
         _DOWN_SINCE.pop(primary_id, None)
+        _RESTARTED.discard(primary_id)
     if reason is None:
         _NO_REPLICA.discard(primary_id)
         return None, None
@@ -100,6 +124,8 @@ def failure(driver, primary_id, now=None, clock=None):
             LOG.error('Primary %s has failed (%s) but no replica is live to take over',
                       primary_id, reason)
             _NO_REPLICA.add(primary_id)
+        if status in ENGINE_DOWN and reason.startswith(ENGINE_REPORTED):
+            _restart_once(primary_id)
         return None, None
     return reason, last_seen
 

@@ -121,11 +121,11 @@ class Manager:
 
     def promote_to_replica_source(self, context, instance_id):
         with _running(instance_id, 'promote_to_replica_source'):
-            replication.promote(context, instance_id)
+            replication.promote(context, instance_id, self.driver)
 
     def eject_replica_source(self, context, instance_id):
         with _running(instance_id, 'eject_replica_source'):
-            replication.eject(context, instance_id)
+            replication.eject(context, instance_id, self.driver)
 
     def fail_over(self, context, instance_id, reason, last_seen=None, guest_silent=False):
         """Automatic failover of a failed primary (started by failover_watch)."""
@@ -137,7 +137,7 @@ class Manager:
         """Failover guard and synchronous mode of a replica set on every
         member (no task claimed)."""
         with _running(instance_id, None):
-            high_availability.apply(context, instance_id)
+            high_availability.apply(context, instance_id, self.driver)
 
     def update_access(self, context, instance_id):
         with _running(instance_id, None):

@@ -18,7 +18,8 @@ def test_create_with_high_availability_and_show_it(app, recorder):
                         create_body(high_availability={'enabled': True}))
     assert status == 200, body
     iid = body['instance']['id']
-    assert _show(app, iid)['high_availability'] == {'enabled': True, 'synchronous': False}
+    assert _show(app, iid)['high_availability'] == {'enabled': True, 'synchronous': False,
+                                                    'writer_address': None}
     assert replicas.highly_available_primaries() == [iid]
     status, body = call(app, 'POST', T + '/instances', create_body())
     assert _show(app, body['instance']['id'])['high_availability']['enabled'] is False
@@ -67,10 +68,12 @@ def test_update_turns_it_on_and_off_on_a_primary_only(app, tm):  # noqa: F811
     assert put(primary, {'enabled': True})[0] == 202   # no change: nothing pushed
     assert applied() == 1
     assert put(primary, {'synchronous': True})[0] == 202
-    assert _show(app, primary)['high_availability'] == {'enabled': True, 'synchronous': True}
+    assert _show(app, primary)['high_availability'] == {'enabled': True, 'synchronous': True,
+                                                        'writer_address': None}
     assert applied() == 2
     assert put(primary, {'enabled': False})[0] == 202
-    assert _show(app, primary)['high_availability'] == {'enabled': False, 'synchronous': True}
+    assert _show(app, primary)['high_availability'] == {
+        'enabled': False, 'synchronous': True, 'writer_address': None}
     assert applied() == 3
     assert replicas.highly_available_primaries() == []
 

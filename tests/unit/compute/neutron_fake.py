@@ -13,6 +13,8 @@ import uuid
 NEUTRON_URL = 'http://neutron.test'
 GROUPS = NEUTRON_URL + '/v2.0/security-groups'
 RULES = NEUTRON_URL + '/v2.0/security-group-rules'
+PORTS = NEUTRON_URL + '/v2.0/ports'
+FLOATING_IPS = NEUTRON_URL + '/v2.0/floatingips'
 SERVER_ERROR = (500, {'NeutronError': {
     'type': 'HTTPInternalServerError', 'detail': '',
     'message': 'Request Failed: internal server error while processing your request.'}})
@@ -50,6 +52,46 @@ class FakeNeutron(ScriptedFaults):
         mocker.delete(re.compile(re.escape(GROUPS) + r'/[^/?]+$'), json=self._delete_group)
         mocker.post(RULES, json=self._create_rule, status_code=201)
         mocker.delete(re.compile(re.escape(RULES) + r'/[^/?]+$'), json=self._delete_rule)
+        # Ports (``ports[id] = {'id', 'device_id'}``, made by the test) and
+        # floating IPs, filtered by query parameters as Neutron does.
+        self.ports = {}
+        self.floating_ips = {}
+        self._next_ip = iter(range(10, 250))
+        mocker.get(PORTS, json=lambda r, c: {'ports': self._filtered(self.ports, r)})
+        mocker.get(FLOATING_IPS, json=lambda r, c: {
+            'floatingips': self._filtered(self.floating_ips, r)})
+        mocker.post(FLOATING_IPS, json=self._create_fip, status_code=201)
+        mocker.put(re.compile(re.escape(FLOATING_IPS) + r'/[^/?]+$'), json=self._update_fip)
+        mocker.delete(re.compile(re.escape(FLOATING_IPS) + r'/[^/?]+$'), json=self._delete_fip,
+                      status_code=204)
+
+    @staticmethod
+    def _filtered(items, request):
+        wanted = {k: v[0] for k, v in request.qs.items()}
+        return [dict(i) for i in items.values()
+                if all(str(i.get(k, '')).lower() == v for k, v in wanted.items())]
+
+    def _create_fip(self, request, context):
+        body = request.json()['floatingip']
+        if body.get('port_id') and body['port_id'] not in self.ports:
+            return neutron_error(context, 404, 'PortNotFound', 'Port not found')
+        fip = {'id': str(uuid.uuid4()), 'floating_ip_address': '203.0.113.%d' % next(
+            self._next_ip), 'floating_network_id': body['floating_network_id'],
+            'description': body.get('description', ''), 'port_id': body.get('port_id')}
+        self.floating_ips[fip['id']] = fip
+        return {'floatingip': dict(fip)}
+
+    def _update_fip(self, request, context):
+        fip = self.floating_ips.get(request.path.rsplit('/', 1)[1])
+        if fip is None:
+            return neutron_error(context, 404, 'FloatingIPNotFound', 'not found')
+        fip['port_id'] = request.json()['floatingip']['port_id']
+        return {'floatingip': dict(fip)}
+
+    def _delete_fip(self, request, context):
+        if self.floating_ips.pop(request.path.rsplit('/', 1)[1], None) is None:
+            return neutron_error(context, 404, 'FloatingIPNotFound', 'not found')
+        return None
 
     def group(self, group_id):
         """A group as Neutron shows it: its rules embedded."""

@@ -247,3 +247,29 @@ class _AlwaysScript(dict):
 
     def setdefault(self, key, default=None):
         return super().setdefault(key, list(self.statuses))
+
+
+def test_writer_address_is_a_floating_ip_moved_to_the_primary_port(cloud, driver):
+    assert driver.point_writer_address('set-1', 'srv-a', [3306]) is None   # not configured
+    CONF.set_override('writer_floating_network', 'net-ext')
+    try:
+        neutron = cloud.neutron
+        neutron.ports.update({'port-a': {'id': 'port-a', 'device_id': 'srv-a'},
+                              'port-b': {'id': 'port-b', 'device_id': 'srv-b'}})
+        address = driver.point_writer_address('set-1', 'srv-a', [3306])
+        [fip] = neutron.floating_ips.values()
+        assert (fip['floating_ip_address'], fip['port_id']) == (address, 'port-a')
+        assert fip['floating_network_id'] == 'net-ext'
+        # A failover: the same address, on the new primary's port.
+        assert driver.point_writer_address('set-1', 'srv-b', [3306]) == address
+        assert [f['port_id'] for f in neutron.floating_ips.values()] == ['port-b']
+        # Another set gets its own.
+        assert driver.point_writer_address('set-2', 'srv-a', [3306]) != address
+        driver.release_writer_address('set-1')
+        driver.release_writer_address('set-1')   # idempotent
+        assert [f['description'] for f in neutron.floating_ips.values()] == [
+            'trove-writer-set-2']
+        with pytest.raises(exception.ComputeError):
+            driver.point_writer_address('set-3', 'srv-without-port', [3306])
+    finally:
+        CONF.clear_override('writer_floating_network')

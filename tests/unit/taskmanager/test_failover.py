@@ -45,6 +45,7 @@ def ha(db, monkeypatch):
     monkeypatch.setattr(replication.guest_rpcapi, 'GuestAPI', Guest)
     monkeypatch.setattr(failover_flow.guest_rpcapi, 'GuestAPI', Guest)
     failover_watch._DOWN_SINCE.clear()
+    failover_watch._RESTARTED.clear()
     driver = fake.FakeDriver()
     version = datastores.get_version(datastores.get_datastore('mariadb').id, '10.11')
     ids = {}
@@ -264,3 +265,29 @@ def test_a_lone_replica_stops_waiting_before_it_is_promoted(ha):
     methods = [m for iid, m, _ in Guest.calls if iid == r1]
     assert methods.index('set_synchronous') < methods.index('promote_to_primary')
     assert methods.count('set_synchronous') == 1
+
+
+def test_the_writer_address_moves_to_the_new_primary_when_it_takes_writes(ha, monkeypatch):
+    from trove.taskmanager.flows import high_availability
+    p, r1, driver = ha['p'], ha['r1'], ha['driver']
+    high_availability.apply(None, p, driver)
+    set_id, address = replicas.writer_of(p)
+    assert driver.writers[set_id] == (address, api.get_instance(p).compute_instance_id)
+    Guest.dead.add(p)
+    Guest.positions.update({r1: {'gtid': '0-1-42'}, ha['r2']: {'gtid': '0-1-40'}})
+    moved_before_repoint = []
+    real_repoint = replication.repoint
+
+    def repoint(context, new, others):
+        moved_before_repoint.append(driver.writers[set_id][1])
+        return real_repoint(context, new, others)
+    monkeypatch.setattr(replication, 'repoint', repoint)
+    _run(ha)
+    server = api.get_instance(r1).compute_instance_id
+    assert driver.writers[set_id] == (address, server)   # the same address
+    assert moved_before_repoint == [server]   # as soon as it took writes
+    assert replicas.writer_of(r1) == (set_id, address)
+    # No longer highly available: the address goes.
+    replicas.set_high_availability(r1, False, False)
+    high_availability.apply(None, r1, driver)
+    assert set_id not in driver.writers and replicas.writer_of(r1) == (set_id, None)

@@ -103,3 +103,22 @@ def test_reboot_of_a_dead_agent_does_not_wait_for_stop_db(env):
     assert flows.Guest.calls == []
     assert env.called('reboot_server') == [{'server_id': env.server_id}]
     assert db_api.get_fault(iid) is None
+
+
+def test_a_delete_does_not_wait_behind_a_reboot_waiting_for_the_guest(env):
+    import threading
+    import time
+    iid = env.instance_id
+    CONF.set_override('reboot_time_out', 60)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (restart_flow.reboot(None, env, iid),
+                                              done.set()), daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    assert not done.is_set()     # waiting for a running report
+    db_api.set_task(iid, Task.DELETING)   # what the API's delete does
+    started = time.monotonic()
+    assert done.wait(5)
+    assert time.monotonic() - started < 2
+    assert db_api.get_task(db_api.get_instance(iid)) is Task.DELETING
+    assert db_api.get_fault(iid) is None

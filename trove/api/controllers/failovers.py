@@ -18,7 +18,17 @@ def failover_view(row):
             'state': row.state, 'detail': row.detail,
             'last_seen': links.isotime(row.last_seen), 'started': links.isotime(row.started),
             'promoted': links.isotime(row.promoted), 'ended': links.isotime(row.ended),
-            'seconds_to_writable': round(took, 3) if took is not None else None}
+            'seconds_to_writable': round(took, 3) if took is not None else None,
+            'rejoin': _rejoin(row), 'rejoined': links.isotime(row.rejoined),
+            'rejoin_detail': row.rejoin_detail}
+
+
+def _rejoin(row):
+    """What became of the old primary: pending, rejoined, failed, not needed
+    (None for a failover that did not complete)."""
+    if row.state != failovers.COMPLETED:
+        return None
+    return row.rejoin or 'pending'
 
 
 class FailoverController:

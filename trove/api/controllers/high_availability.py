@@ -75,4 +75,5 @@ def view(inst):
     """The show's ``high_availability`` (None for a replica)."""
     if inst.slave_of_id:
         return None
-    return replicas.high_availability(inst.id)
+    return dict(replicas.high_availability(inst.id),
+                writer_address=replicas.writer_of(inst.id)[1])

@@ -12,6 +12,7 @@ from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.guestagent import rpcapi as guest_rpcapi
+from trove.taskmanager.flows import writer
 
 LOG = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ def delete_instance(context, driver, instance_id):
         return
     _stop_engine(context, inst)
     failed = []
+    if not inst.slave_of_id:
+        writer.release(driver, instance_id)
     for server_id in _find_servers(driver, inst):
         try:
             driver.delete_server(server_id)

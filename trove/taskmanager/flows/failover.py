@@ -31,6 +31,7 @@ from trove.db import replicas
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import replication
 from trove.taskmanager.flows import restart as restart_flow
+from trove.taskmanager.flows import writer
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
@@ -133,12 +134,17 @@ def fail_over(context, driver, primary_id, reason, last_seen=None, guest_silent=
             # asynchronously from its first write as the primary.
             early = len(members) == 1 and _suspend_synchronous(context, members[0],
                                                                primary_id)
-            chosen, failed = replication.take_over(
-                context, primary_id, members,
-                promoted=lambda new: failovers.promoted(record.id, new))
+            set_id, _ = replicas.writer_of(primary_id)
+
+            def promoted(new):
+                failovers.promoted(record.id, new)
+                writer.move(driver, set_id, new)
+            chosen, failed = replication.take_over(context, primary_id, members,
+                                                   promoted=promoted)
         else:
             how = 'fenced before a taskmanager restart'
             chosen = record.new_primary_id
+            writer.move(driver, replicas.writer_of(chosen)[0], chosen)
             members = [chosen] + [r for r in replicas.replica_ids(chosen) if r != primary_id]
             failed = replication.repoint(context, db_api.get_instance(chosen), members[1:])
             early = False

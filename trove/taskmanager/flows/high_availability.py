@@ -8,7 +8,9 @@ when a replica joins (flows/replication.py):
   guarded member found down at agent start stays down until the control
   plane rejoins it (trove.taskmanager.rejoin), so a fenced old primary that
   boots again is never a second writer;
-* the synchronous mode.
+* the synchronous mode;
+* the writer address (flows/writer.py), an address that leads to the
+  primary whoever it is.
 
 A member that cannot take them gets a fault saying so; the others keep theirs.
 """
@@ -19,14 +21,21 @@ from trove.db import api as db_api
 from trove.db import replicas
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import restart as restart_flow
+from trove.taskmanager.flows import writer
 
 LOG = logging.getLogger(__name__)
 
 
-def apply(context, primary_id):
+def apply(context, primary_id, driver=None):
     """Push the set's guard and ``synchronous`` to the primary and its
-    replicas; returns the members that failed."""
+    replicas; with the compute ``driver``, the set's writer address is made
+    (or removed when the set is no longer highly available).  Returns the
+    members that failed."""
     setting = replicas.high_availability(primary_id)
+    if driver is not None and setting['enabled']:
+        writer.point(driver, primary_id)
+    elif driver is not None:
+        writer.release(driver, primary_id)
     failed = []
     for member in [primary_id] + replicas.replica_ids(primary_id):
         guest = guest_rpcapi.GuestAPI(context, member)

@@ -38,6 +38,7 @@ from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import create
 from trove.taskmanager.flows import high_availability
 from trove.taskmanager.flows import restart as restart_flow
+from trove.taskmanager.flows import writer
 from trove.backup import info as backup_info
 
 LOG = logging.getLogger(__name__)
@@ -150,7 +151,7 @@ def create_replica(context, driver, req, primary_id):
             attach(context, inst.id, db_api.get_instance(primary_id))
             setting = replicas.high_availability(primary_id)
             if setting['enabled'] or setting['synchronous']:
-                high_availability.apply(context, primary_id)
+                high_availability.apply(context, primary_id, driver)
         except Exception as exc:
             raise create.BuildError(Task.BUILDING_ERROR_REPLICA, 'Attaching to primary %s '
                                     'failed: %s' % (primary_id, restart_flow._error_text(exc)))
@@ -212,7 +213,7 @@ def repoint(context, new_primary, others):
     return failed
 
 
-def promote(context, replica_id):
+def promote(context, replica_id, driver=None):
     """Planned switchover to ``replica_id`` (PROMOTING); nothing committed is lost."""
     fault = None
     try:
@@ -228,6 +229,8 @@ def promote(context, replica_id):
             raise RuntimeError('the replica did not catch up with the primary; '
                                'nothing was changed')
         new_guest.promote_to_primary()
+        set_id, _ = replicas.writer_of(old_id)
+        writer.move(driver, set_id, replica_id)
         others = [r for r in replicas.replica_ids(old_id) if r != replica_id]
         replicas.set_primary(old_id, replica_id, others + [old_id])
         new_primary = db_api.get_instance(replica_id)
@@ -287,11 +290,13 @@ def take_over(context, primary_id, members, promoted=None):
     return chosen, repoint(context, db_api.get_instance(chosen), others)
 
 
-def eject(context, primary_id):
+def eject(context, primary_id, driver=None):
     """The primary is gone (EJECTING): the most advanced replica takes over."""
     fault = None
     try:
-        chosen, failed = take_over(context, primary_id, replicas.replica_ids(primary_id))
+        set_id, _ = replicas.writer_of(primary_id)
+        chosen, failed = take_over(context, primary_id, replicas.replica_ids(primary_id),
+                                   promoted=lambda new: writer.move(driver, set_id, new))
         LOG.warning('Primary %s ejected; %s took over', primary_id, chosen)
         if failed:
             fault = 'Ejected; %s could not follow the new primary %s.' % (

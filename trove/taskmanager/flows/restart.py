@@ -14,9 +14,11 @@ import time
 
 from oslo_log import log as logging
 
+from trove.common import exception
 from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
+from trove.db import failovers
 from trove.db import models
 from trove.db import task_requests
 from trove.guestagent import rpcapi as guest_rpcapi
@@ -69,11 +71,24 @@ def restart(context, instance_id):
     finish(instance_id, Task.REBOOTING, fault, action='restart')
 
 
-def wait_for_running(instance_id, since, timeout):
+class TaskChanged(Exception):
+    """The instance left the task being waited in (a delete moved it on)."""
+
+
+def wait_for_running(instance_id, since, timeout, task=None):
     """Until the guest reports a running engine in a heartbeat newer than
-    ``since``; returns the status, or None when ``timeout`` ran out."""
+    ``since``; returns the status, or None when ``timeout`` ran out.  With
+    ``task``, raises TaskChanged as soon as the instance is no longer in it:
+    a delete never waits behind the wait."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if task is not None:
+            try:
+                current = Task.from_code(db_api.get_instance(instance_id).task_id)
+            except exception.InstanceNotFound:
+                current = None
+            if current is not task:
+                raise TaskChanged(instance_id)
         row = db_api.get_service_status(instance_id)
         if row is not None and row.updated_at is not None and row.updated_at >= since:
             status = Status.from_code(row.status_id)
@@ -107,13 +122,24 @@ def reboot(context, driver, instance_id):
         db_api.update_instance(instance_id, server_status=server.status)
         if server.status != 'ACTIVE':
             raise RuntimeError('the server is %s after the reboot' % server.status)
+        if failovers.rejoin_pending(instance_id):
+            # A fenced old primary: its guest keeps the engine down until
+            # the rejoin (trove.taskmanager.rejoin) makes it a replica.
+            LOG.info('Instance %s rebooted; it rejoins its replica set next', instance_id)
+            finish(instance_id, Task.REBOOTING, None, action='reboot')
+            return
         timeout = CONF.reboot_time_out + CONF.state_change_wait_time
-        status = wait_for_running(instance_id, since, timeout)
+        status = wait_for_running(instance_id, since, timeout, task=Task.REBOOTING)
         if status is None:
             fault = ('Reboot: the guest did not report a running database within %d '
                      'seconds.' % timeout)
         else:
             LOG.info('Instance %s rebooted; database %s', instance_id, status.description)
+    except TaskChanged:
+        LOG.info('Instance %s left REBOOTING while its reboot waited (deleted?)',
+                 instance_id)
+        task_requests.finish(instance_id, action='reboot')
+        return
     except Exception as exc:
         LOG.exception('Reboot of %s failed', instance_id)
         fault = 'Reboot failed: %s' % _error_text(exc)
