@@ -12,7 +12,7 @@ from trove.api.controllers import databases, datastores, flavors, instances, ver
 from trove.api.controllers import logs, root, users
 from trove.api.controllers import configurations, instance_actions, parameters
 from trove.api.controllers import failovers, limits, mgmt, quotas
-from trove.api.controllers import backup_strategies, backups, volume_types
+from trove.api.controllers import backup_schedules, backup_strategies, backups, volume_types
 
 _METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD')
 
@@ -142,6 +142,12 @@ def _backup_routes(mapper):
     _connect(mapper, res, '/{tenant_id}/instances/{id}/backups', 'instance_index', 'GET')
     _connect(mapper, wsgi.Resource(failovers.FailoverController()),
              '/{tenant_id}/instances/{id}/failovers', 'instance_index', 'GET')
+    sched = wsgi.Resource(backup_schedules.BackupScheduleController())
+    base = '/{tenant_id}/instances/{id}/backup_schedules'
+    _connect(mapper, sched, base, 'index', 'GET')
+    _connect(mapper, sched, base, 'create', 'POST')
+    _connect(mapper, sched, base + '/{schedule_id}', 'show', 'GET')
+    _connect(mapper, sched, base + '/{schedule_id}', 'delete', 'DELETE')
     strat = wsgi.Resource(backup_strategies.BackupStrategyController())
     base = '/{tenant_id}/backup_strategies'
     _connect(mapper, strat, base, 'index', 'GET')

@@ -11,6 +11,7 @@ def main():
     from trove.common import coordination
     from trove.common import rpc_crypto
     from trove.taskmanager import agent_faults
+    from trove.taskmanager import backup_schedules
     from trove.taskmanager import failover_watch
     from trove.taskmanager import manager
     from trove.taskmanager import rejoin
@@ -32,7 +33,9 @@ def main():
         led('failover-watch', lambda: failover_watch.check(mgr)),
         CONF.failover.check_interval, 'failover-watch'), service.Periodic(
         led('failover-rejoin', lambda: rejoin.check(mgr)),
-        CONF.failover.rejoin_interval, 'failover-rejoin')]
+        CONF.failover.rejoin_interval, 'failover-rejoin'), service.Periodic(
+        led('backup-schedules', backup_schedules.check), CONF.backup.schedule_interval,
+        'backup-schedules')]
     if agent_faults.wanted(mgr.driver):
         periodics.append(service.Periodic(
             led('agent-faults', lambda: agent_faults.surface(mgr.driver)), 5, 'agent-faults'))

@@ -43,6 +43,14 @@ opts = [
                help='Default page size of backup lists.'),
     cfg.ListOpt('packages', default=['mariadb-backup'],
                 help='Debian packages that provide mariabackup and mbstream.'),
+    cfg.FloatOpt('schedule_interval', default=5.0, min=0.5,
+                 help='Seconds between two looks at the backup schedules (in the one '
+                      'taskmanager that leads the job backup-schedules).'),
+    cfg.IntOpt('retention_interval', default=300, min=1,
+               help='Seconds between two passes of retention over every backup '
+                    'schedule (a schedule whose slot ran is pruned at once).'),
+    cfg.IntOpt('schedules_per_instance', default=5, min=1,
+               help='Backup schedules an instance may have.'),
 ]
 
 

@@ -82,6 +82,15 @@ def list_backups(tenant_id=None, instance_id=None, datastore_version_ids=None,
         return _detach(session, list(session.scalars(query)))
 
 
+def of_schedule(schedule_id):
+    """Live backups a schedule took, oldest first."""
+    with reader() as session:
+        return _detach(session, list(session.scalars(
+            select(Backup).where(Backup.schedule_id == schedule_id,
+                                 Backup.deleted.is_(False))
+            .order_by(Backup.created))))
+
+
 def running_backup(instance_id):
     """The running backup of an instance, or None."""
     with reader() as session:

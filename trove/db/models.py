@@ -262,6 +262,34 @@ class Backup(Base):
         String(36), ForeignKey('datastore_versions.id'))
     storage_driver: Mapped[str | None] = mapped_column(String(32))
     delete_requested: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    # The backup schedule that took it (db/backup_schedules.py), or None.
+    schedule_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class BackupSchedule(Base):
+    """A backup schedule of an instance (db/backup_schedules.py).
+
+    ``pattern`` a cron expression (croniter: 5 fields, or 6 with seconds
+    last); every ``full_every``-th run is a full backup, the others
+    incremental; retention keeps the newest ``keep_count`` and those younger
+    than ``keep_days`` (either may be None).  ``last_slot`` is the newest
+    slot that ran (claimed once, whatever the number of taskmanagers).
+    """
+
+    __tablename__ = 'backup_schedules'
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    pattern: Mapped[str] = mapped_column(String(255))
+    full_every: Mapped[int] = mapped_column(Integer, default=1, server_default='1')
+    keep_count: Mapped[int | None] = mapped_column(Integer)
+    keep_days: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    last_slot: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    runs: Mapped[int] = mapped_column(Integer, default=0, server_default='0')
+    last_backup_id: Mapped[str | None] = mapped_column(String(36))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class BackupStrategy(Base):

@@ -15,7 +15,8 @@ from trove.api.controllers import guest_access
 from trove.api.schemas import backups as schemas
 from trove.api.views import backups as views
 from trove.backup import info as backup_info
-from trove.common import exception, policy, quota, states
+from trove.backup import requests
+from trove.common import exception, policy, states
 from trove.common.states import BackupState
 from trove.conf import CONF
 from trove.db import api as db_api
@@ -32,9 +33,7 @@ def get_taskmanager(context):
     return TaskManagerAPI(context)
 
 
-class ServiceUnavailable(exception.TroveError):
-    code = 503
-    message = '%(detail)s'
+ServiceUnavailable = requests.ServiceUnavailable
 
 
 def check_actionable(inst):
@@ -150,20 +149,10 @@ class BackupController:
         parent = self._parent(data, inst)
         container = data.get('swift_container') or db_backups.container_for(
             context.project_id, inst.id, CONF.backup.swift_container)
-
-        def create_and_cast():
-            row = db_backups.create_backup(dict(
-                name=data['name'], description=data.get('description'),
-                tenant_id=context.project_id, instance_id=inst.id,
-                backup_type='incremental' if parent else 'full',
-                parent_id=parent.id if parent else None,
-                datastore_version_id=version.id, storage_driver=driver))
-            self._cast(context, row, parent, container, ds.name, version.name)
-            return row
-
-        row = quota.run_with_quotas(context.project_id, quota.backup_deltas(+1),
-                                    create_and_cast)
-        LOG.info('Backup %s (%s) of instance %s requested', row.id, row.backup_type, inst.id)
+        row = requests.request_backup(
+            get_taskmanager(context), context.project_id, inst, data['name'],
+            description=data.get('description'), parent=parent, driver=driver,
+            container=container)
         return wsgi.Result({'backup': render(row)}, status=202)
 
     def _parent(self, data, inst):
@@ -183,16 +172,6 @@ class BackupController:
             raise exception.BackupNotCompleteError(backup_id=parent.id, state=parent.state)
         return parent
 
-    def _cast(self, context, row, parent, container, ds_name, version_name):
-        info = backup_info.create_info(row, parent, container, ds_name, version_name)
-        try:
-            get_taskmanager(context).create_backup(backup_info=info, instance_id=row.instance_id)
-        except Exception as exc:
-            LOG.error('Casting create_backup for %s failed: %s', row.id, exc)
-            db_backups.update_backup(row.id, state=BackupState.FAILED)
-            raise ServiceUnavailable(detail='Backup %s could not be scheduled: the '
-                                            'taskmanager is unreachable.' % row.id)
-
     def delete(self, req, tenant_id, id):
         context = middleware.get_context(req)
         row = db_backups.get_backup(id, context.owner)
@@ -206,23 +185,9 @@ class BackupController:
                     detail='backup %s is still running; delete it once it has '
                            'finished' % item.id)
 
-        # Stored first: if the taskmanager that takes the cast dies, another
-        # one (or this one restarted) finishes the delete.  A second request
-        # while one is on its way changes nothing (the quota is given back once).
-        if not db_backups.request_delete(row.id):
-            LOG.info('Backup %s delete was requested already', id)
-            return wsgi.Result(status=202)
-
-        def cast_delete():
-            get_taskmanager(context).delete_backup(backup_id=row.id)
-
-        try:
-            quota.run_with_quotas(context.project_id, quota.backup_deltas(-len(doomed)),
-                                  cast_delete)
-        except Exception:
-            db_backups.request_delete(row.id, requested=False)
-            raise
-        LOG.info('Backup %s delete requested (with %d incrementals)', id, len(doomed) - 1)
+        # A second request while one is on its way changes nothing (the
+        # quota is given back once).
+        requests.request_delete(get_taskmanager(context), context.project_id, row)
         return wsgi.Result(status=202)
 
     def instance_index(self, req, tenant_id, id):

@@ -32,3 +32,24 @@ strategy_create = {
         },
     },
 }
+
+_count = {'oneOf': [{'type': 'integer', 'minimum': 1, 'maximum': 100000}, {'type': 'null'}]}
+
+schedule_create = {
+    'type': 'object', 'required': ['backup_schedule'],
+    'properties': {
+        'backup_schedule': {
+            'type': 'object', 'required': ['name', 'pattern'],
+            'additionalProperties': False,
+            'properties': {
+                'name': non_empty_string,
+                'pattern': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+                'full_every': {'type': 'integer', 'minimum': 1, 'maximum': 1000},
+                'retention': {
+                    'type': 'object', 'additionalProperties': False,
+                    'properties': {'count': _count, 'days': _count},
+                },
+            },
+        },
+    },
+}

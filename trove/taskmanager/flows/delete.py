@@ -11,6 +11,7 @@ from trove.common import rpc
 from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
+from trove.db import backup_schedules
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import writer
 
@@ -74,6 +75,7 @@ def delete_instance(context, driver, instance_id):
         db_api.save_fault(instance_id, 'Delete incomplete: %s' % '; '.join(failed)[:200])
         return
     _delete_guest_queues(instance_id)
+    backup_schedules.delete_of_instance(instance_id)   # its backups stay
     db_api.purge_instance(instance_id)
 
 
