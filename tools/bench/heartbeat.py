@@ -127,12 +127,19 @@ def sender(conf, keyfile, start, end):
     plan = json.loads(sys.stdin.readline())
     n = len(clients)
     _sleep_until(plan['warm'])
-    send(clients, plan['warm_rate'], n / plan['warm_rate'])
+    # Warm-up and last round: every guest once, however long that takes (a
+    # round cut off by time would leave guests out and never be drained).
+    send(clients, plan['warm_rate'], count=n)
+    print('warm', flush=True)
     _sleep_until(plan['load'])
-    sent = send(clients, plan['rate'], plan['seconds'])
+    sent = send(clients, plan['rate'], seconds=plan['seconds'])
     _sleep_until(plan['last'])
-    send(clients, plan['rate'], n / plan['rate'])
+    send(clients, plan['rate'], count=n)
     print(json.dumps({'sent': sent, 'done': time.time()}), flush=True)
+    # Stay connected until the parent has seen them applied: a process that
+    # exits with casts still in its socket buffers (the broker reads slowly
+    # under load) loses them.
+    sys.stdin.readline()
 
 
 def _sleep_until(when):
@@ -155,11 +162,12 @@ def start_senders(conf, keys, count, workdir):
     return procs
 
 
-def send(clients, rate, seconds):
-    """Round-robin casts at ``rate``/s; returns how many were sent."""
+def send(clients, rate, seconds=None, count=None):
+    """Round-robin casts at ``rate``/s for ``seconds`` or ``count`` casts;
+    returns how many were sent."""
     interval, sent, n = 1.0 / rate, 0, len(clients)
     start = time.monotonic()
-    while time.monotonic() - start < seconds:
+    while (time.monotonic() - start < seconds) if count is None else sent < count:
         iid, api = clients[sent % n]
         api.heartbeat(instance_id=iid, payload={'service_status': 'healthy',
                                                 'replication': None})
@@ -234,19 +242,25 @@ def run(args, url, db_name):
         for proc in senders:
             proc.stdin.write(json.dumps(plan) + '\n')
             proc.stdin.flush()
+        for proc in senders:
+            proc.stdout.readline()        # 'warm': its guests' keys are cached
+        late = time.time() - load_at
+        if late > 0:
+            print('warning: the warm-up overran by %.1fs; the load started late' % late)
         _sleep_until(load_at)
         cpu0, t0 = cpu_seconds(pids), time.monotonic()
         _sleep_until(last_at)
         load_s = time.monotonic() - t0
         since = round_start = time.time()
         results = [json.loads(proc.stdout.readline()) for proc in senders]
-        for proc in senders:
-            proc.wait()
         sent = sum(r['sent'] for r in results)
         sent_all = max(r['done'] for r in results)
         done = subprocess.run([sys.executable, '-c', _APPLIED, stack.conf, str(since),
                                str(len(keys)), str(max(120, args.interval * 4))],
                               capture_output=True, text=True)
+        for proc in senders:
+            proc.stdin.close()
+            proc.wait(30)
         cpu = cpu_seconds(pids) - cpu0
         total = sent + len(keys)
         wall = time.monotonic() - t0
