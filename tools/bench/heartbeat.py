@@ -118,32 +118,41 @@ def guest_clients(conf, keys):
 
 
 def sender(conf, keyfile, start, end):
-    """A sender process: the guests ``start:end`` of ``keyfile``; reads the
-    schedule (JSON) on stdin once it said ``ready``, prints what it sent."""
+    """A sender process: plays the guests ``start:end`` of ``keyfile``.
+
+    Steps, each on a line from the parent (stdin), each answered on stdout:
+    warm-up (every guest once), the load (``rate``/s for ``seconds``), the
+    last round (every guest once more); it then stays connected until
+    stdin closes (a process that exits with casts still in its socket
+    buffers, the broker reading slowly under load, loses them).
+    """
     with open(keyfile) as f:
         keys = dict(list(json.load(f).items())[start:end])
     clients = guest_clients(conf, keys)
     print('ready', flush=True)
     plan = json.loads(sys.stdin.readline())
     n = len(clients)
-    _sleep_until(plan['warm'])
     # Warm-up and last round: every guest once, however long that takes (a
     # round cut off by time would leave guests out and never be drained).
     send(clients, plan['warm_rate'], count=n)
     print('warm', flush=True)
-    _sleep_until(plan['load'])
+    sys.stdin.readline()
     sent = send(clients, plan['rate'], seconds=plan['seconds'])
-    _sleep_until(plan['last'])
+    print(json.dumps({'sent': sent}), flush=True)
+    sys.stdin.readline()
     send(clients, plan['rate'], count=n)
-    print(json.dumps({'sent': sent, 'done': time.time()}), flush=True)
-    # Stay connected until the parent has seen them applied: a process that
-    # exits with casts still in its socket buffers (the broker reads slowly
-    # under load) loses them.
+    print(json.dumps({'done': time.time()}), flush=True)
     sys.stdin.readline()
 
 
-def _sleep_until(when):
-    time.sleep(max(0.0, when - time.time()))
+def _tell(procs, line):
+    for proc in procs:
+        proc.stdin.write(line + '\n')
+        proc.stdin.flush()
+
+
+def _hear(procs):
+    return [proc.stdout.readline() for proc in procs]
 
 
 def start_senders(conf, keys, count, workdir):
@@ -187,7 +196,7 @@ def main():
     parser.add_argument('--interval', type=float, default=30,
                         help='the guests\' heartbeat interval the lag is held to')
     parser.add_argument('--senders', type=int, default=0,
-                        help='processes playing the guests (default: one per 350/s)')
+                        help='processes playing the guests (default: one per 150/s)')
     parser.add_argument('--sender', nargs=4, help=argparse.SUPPRESS)
     parser.add_argument('--db', default=None,
                         help='infra database: a URL, or "mariadb" for a private database '
@@ -197,7 +206,7 @@ def main():
         conf, keyfile, start, end = args.sender
         sender(conf, keyfile, int(start), int(end))
         return
-    args.senders = args.senders or max(1, -(-int(args.rate) // 350))
+    args.senders = args.senders or max(1, -(-int(args.rate) // 150))
     if args.db == 'mariadb':
         with private_mariadb() as url:
             run(args, url, 'MariaDB')
@@ -229,37 +238,25 @@ def run(args, url, db_name):
             log.close()
         senders = start_senders(stack.conf, keys, args.senders, stack.dir)
         pids = [stack.procs['conductor'].pid] + [p.pid for p in extra]
-        # Schedule: warm-up (every guest once: caches, connections), a
-        # pause, the load, then the last round (every guest once more,
-        # timed until all are applied).  Each sender carries its share.
+        # Warm-up (caches, connections), load, last round: each step
+        # starts in every sender at once; each sender carries its share.
         share = args.rate / len(senders)
-        warm_rate = max(share, 500 / len(senders))
-        warm = time.time() + 1
-        load_at = warm + args.guests / len(senders) / warm_rate + 5
-        last_at = load_at + args.seconds
-        plan = {'warm': warm, 'warm_rate': warm_rate, 'load': load_at, 'rate': share,
-                'seconds': args.seconds, 'last': last_at}
-        for proc in senders:
-            proc.stdin.write(json.dumps(plan) + '\n')
-            proc.stdin.flush()
-        for proc in senders:
-            proc.stdout.readline()        # 'warm': its guests' keys are cached
-        late = time.time() - load_at
-        if late > 0:
-            print('warning: the warm-up overran by %.1fs; the load started late' % late)
-        _sleep_until(load_at)
+        _tell(senders, json.dumps({'warm_rate': max(share, 500 / len(senders)),
+                                   'rate': share, 'seconds': args.seconds}))
+        _hear(senders)
+        time.sleep(5)
         cpu0, t0 = cpu_seconds(pids), time.monotonic()
-        _sleep_until(last_at)
+        _tell(senders, 'load')
+        sent = sum(json.loads(line)['sent'] for line in _hear(senders))
         load_s = time.monotonic() - t0
         since = round_start = time.time()
-        results = [json.loads(proc.stdout.readline()) for proc in senders]
-        sent = sum(r['sent'] for r in results)
-        sent_all = max(r['done'] for r in results)
+        _tell(senders, 'last')
+        sent_all = max(json.loads(line)['done'] for line in _hear(senders))
         done = subprocess.run([sys.executable, '-c', _APPLIED, stack.conf, str(since),
                                str(len(keys)), str(max(120, args.interval * 4))],
                               capture_output=True, text=True)
+        _tell(senders, 'bye')
         for proc in senders:
-            proc.stdin.close()
             proc.wait(30)
         cpu = cpu_seconds(pids) - cpu0
         total = sent + len(keys)
