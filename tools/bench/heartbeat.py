@@ -134,7 +134,7 @@ def sender(conf, keyfile, start, end):
     n = len(clients)
     # Warm-up and last round: every guest once, however long that takes (a
     # round cut off by time would leave guests out and never be drained).
-    send(clients, plan['warm_rate'], count=n)
+    send(clients, plan['warm_rate'], count=n * plan['rounds'])
     print('warm', flush=True)
     sys.stdin.readline()
     sent = send(clients, plan['rate'], seconds=plan['seconds'])
@@ -241,8 +241,11 @@ def run(args, url, db_name):
         # Warm-up (caches, connections), load, last round: each step
         # starts in every sender at once; each sender carries its share.
         share = args.rate / len(senders)
+        # The broker hands each cast to one conductor: a warm-up round per
+        # conductor, so each has most guests' keys cached (steady state).
         _tell(senders, json.dumps({'warm_rate': max(share, 500 / len(senders)),
-                                   'rate': share, 'seconds': args.seconds}))
+                                   'rounds': args.conductors, 'rate': share,
+                                   'seconds': args.seconds}))
         _hear(senders)
         time.sleep(5)
         cpu0, t0 = cpu_seconds(pids), time.monotonic()
