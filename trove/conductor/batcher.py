@@ -9,7 +9,10 @@ transaction (trove.db.heartbeats).
 
 Only the newest heartbeat of an instance matters, so the pending set holds
 one per instance: it cannot grow beyond the number of guests however slow
-the database is.  A conductor that dies loses the heartbeats of at most one
+the database is.  A heartbeat that changes its instance's status (a crash,
+a shutdown, the engine back) is not held for the window: the batch it joins
+is applied at once, so the window delays only heartbeats that change
+nothing.  A conductor that dies loses the heartbeats of at most one
 window; guests send them again every interval.  Nothing but heartbeats goes
 through here: faults and backup reports are applied when they arrive.
 """
@@ -20,6 +23,9 @@ from oslo_db import exception as db_exception
 from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
+# Instances whose last status a batcher remembers (far more than one
+# conductor's guests); beyond it the memory starts again.
+LAST_MAX = 100000
 
 
 class Batcher:
@@ -37,6 +43,8 @@ class Batcher:
         self._busy = False      # a batch is being applied
         self._hurry = 0         # flush() callers waiting: no window
         self._since = 0.0       # when the first pending heartbeat arrived
+        self._urgent = False    # a pending heartbeat changes a status: no window
+        self._last = {}         # instance id -> its newest heartbeat submitted
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name='heartbeats', daemon=True)
         self._thread.start()
@@ -48,11 +56,30 @@ class Batcher:
             old = self._pending.get(beat.instance_id)
             if old is None or beat.newer_than(old):
                 self._pending[beat.instance_id] = beat
+            if self._changes(beat):
+                self._urgent = True
+                self._cond.notify_all()
             if first:
                 # The first of a batch opens its window and wakes the thread
                 # (later ones would only wake it during the window).
                 self._since = time.monotonic()
                 self._cond.notify_all()
+
+    def _changes(self, beat):
+        """Whether ``beat`` is newer than the instance's last heartbeat here
+        and reports another status.
+
+        Unknown instances (a conductor just started, or one of several that
+        has not had a heartbeat of it yet) count as unchanged: a heartbeat
+        waits at most one window.  A stale one changes nothing.
+        """
+        if len(self._last) >= LAST_MAX and beat.instance_id not in self._last:
+            self._last.clear()      # deleted instances' entries; refilled in a round
+        last = self._last.get(beat.instance_id)
+        if last is not None and not beat.newer_than(last):
+            return False
+        self._last[beat.instance_id] = beat
+        return last is not None and last.status != beat.status
 
     def flush(self, timeout=30):
         """Wait until everything submitted so far has been applied (or failed)."""
@@ -80,6 +107,7 @@ class Batcher:
                     return
                 self._collect()
                 batch, self._pending = list(self._pending.values()), {}
+                self._urgent = False
                 self._busy = True
             try:
                 self._apply_safely(batch)
@@ -89,9 +117,10 @@ class Batcher:
                     self._cond.notify_all()
 
     def _collect(self):
-        """Wait out the window (with the condition held); stop and flush cut it short."""
+        """Wait out the window (with the condition held); stop, flush and a
+        status change cut it short."""
         deadline = self._since + self._window
-        while not (self._stopped or self._hurry):
+        while not (self._stopped or self._hurry or self._urgent):
             left = deadline - time.monotonic()
             if left <= 0:
                 return

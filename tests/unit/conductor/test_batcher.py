@@ -85,3 +85,24 @@ def test_stop_applies_what_is_pending():
     b.submit(Beat('a', 1.0, S.HEALTHY))
     b.stop()
     assert rec.batches == [[('a', 1.0)]]
+
+
+def test_a_status_change_is_applied_without_waiting_for_the_window():
+    rec = Recorder()
+    b = batcher.Batcher(rec, window=2)
+    try:
+        b.submit(Beat('a', 1.0, S.HEALTHY))
+        b.submit(Beat('b', 1.0, S.HEALTHY))
+        assert b.flush()
+        b.submit(Beat('b', 2.0, S.HEALTHY))    # no change: waits for the window
+        time.sleep(0.1)
+        assert len(rec.batches) == 1
+        started = time.monotonic()
+        b.submit(Beat('a', 2.0, S.CRASHED))    # the engine went down: at once
+        deadline = started + 5
+        while len(rec.batches) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert time.monotonic() - started < 1.0
+        assert rec.batches[1] == [('a', 2.0), ('b', 2.0)]
+    finally:
+        b.stop()
