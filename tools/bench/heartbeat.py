@@ -14,23 +14,34 @@ guests, to ``--conductors`` conductor processes on one queue.  Printed:
   until the database has applied all of them (target: under one heartbeat
   interval, ``--interval`` s).
 
+The infrastructure database is a SQLite file unless ``--db`` names another:
+a URL, or ``mariadb`` for a private database (and account) on the local
+MariaDB server, made by root over its socket and dropped afterwards.
+
     .venv/bin/python tools/bench/heartbeat.py --guests 10000 --rate 333
     .venv/bin/python tools/bench/heartbeat.py --guests 10000 --rate 1000 --conductors 3
+    .venv/bin/python tools/bench/heartbeat.py --db mariadb
 """
 import argparse
+import contextlib
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
+import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
 
 from tests.functional.stack import Stack  # noqa: E402
 
-TARGET_SHARE = 0.5
+TARGET_SHARE = 0.5       # of one core, per conductor
+TARGET_RATE = 333        # heartbeats/s one conductor must carry (10,000 guests / 30 s)
+MARIADB_SOCKET = os.environ.get('TROVE_MARIADB_SOCKET', '/run/mysqld/mysqld.sock')
+MARIADB_PORT = int(os.environ.get('TROVE_MARIADB_PORT', '3306'))
 
 FILL = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fill_instances.py')
 
@@ -51,8 +62,34 @@ while time.time() < deadline:
         print(time.time())
         sys.exit(0)
     time.sleep(0.05)
-sys.exit('only %d of %d applied' % (n, want))
+import kombu
+with kombu.Connection(CONF.transport_url.replace('rabbit://', 'amqp://', 1)) as conn:
+    queued = conn.channel().queue_declare(queue=CONF.conductor_queue, passive=True)
+sys.exit('only %d of %d applied, %d still queued' % (n, want, queued.message_count))
 '''
+
+
+@contextlib.contextmanager
+def private_mariadb():
+    """URL of a new database and account on the local MariaDB; both dropped after."""
+    import pymysql
+    name = 'trove_bench_%s' % uuid.uuid4().hex[:8]
+    password = secrets.token_urlsafe(18)
+    admin = pymysql.connect(user='root', unix_socket=MARIADB_SOCKET, autocommit=True)
+    hosts = ('127.0.0.1', 'localhost')
+    try:
+        with admin.cursor() as cur:
+            cur.execute('CREATE DATABASE `%s`' % name)
+            for host in hosts:
+                cur.execute('CREATE USER %s@%s IDENTIFIED BY %s', (name, host, password))
+                cur.execute('GRANT ALL PRIVILEGES ON `%s`.* TO %%s@%%s' % name, (name, host))
+        yield 'mysql+pymysql://%s:%s@127.0.0.1:%d/%s' % (name, password, MARIADB_PORT, name)
+    finally:
+        with admin.cursor() as cur:
+            for host in hosts:
+                cur.execute('DROP USER IF EXISTS %s@%s', (name, host))
+            cur.execute('DROP DATABASE IF EXISTS `%s`' % name)
+        admin.close()
 
 
 def cpu_seconds(pids):
@@ -80,11 +117,66 @@ def guest_clients(conf, keys):
     return clients
 
 
-def send(clients, rate, seconds):
-    """Round-robin casts at ``rate``/s; returns how many were sent."""
+def sender(conf, keyfile, start, end):
+    """A sender process: plays the guests ``start:end`` of ``keyfile``.
+
+    Steps, each on a line from the parent (stdin), each answered on stdout:
+    warm-up (every guest once), the load (``rate``/s for ``seconds``), the
+    last round (every guest once more); it then stays connected until
+    stdin closes (a process that exits with casts still in its socket
+    buffers, the broker reading slowly under load, loses them).
+    """
+    with open(keyfile) as f:
+        keys = dict(list(json.load(f).items())[start:end])
+    clients = guest_clients(conf, keys)
+    print('ready', flush=True)
+    plan = json.loads(sys.stdin.readline())
+    n = len(clients)
+    # Warm-up and last round: every guest once, however long that takes (a
+    # round cut off by time would leave guests out and never be drained).
+    send(clients, plan['warm_rate'], count=n * plan['rounds'])
+    print('warm', flush=True)
+    sys.stdin.readline()
+    sent = send(clients, plan['rate'], seconds=plan['seconds'])
+    print(json.dumps({'sent': sent}), flush=True)
+    sys.stdin.readline()
+    send(clients, plan['rate'], count=n)
+    print(json.dumps({'done': time.time()}), flush=True)
+    sys.stdin.readline()
+
+
+def _tell(procs, line):
+    for proc in procs:
+        proc.stdin.write(line + '\n')
+        proc.stdin.flush()
+
+
+def _hear(procs):
+    return [proc.stdout.readline() for proc in procs]
+
+
+def start_senders(conf, keys, count, workdir):
+    """``count`` sender processes, each with its share of the guests."""
+    keyfile = os.path.join(workdir, 'bench-keys.json')
+    with open(keyfile, 'w') as f:
+        json.dump(keys, f)
+    step = -(-len(keys) // count)
+    procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), '--sender', conf,
+                               keyfile, str(i), str(min(i + step, len(keys)))],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for i in range(0, len(keys), step)]
+    for proc in procs:
+        if proc.stdout.readline().strip() != 'ready':
+            raise RuntimeError('a sender did not start')
+    return procs
+
+
+def send(clients, rate, seconds=None, count=None):
+    """Round-robin casts at ``rate``/s for ``seconds`` or ``count`` casts;
+    returns how many were sent."""
     interval, sent, n = 1.0 / rate, 0, len(clients)
     start = time.monotonic()
-    while time.monotonic() - start < seconds:
+    while (time.monotonic() - start < seconds) if count is None else sent < count:
         iid, api = clients[sent % n]
         api.heartbeat(instance_id=iid, payload={'service_status': 'healthy',
                                                 'replication': None})
@@ -103,15 +195,33 @@ def main():
     parser.add_argument('--conductors', type=int, default=1)
     parser.add_argument('--interval', type=float, default=30,
                         help='the guests\' heartbeat interval the lag is held to')
-    parser.add_argument('--db', default=None, help='infra database URL (default SQLite)')
+    parser.add_argument('--senders', type=int, default=0,
+                        help='processes playing the guests (default: one per 150/s)')
+    parser.add_argument('--sender', nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument('--db', default=None,
+                        help='infra database: a URL, or "mariadb" for a private database '
+                             'on the local server (default: SQLite)')
     args = parser.parse_args()
+    if args.sender:
+        conf, keyfile, start, end = args.sender
+        sender(conf, keyfile, int(start), int(end))
+        return
+    args.senders = args.senders or max(1, -(-int(args.rate) // 150))
+    if args.db == 'mariadb':
+        with private_mariadb() as url:
+            run(args, url, 'MariaDB')
+    else:
+        run(args, args.db, args.db.split(':', 1)[0] if args.db else 'SQLite')
+
+
+def run(args, url, db_name):
     stack = Stack(tenant='bench')
     with open(stack.conf) as f:
         text = f.read()
     # As deployed: no debug logging (the test stacks log every message).
     text = re.sub(r'(?m)^debug = true$', 'debug = false', text)
-    if args.db:
-        text = re.sub(r'(?m)^connection = sqlite:.*$', 'connection = %s' % args.db, text)
+    if url:
+        text = re.sub(r'(?m)^connection = sqlite:.*$', 'connection = %s' % url, text)
     with open(stack.conf, 'w') as f:
         f.write(text)
     extra = []
@@ -126,50 +236,72 @@ def main():
                 [sys.executable, '-m', 'trove.cmd.conductor', '--config-file', stack.conf],
                 stdout=log, stderr=subprocess.STDOUT, cwd=stack.dir))
             log.close()
-        time.sleep(3)
-        clients = guest_clients(stack.conf, keys)
+        senders = start_senders(stack.conf, keys, args.senders, stack.dir)
         pids = [stack.procs['conductor'].pid] + [p.pid for p in extra]
-        # Warm up: every guest once (caches, connections).
-        send(clients, max(args.rate, 500), len(clients) / max(args.rate, 500))
+        # Warm-up (caches, connections), load, last round: each step
+        # starts in every sender at once; each sender carries its share.
+        share = args.rate / len(senders)
+        # The broker hands each cast to one conductor: a warm-up round per
+        # conductor, so each has most guests' keys cached (steady state).
+        _tell(senders, json.dumps({'warm_rate': max(share, 500 / len(senders)),
+                                   'rounds': args.conductors, 'rate': share,
+                                   'seconds': args.seconds}))
+        _hear(senders)
         time.sleep(5)
         cpu0, t0 = cpu_seconds(pids), time.monotonic()
-        sent = send(clients, args.rate, args.seconds)
+        _tell(senders, 'load')
+        sent = sum(json.loads(line)['sent'] for line in _hear(senders))
         load_s = time.monotonic() - t0
-        # The last round: every guest once more, timed until all are applied.
-        since = time.time()
-        round_start = time.time()
-        send(clients, max(args.rate, 1), len(clients) / max(args.rate, 1))
-        sent_all = time.time()
+        since = round_start = time.time()
+        _tell(senders, 'last')
+        sent_all = max(json.loads(line)['done'] for line in _hear(senders))
         done = subprocess.run([sys.executable, '-c', _APPLIED, stack.conf, str(since),
-                               str(len(clients)), str(max(120, args.interval * 4))],
+                               str(len(keys)), str(max(120, args.interval * 4))],
                               capture_output=True, text=True)
+        _tell(senders, 'bye')
+        for proc in senders:
+            proc.wait(30)
         cpu = cpu_seconds(pids) - cpu0
-        total = sent + len(clients)
+        total = sent + len(keys)
         wall = time.monotonic() - t0
-        print('%d guests, %d conductor(s), %.0f heartbeats/s offered for %.0fs (%d sent), '
-              'then one per guest' % (args.guests, args.conductors, sent / load_s, load_s,
-                                      sent))
-        print('conductor CPU: %.2f ms per heartbeat; %.0f%% of one core per conductor at '
-              '%.0f/s' % (cpu / total * 1000, 100 * cpu / wall / args.conductors,
-                          total / wall))
-        if done.returncode != 0:
-            print('lag: NOT drained: %s' % done.stderr.strip())
-        else:
-            lag = float(done.stdout) - sent_all
-            print('lag: the last round (%d heartbeats sent over %.1fs) was applied %.2fs '
-                  'after its last send (target < %.0fs: %s)'
-                  % (len(clients), sent_all - round_start, lag, args.interval,
-                     'met' if lag < args.interval else 'NOT met'))
-        # The target is per conductor at 333/s: CPU per heartbeat x 333.
-        share = cpu / total * 333
-        print('one conductor at 333/s needs %.0f%% of a core (target <= %.0f%%: %s)'
-              % (share * 100, TARGET_SHARE * 100,
-                 'met' if share <= TARGET_SHARE else 'NOT met'))
+        report(args, db_name, sent, load_s, cpu, total, wall, done, round_start, sent_all)
     finally:
         for proc in extra:
             proc.terminate()
             proc.wait(20)
         stack.stop()
+
+
+def report(args, db_name, sent, load_s, cpu, total, wall, done, round_start, sent_all):
+    """Print the figures and the targets they are held to."""
+    per_beat = cpu / total
+    print('%s, %d guests, %d conductor(s), %.0f heartbeats/s offered for %.0fs (%d sent), '
+          'then one per guest' % (db_name, args.guests, args.conductors, sent / load_s,
+                                  load_s, sent))
+    print('conductor CPU: %.2f ms per heartbeat; %.0f%% of one core per conductor over '
+          'the run (%.0f/s on average)' % (per_beat * 1000, 100 * cpu / wall / args.conductors,
+                                          total / wall))
+    lag = None
+    if done.returncode != 0:
+        print('lag: NOT drained: %s' % done.stderr.strip())
+    else:
+        lag = float(done.stdout) - sent_all
+        print('lag: the last round (%d heartbeats sent over %.1fs) was applied %.2fs '
+              'after its last send' % (args.guests, sent_all - round_start, lag))
+    lag_met = lag is not None and lag < args.interval
+    # Each conductor carries rate / conductors; its share of a core is the
+    # CPU per heartbeat times that rate (the /proc figure, robust to the
+    # sender and other processes on the machine).
+    share = per_beat * args.rate / args.conductors
+    print('TARGET %s: %d conductor(s) at %.0f/s: %.2f ms per heartbeat, %.0f%% of a core '
+          'each (target <= %.0f%%: %s); lag %s (target < %.0fs: %s)'
+          % (db_name, args.conductors, args.rate, per_beat * 1000, share * 100,
+             TARGET_SHARE * 100, 'met' if share <= TARGET_SHARE else 'NOT met',
+             'not drained' if lag is None else '%.2fs' % lag, args.interval,
+             'met' if lag_met else 'NOT met'))
+    if args.conductors != 1 or args.rate != TARGET_RATE:
+        print('TARGET %s: one conductor at %d/s would need %.0f%% of a core (target <= %.0f%%)'
+              % (db_name, TARGET_RATE, per_beat * TARGET_RATE * 100, TARGET_SHARE * 100))
 
 
 if __name__ == '__main__':

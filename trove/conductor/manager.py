@@ -3,6 +3,7 @@
 Guests never touch the database themselves; they cast here.
 """
 import json
+import math
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
@@ -10,67 +11,105 @@ from oslo_log import log as logging
 from trove.common import exception
 from trove.backup import reports as backup_reports
 from trove.common import rpc_crypto
-from trove.common import locks
 from trove.common import states
+from trove.conductor import batcher
 from trove.db import api as db_api
+from trove.db import heartbeats
 
 LOG = logging.getLogger(__name__)
 
 
+# Only a restart clears RESTART_REQUIRED; heartbeats leave it in place.
+KEEP = (states.ServiceStatus.RESTART_REQUIRED,)
+
+
 def _stream(payload):
     """The replica's stream report to store (``replication`` column): JSON
-    text, None for a member that is no replica; nothing from an older guest
-    that does not send the key."""
+    text, None for a member that is no replica; KEEP (the column as it is)
+    for an older guest that does not send the key."""
     if 'replication' not in payload:
-        return {}
+        return heartbeats.KEEP
     report = payload['replication']
     if not isinstance(report, dict):
-        return {'replication': None}
+        return None
     lag = report.get('lag')
     kept = {'following': _text(report.get('following'), 255),
             'lag': lag if isinstance(lag, int) and not isinstance(lag, bool) else None,
             'healthy': bool(report.get('healthy')), 'broken': bool(report.get('broken')),
             'error': _text(report.get('error'), 1000)}
-    return {'replication': json.dumps(kept)}
+    return json.dumps(kept)
 
 
 def _text(value, limit):
     return value[:limit] if isinstance(value, str) else None
 
 
+def _sent(value):
+    """``sent`` as a float, None when absent; raises ValueError for garbage
+    (which would fail the whole batch in the database)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def apply_beats(beats):
+    """Apply heartbeats in one transaction and log the status changes."""
+    for change in heartbeats.apply(beats, keep=KEEP):
+        if change.before != change.after:
+            LOG.info('Instance %s service status %s -> %s', change.instance_id,
+                     change.before.description, change.after.description)
+
+
 class Manager:
-    """RPC endpoint of topic ``trove-conductor``."""
+    """RPC endpoint of topic ``trove-conductor``.
+
+    With ``batch_window`` (seconds) heartbeats are applied in batches by a
+    :class:`~trove.conductor.batcher.Batcher`; without, each one at once.
+    """
 
     # Highest RPC version served; see rpcapi.py for the history.
     target = messaging.Target(version='1.1')
 
+    def __init__(self, batch_window=0):
+        self._batcher = batcher.Batcher(apply_beats, batch_window) if batch_window else None
+
     def heartbeat(self, context, instance_id, payload, sent=None):
-        """Store the service status a guest reports, unless it is stale."""
-        if not rpc_crypto.check_sender(context, instance_id):
-            return
-        # Casts run on several executor threads: without the lock an older
-        # heartbeat could pass the staleness check and then write its status
-        # after a newer one.
-        with locks.instance_lock(instance_id):
+        """Store the service status a guest reports, unless it is stale.
+
+        Stale ones (by ``sent``) and those of unknown or deleted instances
+        are dropped where they are applied (trove.db.heartbeats), which also
+        keeps an older heartbeat from overwriting a newer one.
+        """
+        if isinstance(instance_id, str) and rpc_crypto.check_sender(context, instance_id):
             self._heartbeat(instance_id, payload, sent)
 
     def _heartbeat(self, instance_id, payload, sent):
         try:
-            status = states.ServiceStatus.from_description(payload['service_status'])
-        except (KeyError, TypeError, ValueError):
-            LOG.warning('Heartbeat of %s has an unknown status: %r', instance_id, payload)
+            beat = heartbeats.Beat(
+                instance_id, _sent(sent),
+                states.ServiceStatus.from_description(payload['service_status']),
+                _stream(payload))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            LOG.warning('Heartbeat of %s is malformed: %r (sent %r)', instance_id,
+                        payload, sent)
             return
-        # One transaction: the staleness check, the status and its stamp.
-        # RESTART_REQUIRED is kept until a restart clears it.
-        changed = db_api.apply_heartbeat(instance_id, sent, status,
-                                         keep=(states.ServiceStatus.RESTART_REQUIRED,),
-                                         **_stream(payload))
-        if changed is None:
-            LOG.debug('Dropped a stale heartbeat or one of an unknown instance (%s)',
-                      instance_id)
-        elif changed[0] != changed[1]:
-            LOG.info('Instance %s service status %s -> %s', instance_id,
-                     changed[0].description, changed[1].description)
+        if self._batcher is None:
+            apply_beats([beat])
+        else:
+            self._batcher.submit(beat)
+
+    def flush(self):
+        """Apply the heartbeats received so far (at shutdown, and in tests)."""
+        if self._batcher is not None:
+            self._batcher.flush()
+
+    def stop(self):
+        """Apply what is pending and end the batch thread."""
+        if self._batcher is not None:
+            self._batcher.stop()
 
     def notify_exc_info(self, context, instance_id, message, details=None, sent=None):
         """Keep the error a guest hit as the instance's fault."""

@@ -8,6 +8,11 @@ opts = [
                help='RPC topic of the taskmanager.'),
     cfg.StrOpt('conductor_queue', default='trove-conductor',
                help='RPC topic of the conductor.'),
+    cfg.FloatOpt('heartbeat_batch_window', default=0.05, min=0, max=5,
+                 help='Seconds the conductor collects guest heartbeats before it '
+                      'applies them in one transaction (0: each on its own). A '
+                      'conductor killed outright loses at most this window of '
+                      'heartbeats; guests send them again every report_interval.'),
     cfg.StrOpt('compute_driver', default='local',
                help='Compute driver entry point in trove.compute.drivers.'),
     cfg.IntOpt('usage_timeout', default=900, min=1,

@@ -7,7 +7,7 @@ import datetime
 import uuid
 
 from oslo_log import log as logging
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from trove.common import exception
 from trove.common import states
@@ -142,9 +142,6 @@ def guest_silent(service_row, now=None):
     return age >= datetime.timedelta(seconds=CONF.agent_heartbeat_expiry)
 
 
-_KEEP = object()
-
-
 def set_service_status(instance_id, status, touch=True):
     """Persist a service status; ``touch`` stamps it as the latest heartbeat."""
     values = dict(status_id=status.code, status_description=status.description)
@@ -196,47 +193,6 @@ def record_sent(instance_id, method, sent):
             return False
         row.sent = sent
         return True
-
-
-def apply_heartbeat(instance_id, sent, status, keep=(), replication=_KEEP):
-    """A guest's heartbeat in one transaction: drop it when an equal or newer
-    one is known (``sent``), else store ``status`` and stamp the heartbeat.
-
-    A current status in ``keep`` (RESTART_REQUIRED: only a restart clears
-    it) stays, but the heartbeat is still recorded.  Returns ``(before,
-    after)`` statuses, or None when the heartbeat was stale or the instance
-    has no status row (unknown or deleted).  Core statements, not the ORM:
-    this runs for every heartbeat of every guest.
-    """
-    statuses, seen = models.ServiceStatusRow.__table__, models.ConductorLastSeen.__table__
-    with writer() as session:
-        # The row lock orders two conductors' heartbeats of one instance:
-        # the second waits, then sees the first one's stamp and status.
-        code = session.execute(select(statuses.c.status_id).where(
-            statuses.c.instance_id == instance_id).limit(1).with_for_update()).scalar()
-        if code is None:
-            return None
-        if sent is not None:
-            fresh = session.execute(update(seen).where(
-                seen.c.instance_id == instance_id, seen.c.method_name == 'heartbeat',
-                or_(seen.c.sent.is_(None), seen.c.sent < sent)).values(sent=sent)).rowcount
-            if not fresh:
-                known = session.execute(select(seen.c.sent).where(
-                    seen.c.instance_id == instance_id,
-                    seen.c.method_name == 'heartbeat')).first()
-                if known is not None:
-                    return None          # an equal or newer heartbeat was applied
-                session.execute(seen.insert().values(instance_id=instance_id,
-                                                     method_name='heartbeat', sent=sent))
-        before = states.ServiceStatus.from_code(code)
-        after = before if (before in keep and status not in keep) else status
-        values = dict(status_id=after.code, status_description=after.description,
-                      updated_at=models.utcnow())
-        if replication is not _KEEP:
-            values['replication'] = replication
-        session.execute(update(statuses).where(statuses.c.instance_id == instance_id)
-                        .values(**values))
-        return before, after
 
 
 def purge_instance(instance_id):

@@ -11,16 +11,18 @@ LOG = logging.getLogger(__name__)
 
 
 class Reporter:
-    """Sends the engine's status, each with the time it was taken."""
+    """Sends the engine's status, each with the time it was taken (``sent``:
+    the conductor keeps the report with the newest)."""
 
     def __init__(self):
         self.conductor = conductor_rpcapi.ConductorAPI(trove_context.admin_context())
         self.last = None
 
-    def send(self, status_description, replication=None):
+    def send(self, status_description, replication=None, sent=None):
         """``replication`` is a replica's stream report (replication_report),
-        None otherwise (the conductor then forgets an older one)."""
-        sent = time.time()
+        None otherwise (the conductor then forgets an older one); ``sent``
+        is when the status was read, now by default."""
+        sent = time.time() if sent is None else sent
         self.conductor.heartbeat(instance_id=CONF.guest_id,
                                  payload={'service_status': status_description,
                                           'replication': replication},

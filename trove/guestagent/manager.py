@@ -6,6 +6,7 @@ records that it finished so an agent restart does not prepare again.
 """
 import os
 import threading
+import time
 import traceback
 
 import oslo_messaging as messaging
@@ -156,6 +157,12 @@ class Manager(replication_rpc.ReplicationEndpoints):
         """Send one heartbeat with the engine's current status (after prepare only)."""
         if not self.prepared or self.preparing:
             return
+        # Stamped before the engine is asked, not when the report is cast:
+        # the heartbeat thread and the engine watch report concurrently, and
+        # a 'healthy' read just before a crash, cast after the watch's
+        # 'crashed' (its stream query took a while), must not be the newer
+        # one at the conductor.  A read that begins later is stamped later.
+        sent = time.time()
         try:
             status = self.engine.status()
         except Exception:
@@ -169,7 +176,7 @@ class Manager(replication_rpc.ReplicationEndpoints):
                     stream['following'], stream['error'] or 'the stream is down'))
             if stream and stream['broken']:
                 status = replication_report.BROKEN
-        self.reporter.send(status, replication=stream)
+        self.reporter.send(status, replication=stream, sent=sent)
 
     def recover(self):
         """After an agent (re)start: bring a prepared engine back up."""

@@ -2,6 +2,7 @@
 from trove.common import states
 from trove.conductor import manager
 from trove.db import api
+from trove.db import heartbeats
 
 S = states.ServiceStatus
 
@@ -51,20 +52,20 @@ def test_heartbeat_for_deleted_instance_is_harmless(db):
 
 
 def test_concurrent_heartbeats_keep_the_newest(db, monkeypatch):
-    """An older heartbeat processed alongside a newer one never wins."""
+    """An older heartbeat applied alongside a newer one never wins."""
     import threading
     import time as time_mod
     inst = api.create_instance(dict(name='a', tenant_id='t', flavor_id='1'))
-    real_apply = api.apply_heartbeat
+    real_apply = heartbeats.apply
     seen_building = threading.Event()
 
-    def slow_apply(instance_id, sent, status, **kwargs):
-        if status == S.BUILDING:
+    def slow_apply(beats, **kwargs):
+        if any(b.status == S.BUILDING for b in beats):
             seen_building.set()
             time_mod.sleep(0.3)  # the newer heartbeat arrives meanwhile
-        return real_apply(instance_id, sent, status, **kwargs)
+        return real_apply(beats, **kwargs)
 
-    monkeypatch.setattr(manager.db_api, 'apply_heartbeat', slow_apply)
+    monkeypatch.setattr(manager.heartbeats, 'apply', slow_apply)
     mgr = manager.Manager()
     older = threading.Thread(target=mgr.heartbeat,
                              args=(None, inst.id, {'service_status': 'building'}, 1.0))
@@ -74,3 +75,41 @@ def test_concurrent_heartbeats_keep_the_newest(db, monkeypatch):
     older.join()
     assert seen_building.is_set()
     assert _status(inst.id) == S.FAILED
+
+
+def test_batched_heartbeats_are_applied_together_and_logged(db, caplog, monkeypatch):
+    import logging
+    a = api.create_instance(dict(name='a', tenant_id='t', flavor_id='1'))
+    b = api.create_instance(dict(name='b', tenant_id='t', flavor_id='1'))
+    batches = []
+    real_apply = heartbeats.apply
+
+    def counting_apply(beats, **kwargs):
+        batches.append(len(beats))
+        return real_apply(beats, **kwargs)
+
+    monkeypatch.setattr(manager.heartbeats, 'apply', counting_apply)
+    mgr = manager.Manager(batch_window=5)
+    caplog.set_level(logging.INFO, logger='trove.conductor.manager')
+    try:
+        mgr.heartbeat(None, a.id, {'service_status': 'healthy'}, sent=1.0)
+        mgr.heartbeat(None, b.id, {'service_status': 'shutdown'}, sent=1.0)
+        mgr.heartbeat(None, a.id, {'service_status': 'failed to spawn'}, sent=0.5)
+        assert _status(a.id) == S.NEW          # not applied before the window ends
+        mgr.flush()
+    finally:
+        mgr.stop()
+    assert batches == [2]
+    assert (_status(a.id), _status(b.id)) == (S.HEALTHY, S.SHUTDOWN)
+    assert 'Instance %s service status new -> healthy' % a.id in caplog.text
+    assert 'Instance %s service status new -> shutdown' % b.id in caplog.text
+
+
+def test_heartbeat_with_a_bad_sent_is_dropped(db):
+    inst = api.create_instance(dict(name='a', tenant_id='t', flavor_id='1'))
+    mgr = manager.Manager()
+    for sent in ('yesterday', float('nan'), True, [1]):
+        mgr.heartbeat(None, inst.id, {'service_status': 'healthy'}, sent=sent)
+    assert _status(inst.id) == S.NEW
+    mgr.heartbeat(None, inst.id, {'service_status': 'healthy'}, sent=3)
+    assert _status(inst.id) == S.HEALTHY

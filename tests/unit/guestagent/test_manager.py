@@ -1,4 +1,6 @@
 """Guest manager: prepare once, report status, recover after an agent restart."""
+import time
+
 import pytest
 
 from trove.conf import CONF
@@ -34,10 +36,13 @@ class Reporter:
         self.sent = []
         self.streams = []
         self.errors = []
+        self.stamps = []
 
-    def send(self, status, replication=None):
+    def send(self, status, replication=None, sent=None):
         self.sent.append(status)
         self.streams.append(replication)
+        # As the real one: stamped now unless told when the status was read.
+        self.stamps.append((time.time() if sent is None else sent, status))
 
     def error(self, message, details=None):
         self.errors.append(message)
@@ -216,3 +221,42 @@ def test_repeated_cast_of_the_running_backup_is_ignored(state_dir, monkeypatch):
     gate.set()
     first.join()
     assert mgr.running_backup is None
+
+
+
+
+class SlowStream:
+    """A replication status read that waits for ``gate`` (the engine is
+    killed meanwhile); ``entered`` tells that a report is inside it."""
+
+    def __init__(self):
+        import threading
+        self.entered, self.gate = threading.Event(), threading.Event()
+
+    def status(self):
+        self.entered.set()
+        self.gate.wait(5)
+        return {'role': None}
+
+
+def test_a_report_read_before_a_crash_is_older_than_the_crash_report(state_dir):
+    """The heartbeat thread reads 'healthy', the engine crashes while it reads
+    the stream, the watch reports 'crashed' first: the conductor keeps the
+    report with the newest ``sent``, which must be the watch's 'crashed'."""
+    import threading
+    eng, rep = Engine(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.prepare(None, REQ)
+    rep.sent.clear()
+    rep.stamps.clear()
+    eng.replication = SlowStream()
+    beat = threading.Thread(target=mgr.report)
+    beat.start()
+    assert eng.replication.entered.wait(5)
+    eng.state = 'crashed'
+    time.sleep(0.01)
+    mgr.report()                         # the watch's report of the crash
+    eng.replication.gate.set()
+    beat.join(5)
+    assert rep.sent == ['crashed', 'healthy']     # the order they were cast
+    assert max(rep.stamps)[1] == 'crashed'
