@@ -184,7 +184,7 @@ def test_killed_engine_is_healed_with_its_data(stack, datastore):
             root = stack.cli_json('database', 'root', 'enable', instance_id)['password']
         _write(datastore, address, root)
         old = engine_pid(stack, instance_id, datastore)
-        before = set(helpers.session_pids(_server_of(stack, instance_id)[1]['sid']))
+        before = set(helpers.session_pids(helpers.server_of(stack, instance_id)[1]['sid']))
         killed = time.monotonic()
         os.kill(old, signal.SIGKILL)
         seen = set()
