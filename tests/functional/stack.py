@@ -246,13 +246,14 @@ class Stack:
                                 dirs_exist_ok=True)
 
     def stop(self):
-        """Stop daemons, power off servers left behind, drop queues and files."""
+        """Stop daemons, power off servers and writer addresses left behind,
+        drop queues and files."""
         self.keep_logs()
         # APIs first, conductors last, extra processes with their kind.
         for name in reversed(DAEMONS):
             for key in sorted(k for k in self.procs if k.split('-')[0] == name):
                 self.stop_daemon(key)
-        if self.local_servers():
+        if self.local_servers() or os.path.isdir(os.path.join(self.base_dir, 'writers')):
             subprocess.run([sys.executable, '-c', _CLEANUP, self.conf], check=False)
         subprocess.run([sys.executable, '-c', _DROP_QUEUES, self.conf,
                         self.taskmanager_topic, self.conductor_topic], check=False)
@@ -277,6 +278,12 @@ from trove.compute import local
 driver = local.LocalDriver()
 for server in driver.list_servers():
     driver.delete_server(server.id)
+# Writer addresses of replica sets a test left behind (their forwarders).
+import os
+from trove.compute import local_writer
+writers = local_writer.writers_dir(driver.base_dir)
+for set_id in os.listdir(writers) if os.path.isdir(writers) else ():
+    driver.release_writer_address(set_id)
 '''
 
 _DROP_QUEUES = '''
