@@ -1,4 +1,6 @@
 """Engine and transactions on the infrastructure database (oslo.db enginefacade)."""
+import contextlib
+import contextvars
 import threading
 
 from oslo_db.sqlalchemy import enginefacade
@@ -8,6 +10,8 @@ from trove.conf import CONF
 
 _LOCK = threading.Lock()
 _FACADE = None
+# True inside reader(): its SQLite transaction begins without the write lock.
+_READ_ONLY = contextvars.ContextVar('trove_db_read_only', default=False)
 
 
 def _facade():
@@ -31,7 +35,11 @@ def _serialize_sqlite(engine):
     with "database is locked" when another process writes at the same
     moment: SQLite cannot wait there without deadlocking.  Taking the write
     lock at BEGIN (IMMEDIATE) with a generous busy timeout turns that into a
-    short wait; WAL keeps readers from blocking the writer.
+    short wait; WAL keeps readers from blocking the writer.  Read-only
+    transactions (reader()) begin DEFERRED: they never write, so they cannot
+    deadlock, and with WAL they need no lock at all.  Taking the write lock
+    for them too made every status poll of a build, every GET and every
+    heartbeat wait for each other.
     """
     @event.listens_for(engine, 'connect')
     def _connect(dbapi_conn, _record):
@@ -49,7 +57,7 @@ def _serialize_sqlite(engine):
         # pysqlite would emit its own deferred BEGIN otherwise (SQLAlchemy
         # resets the isolation level on checkout, so set it every time).
         conn.connection.dbapi_connection.isolation_level = None
-        conn.exec_driver_sql('BEGIN IMMEDIATE')
+        conn.exec_driver_sql('BEGIN' if _READ_ONLY.get() else 'BEGIN IMMEDIATE')
 
     # oslo.db gives file databases a NullPool: a new connection, its pragmas
     # and oslo.db's own set-up for every transaction (most of a heartbeat's
@@ -78,14 +86,26 @@ class _Ctx:
     """enginefacade wants an object to hang the session on; requests have none."""
 
 
+@contextlib.contextmanager
 def writer():
     """A read-write transaction: ``with writer() as session: ...``."""
-    return _facade().writer.using(_Ctx())
+    token = _READ_ONLY.set(False)  # also when nested in a reader
+    try:
+        with _facade().writer.using(_Ctx()) as session:
+            yield session
+    finally:
+        _READ_ONLY.reset(token)
 
 
+@contextlib.contextmanager
 def reader():
-    """A read-only transaction."""
-    return _facade().reader.using(_Ctx())
+    """A read-only transaction: ``with reader() as session: ...``."""
+    token = _READ_ONLY.set(True)
+    try:
+        with _facade().reader.using(_Ctx()) as session:
+            yield session
+    finally:
+        _READ_ONLY.reset(token)
 
 
 def get_engine():
