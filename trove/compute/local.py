@@ -286,7 +286,7 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
         if st.status == base.ACTIVE:
             if self.agent_fault(server_id):
                 return base.ERROR
-            alive = proc.session_members(st.sid, st.start_time)
+            alive = proc.session_alive(st.sid, st.start_time)
             return base.ACTIVE if alive else base.SHUTDOWN
         if st.status == base.BUILD and state.age_seconds(st.created) > STALE_BUILD_SECONDS:
             return base.ERROR

@@ -51,7 +51,9 @@ def _reap():
     """Collect exit statuses of agents we started so they do not linger as zombies."""
     for pid, proc in list(_CHILDREN.items()):
         if proc.poll() is not None:
-            del _CHILDREN[pid]
+            # Builds and deletes run on many threads: another may have
+            # reaped this one since the copy was taken.
+            _CHILDREN.pop(pid, None)
 
 
 def session_members(sid, start_time):
@@ -78,6 +80,23 @@ def session_members(sid, start_time):
             continue
         members.append(int(name))
     return members
+
+
+def session_alive(sid, start_time):
+    """Whether the session ``sid`` that began at ``start_time`` has a live process.
+
+    A live leader answers without reading the rest of /proc: a server's
+    status is asked for every server at once (list_servers), and scanning
+    all of /proc for each made listing fifty servers take seconds of CPU.
+    """
+    if not sid:
+        return False
+    _reap()
+    leader = proc_stat(sid)
+    if leader and leader[1] == sid and leader[0] not in ('Z', 'X') and (
+            start_time is None or leader[2] == start_time):
+        return True
+    return bool(session_members(sid, start_time))
 
 
 def _signal_all(pids, sig):

@@ -1,8 +1,10 @@
 """Unit tests of the /proc helpers (read-only against this test process)."""
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 
 from trove.compute import local_proc
 
@@ -49,6 +51,55 @@ def test_session_members_rejects_reused_leader():
 
 def test_session_members_empty_sid():
     assert local_proc.session_members(None, None) == []
+
+
+def test_session_alive_with_leader_gone_looks_at_members():
+    # The leader exits and leaves its child behind in the session.
+    leader = subprocess.Popen(
+        [sys.executable, '-c',
+         'import subprocess, sys; '
+         'c = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]); '
+         'print(c.pid, flush=True)'],
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    start = local_proc.proc_stat(leader.pid)[2]
+    child = int(leader.stdout.readline())
+    leader.wait()
+    leader.stdout.close()
+    try:
+        assert local_proc.session_alive(leader.pid, start)
+        os.kill(child, signal.SIGKILL)
+        for _ in range(100):
+            if not local_proc.session_alive(leader.pid, start):
+                break
+            time.sleep(0.05)
+        assert not local_proc.session_alive(leader.pid, start)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_session_alive_from_a_live_leader_without_scanning(monkeypatch):
+    leader = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'],
+                              start_new_session=True)
+    try:
+        start = local_proc.proc_stat(leader.pid)[2]
+        monkeypatch.setattr(local_proc, 'session_members', lambda *a: [])
+        assert local_proc.session_alive(leader.pid, start)
+        # A reused leader pid is not the server's session.
+        assert not local_proc.session_alive(leader.pid, start + 1)
+    finally:
+        leader.kill()
+        leader.wait()
+
+
+def test_reap_tolerates_another_thread_reaping():
+    class Done:
+        def poll(self):
+            local_proc._CHILDREN.pop(12345, None)  # the other thread was quicker
+            return 0
+    local_proc._CHILDREN[12345] = Done()
+    local_proc._reap()
+    assert 12345 not in local_proc._CHILDREN
 
 
 def test_agent_env_has_source_tree():
