@@ -1,7 +1,10 @@
 """Engine and transactions on the infrastructure database (oslo.db enginefacade)."""
 import contextlib
 import contextvars
+import fcntl
+import os
 import threading
+import time
 
 from oslo_db.sqlalchemy import enginefacade
 from sqlalchemy import event, pool
@@ -12,10 +15,61 @@ _LOCK = threading.Lock()
 _FACADE = None
 # True inside reader(): its SQLite transaction begins without the write lock.
 _READ_ONLY = contextvars.ContextVar('trove_db_read_only', default=False)
+# SQLite writers take a turn here before asking for the file's write lock
+# (see writer()); None for other databases.
+_WRITE_QUEUE = None
+_QUEUE_TIMEOUT = 30
+
+
+class _WriteTurns:
+    """Writers of every process take turns on one SQLite file.
+
+    SQLite lets a writer that finds the file locked sleep in its busy
+    handler, up to 100 ms a try, while a newcomer may take the lock in
+    between: with fifty build threads in the taskmanager asking at once,
+    the API's inserts and the conductor's heartbeats waited for seconds, and
+    some past the busy timeout ("database is locked").  Here the threads of
+    a process queue on a lock of their own and one of them at a time waits
+    for a flock on ``<db>-writers.lock``, tried every millisecond, so the
+    turn passes within a millisecond and between processes too.
+    """
+
+    def __init__(self, path):
+        self._local = threading.RLock()
+        self._path = path
+        self._fd = None
+        self._depth = 0          # writers nested in the thread holding the turn
+
+    def acquire(self, timeout):
+        """True with the turn taken; False when ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        if not self._local.acquire(timeout=timeout):
+            return False
+        self._depth += 1
+        if self._depth > 1:
+            return True
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    self._depth -= 1
+                    self._local.release()
+                    return False
+                time.sleep(0.001)
+
+    def release(self):
+        self._depth -= 1
+        if not self._depth:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._local.release()
 
 
 def _facade():
-    global _FACADE
+    global _FACADE, _WRITE_QUEUE
     with _LOCK:
         if _FACADE is None:
             facade = enginefacade.transaction_context()
@@ -23,6 +77,8 @@ def _facade():
             engine = facade.writer.get_engine()
             if engine.dialect.name == 'sqlite':
                 _serialize_sqlite(engine)
+                if engine.url.database not in (None, '', ':memory:'):
+                    _WRITE_QUEUE = _WriteTurns(engine.url.database + '-writers.lock')
             _FACADE = facade
     return _FACADE
 
@@ -75,11 +131,14 @@ def _serialize_sqlite(engine):
 
 def reset():
     """Forget the engine (tests switch databases between runs)."""
-    global _FACADE
+    global _FACADE, _WRITE_QUEUE
     with _LOCK:
         if _FACADE is not None:
             _FACADE.dispose_pool()
         _FACADE = None
+        if _WRITE_QUEUE is not None and _WRITE_QUEUE._fd is not None:
+            os.close(_WRITE_QUEUE._fd)
+        _WRITE_QUEUE = None
 
 
 class _Ctx:
@@ -88,13 +147,23 @@ class _Ctx:
 
 @contextlib.contextmanager
 def writer():
-    """A read-write transaction: ``with writer() as session: ...``."""
+    """A read-write transaction: ``with writer() as session: ...``.
+
+    On a SQLite file the writer first takes its turn (_WriteTurns).
+    """
+    facade = _facade()
+    queue = _WRITE_QUEUE
+    # Bounded: a thread that waits on another while writing must end in
+    # SQLite's "database is locked" as before, not hang.
+    queued = queue is not None and queue.acquire(timeout=_QUEUE_TIMEOUT)
     token = _READ_ONLY.set(False)  # also when nested in a reader
     try:
-        with _facade().writer.using(_Ctx()) as session:
+        with facade.writer.using(_Ctx()) as session:
             yield session
     finally:
         _READ_ONLY.reset(token)
+        if queued:
+            queue.release()
 
 
 @contextlib.contextmanager
