@@ -231,7 +231,8 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             st.pid, st.sid, st.start_time = proc.spawn(
                 self._argv(server_id), sdir, os.path.join(sdir, 'var', 'log', 'guestagent.log'),
                 env=images.agent_environment(images.find_image(self.base_dir, st.image_id),
-                                             proc.agent_env()))
+                                             proc.agent_env()),
+                nice=CONF.local.agent_nice)
             st.status = base.ACTIVE
         except OSError as exc:
             LOG.error('Could not start the guest agent of server %s: %s', server_id, exc)

@@ -7,6 +7,7 @@ which keeps this working after a taskmanager restart.
 """
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -147,12 +148,21 @@ def agent_env():
     return env
 
 
-def spawn(argv, cwd, log_path, env=None):
+def niced(argv, nice):
+    """``argv`` run at CPU niceness ``nice`` (through nice(1), which execs it:
+    the pid, session and start time stay those of the process started)."""
+    binary = shutil.which('nice') if nice else None
+    return [binary, '-n', str(nice), *argv] if binary else list(argv)
+
+
+def spawn(argv, cwd, log_path, env=None, nice=0):
     """Start ``argv`` detached in a new session; returns (pid, sid, start_time).
 
     This is the local stand-in for cloud-init starting the agent unit.
     Output is appended to ``log_path``; ``env`` defaults to agent_env().
+    ``nice`` is the niceness of the session (every child inherits it).
     """
+    name, argv = argv[0], niced(argv, nice)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, 'ab') as log:
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
@@ -162,5 +172,5 @@ def spawn(argv, cwd, log_path, env=None):
     info = proc_stat(proc.pid)
     # start_new_session makes the child a session leader: sid == pid.
     start_time = info[2] if info else None
-    LOG.info('Started %s as pid %d in %s', argv[0], proc.pid, cwd)
+    LOG.info('Started %s as pid %d in %s', name, proc.pid, cwd)
     return proc.pid, proc.pid, start_time

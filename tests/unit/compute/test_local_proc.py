@@ -107,3 +107,27 @@ def test_agent_env_has_source_tree():
     src = os.path.dirname(os.path.dirname(os.path.abspath(trove.__file__)))
     env = local_proc.agent_env()
     assert env['PYTHONPATH'].split(os.pathsep)[0] == src
+
+
+def test_spawn_nices_the_session(tmp_path):
+    pid, sid, start = local_proc.spawn(
+        [sys.executable, '-c', 'import os, time; print(os.nice(0), flush=True); time.sleep(30)'],
+        str(tmp_path), str(tmp_path / 'log' / 'agent.log'), env=dict(os.environ), nice=7)
+    try:
+        assert pid == sid
+        for _ in range(100):
+            out = (tmp_path / 'log' / 'agent.log').read_text()
+            if out:
+                break
+            time.sleep(0.05)
+        assert out.split() == ['7']
+        # nice(1) exec'd the agent: same pid, the start time spawn recorded.
+        assert local_proc.proc_stat(pid)[2] == start
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        local_proc._CHILDREN.pop(pid).wait()
+
+
+def test_niced_without_nice_is_the_command():
+    assert local_proc.niced(['a', 'b'], 0) == ['a', 'b']
+    assert local_proc.niced(['a'], 3)[1:] == ['-n', '3', 'a']
