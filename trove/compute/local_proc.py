@@ -155,6 +155,22 @@ def niced(argv, nice):
     return [binary, '-n', str(nice), *argv] if binary else list(argv)
 
 
+def nice_session(sid, nice):
+    """Give the session's scheduling group niceness ``nice`` (best effort).
+
+    With autogroup scheduling (Linux's default on desktops and many VMs)
+    every session is its own group and the groups share the CPU equally,
+    whatever the niceness of their processes: fifty guest sessions would
+    get fifty shares against the control plane's one.  The group's own
+    niceness is what counts there.
+    """
+    try:
+        with open('/proc/%d/autogroup' % sid, 'w') as f:
+            f.write(str(nice))
+    except OSError:
+        pass  # no autogroup: the processes' niceness already applies
+
+
 def spawn(argv, cwd, log_path, env=None, nice=0):
     """Start ``argv`` detached in a new session; returns (pid, sid, start_time).
 
@@ -169,6 +185,8 @@ def spawn(argv, cwd, log_path, env=None, nice=0):
                                 stderr=log, env=env or agent_env(), start_new_session=True,
                                 close_fds=True)
     _CHILDREN[proc.pid] = proc
+    if nice:
+        nice_session(proc.pid, nice)
     info = proc_stat(proc.pid)
     # start_new_session makes the child a session leader: sid == pid.
     start_time = info[2] if info else None

@@ -121,6 +121,9 @@ def test_spawn_nices_the_session(tmp_path):
                 break
             time.sleep(0.05)
         assert out.split() == ['7']
+        if os.path.exists('/proc/%d/autogroup' % pid):
+            with open('/proc/%d/autogroup' % pid) as f:
+                assert f.read().split()[-1] == '7'  # "/autogroup-N nice 7"
         # nice(1) exec'd the agent: same pid, the start time spawn recorded.
         assert local_proc.proc_stat(pid)[2] == start
     finally:
