@@ -55,8 +55,10 @@ def _fail(instance_id, task, message, driver=None):
     The server's console output goes into the fault's details (operators
     see them): the cause of a failed prepare is often only there.
     """
-    if db_api.set_task(instance_id, task, expected=Task.BUILDING):
-        db_api.save_fault(instance_id, message, details=_console(driver, instance_id))
+    # The fault goes with the task change: a reader never sees the ERROR
+    # without it (the console is read first, it can take a while).
+    if db_api.set_task(instance_id, task, expected=Task.BUILDING, fault=message,
+                       fault_details=_console(driver, instance_id)):
         LOG.error('Build of %s failed: %s', instance_id, message)
 
 
