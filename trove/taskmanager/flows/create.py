@@ -188,6 +188,7 @@ def wait_for_guest(instance_id, deadline, finish=True, resend=None):
     """
     last_send = time.time()
     tick = 0
+    failed_at = None    # when the guest's failure status was first seen without its fault
     with build_watch.BOARD.watch(instance_id):
         while True:
             tick, seen = build_watch.BOARD.next(instance_id, tick)
@@ -196,6 +197,9 @@ def wait_for_guest(instance_id, deadline, finish=True, resend=None):
                 return complete(instance_id) if finish else True
             if verdict is _STOPPED:
                 return False
+            if verdict is _FAILED:
+                failed_at = failed_at or time.time()
+                _fail_with_guest_fault(instance_id, seen, time.time() - failed_at)
             if resend is not None and time.time() - last_send >= CONF.prepare_resend_interval:
                 LOG.info('Instance %s has not reported running yet; sending prepare again',
                          instance_id)
@@ -209,12 +213,27 @@ def wait_for_guest(instance_id, deadline, finish=True, resend=None):
                                  % CONF.usage_timeout)
 
 
-_RUNNING, _WAITING, _STOPPED = 'running', 'waiting', 'stopped'
+_RUNNING, _WAITING, _STOPPED, _FAILED = 'running', 'waiting', 'stopped', 'failed'
+# A guest whose prepare fails casts its fault, then its status.  The
+# conductor runs casts on several threads, so the status may be stored
+# first: the build gives the fault this long to arrive before it fails with
+# the bare status (which would also replace the guest's fault).
+FAULT_WAIT = 10.0
+
+
+def _fail_with_guest_fault(instance_id, seen, waited):
+    """BuildError with the guest's fault; returns while it may still come."""
+    fault = db_api.get_fault(instance_id)
+    if fault is None and waited < FAULT_WAIT:
+        return
+    status = Status.from_code(seen.status_id)
+    raise BuildError(Task.BUILDING_ERROR_SERVER, fault.message if fault else
+                     'Guest reported status %r' % status.description)
 
 
 def _verdict(instance_id, seen):
-    """_RUNNING, _WAITING, or _STOPPED (the instance left BUILDING or
-    vanished) from one read of its rows; BuildError when the guest failed."""
+    """_RUNNING, _WAITING, _STOPPED (the instance left BUILDING or vanished)
+    or _FAILED (the guest reported a failure) from one read of its rows."""
     if seen.task_id is None:
         LOG.info('Instance %s vanished during build', instance_id)
         return _STOPPED
@@ -227,10 +246,7 @@ def _verdict(instance_id, seen):
         LOG.info('Instance %s is %s', instance_id, status.description)
         return _RUNNING
     if status not in states.WAITING_SERVICE:
-        fault = db_api.get_fault(instance_id)
-        raise BuildError(Task.BUILDING_ERROR_SERVER,
-                         fault.message if fault else
-                         'Guest reported status %r' % status.description)
+        return _FAILED
     return _WAITING
 
 
