@@ -25,34 +25,31 @@ def test_reader_does_not_wait_for_a_writer(db):
         other.close()
 
 
+def _assert_write_locked():
+    """Another connection cannot take the write lock now."""
+    path = CONF.database.connection[len('sqlite:///'):]
+    probe = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        probe.execute('BEGIN IMMEDIATE')
+        raise AssertionError('a second writer got the lock')
+    except sqlite3.OperationalError as exc:
+        assert 'locked' in str(exc)
+    finally:
+        probe.close()
+
+
 def test_writer_takes_the_write_lock_at_begin(db):
     with session.writer() as s:
         s.scalar(select(func.count()).select_from(models.Instance))
         # The lock is held from BEGIN on, before anything was written.
-        path = CONF.database.connection[len('sqlite:///'):]
-        probe = sqlite3.connect(path, isolation_level=None, timeout=0)
-        try:
-            probe.execute('BEGIN IMMEDIATE')
-            raise AssertionError('a second writer got the lock')
-        except sqlite3.OperationalError as exc:
-            assert 'locked' in str(exc)
-        finally:
-            probe.close()
+        _assert_write_locked()
 
 
 def test_writer_nested_in_a_reader_still_locks(db):
     with session.reader():
         with session.writer() as s:
             s.scalar(select(func.count()).select_from(models.Instance))
-            path = CONF.database.connection[len('sqlite:///'):]
-            probe = sqlite3.connect(path, isolation_level=None, timeout=0)
-            try:
-                probe.execute('BEGIN IMMEDIATE')
-                raise AssertionError('a second writer got the lock')
-            except sqlite3.OperationalError as exc:
-                assert 'locked' in str(exc)
-            finally:
-                probe.close()
+            _assert_write_locked()
     assert session._READ_ONLY.get() is False
 
 
@@ -130,18 +127,12 @@ def test_writers_of_two_processes_take_turns(db, tmp_path):
         holder.stdout.close()
 
 
-def test_ensure_usages_writes_only_when_rows_are_missing(db, monkeypatch):
+def test_ensure_usages_writes_only_when_rows_are_missing(db, count_writes):
     from trove.common import quota
     from trove.db import quotas
     quotas.ensure_usages('t9', quota.RESOURCES)
     assert set(quotas.get_usages('t9')) == set(quota.RESOURCES)
-    writes = []
-    real = session.writer
-
-    def counting():
-        writes.append(1)
-        return real()
-    monkeypatch.setattr(quotas, 'writer', counting)
+    writes = count_writes(quotas)
     quotas.ensure_usages('t9', quota.RESOURCES)
     assert writes == []
     quotas.ensure_usages('t10', ['instances'])

@@ -60,16 +60,10 @@ def test_only_supervising_drivers_run_the_job():
     assert not agent_faults.wanted(base.ComputeDriver)
 
 
-def test_error_and_fault_are_one_write(db, monkeypatch):
+def test_error_and_fault_are_one_write(db, count_writes):
     # Written apart, a GET between the two saw ERROR without a fault.
     dying = _instance('srv-dying')
-    writes = []
-    real = db_api.writer
-
-    def counting():
-        writes.append(1)
-        return real()
-    monkeypatch.setattr(db_api, 'writer', counting)
+    writes = count_writes(db_api)
     assert agent_faults.surface(Driver({'srv-dying': 'died 6 times'})) == [dying]
     assert len(writes) == 1
     assert db_api.get_instance(dying).server_status == 'ERROR'
