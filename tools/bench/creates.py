@@ -16,6 +16,7 @@ not N clients.
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -184,8 +185,31 @@ def delete_all(stack, ids):
     print('instances still there after delete: %s' % sorted(left))
 
 
+def _listening_prefixes():
+    """The 127.X loopback /16s that something on this host listens in."""
+    found = set()
+    with open('/proc/net/tcp') as f:
+        for line in f.readlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == '0A':  # LISTEN; the address is little-endian hex
+                octets = bytes.fromhex(local.split(':')[0])[::-1]
+                if octets[0] == 127:
+                    found.add('127.%d' % octets[1])
+    return found
+
+
+def _free_prefix():
+    """A loopback /16 nobody listens in: a process left behind by another
+    stack on the same /16 takes the port of one of our engines."""
+    taken = _listening_prefixes()
+    free = ['127.%d' % b for b in range(100, 251) if '127.%d' % b not in taken]
+    if not free:
+        raise RuntimeError('every loopback /16 from 127.100 to 127.250 is in use')
+    return random.choice(free)
+
+
 def make_stack():
-    stack = Stack(address_prefix='127.210', tenant='bench', usage_timeout=BUILD_TIMEOUT,
+    stack = Stack(address_prefix=_free_prefix(), tenant='bench', usage_timeout=BUILD_TIMEOUT,
                   default_opts={'max_instances_per_tenant': -1,
                                 'max_volumes_per_tenant': -1,
                                 'http_get_rate': 100000})
