@@ -18,3 +18,18 @@ def db(tmp_path):
     yield
     session.reset()
     CONF.clear_override('connection', group='database')
+
+
+@pytest.fixture
+def count_writes(monkeypatch):
+    """``count_writes(module)``: a list that gets one item per writer()
+    transaction ``module`` opens from then on."""
+    def patch(module):
+        writes, real = [], session.writer
+
+        def counting():
+            writes.append(1)
+            return real()
+        monkeypatch.setattr(module, 'writer', counting)
+        return writes
+    return patch

@@ -54,9 +54,13 @@ class PooledWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
 
     daemon_threads = True
 
-    def __init__(self, address, handler, workers):
+    def __init__(self, address, handler, workers, backlog=4096):
         if ':' in address[0]:
             self.address_family = socket.AF_INET6
+        # socketserver listens with a backlog of 5: a burst of clients
+        # overflows it and the kernel resets or delays (SYN retry after 1 s,
+        # 3 s, 7 s) the rest, although the pool would queue them all.
+        self.request_queue_size = backlog
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix='api')
         super().__init__(address, handler)
@@ -69,9 +73,9 @@ class PooledWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def make_server(app, host, port, workers):
+def make_server(app, host, port, workers, backlog=4096):
     """A ready-to-serve server for ``app`` on host:port."""
-    server = PooledWSGIServer((host, port), _QuietHandler, workers)
+    server = PooledWSGIServer((host, port), _QuietHandler, workers, backlog)
     server.set_app(app)
     return server
 
@@ -84,7 +88,8 @@ def main():
     service.setup_logging('trove', 'trove-api')
     from trove.api import app as api_app
     application = api_app.load_app(find_paste_config())
-    server = make_server(application, CONF.bind_host, CONF.bind_port, CONF.api_workers)
+    server = make_server(application, CONF.bind_host, CONF.bind_port, CONF.api_workers,
+                         CONF.backlog)
     stop = threading.Event()
 
     def _signal(signum, _frame):

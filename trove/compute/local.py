@@ -245,7 +245,8 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
             st.pid, st.sid, st.start_time = proc.spawn(
                 self._argv(server_id), sdir, os.path.join(sdir, 'var', 'log', 'guestagent.log'),
                 env=images.agent_environment(images.find_image(self.base_dir, st.image_id),
-                                             proc.agent_env()))
+                                             proc.agent_env()),
+                nice=CONF.local.agent_nice)
             st.status = base.ACTIVE
         except OSError as exc:
             LOG.error('Could not start the guest agent of server %s: %s', server_id, exc)
@@ -300,7 +301,7 @@ class LocalDriver(local_spares.SpareMixin, base.ComputeDriver):
         if st.status == base.ACTIVE:
             if self.agent_fault(server_id):
                 return base.ERROR
-            alive = proc.session_members(st.sid, st.start_time)
+            alive = proc.session_alive(st.sid, st.start_time)
             return base.ACTIVE if alive else base.SHUTDOWN
         if st.status == base.BUILD and state.age_seconds(st.created) > STALE_BUILD_SECONDS:
             return base.ERROR

@@ -7,6 +7,7 @@ which keeps this working after a taskmanager restart.
 """
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -51,7 +52,9 @@ def _reap():
     """Collect exit statuses of agents we started so they do not linger as zombies."""
     for pid, proc in list(_CHILDREN.items()):
         if proc.poll() is not None:
-            del _CHILDREN[pid]
+            # Builds and deletes run on many threads: another may have
+            # reaped this one since the copy was taken.
+            _CHILDREN.pop(pid, None)
 
 
 def session_members(sid, start_time):
@@ -78,6 +81,23 @@ def session_members(sid, start_time):
             continue
         members.append(int(name))
     return members
+
+
+def session_alive(sid, start_time):
+    """Whether the session ``sid`` that began at ``start_time`` has a live process.
+
+    A live leader answers without reading the rest of /proc: a server's
+    status is asked for every server at once (list_servers), and scanning
+    all of /proc for each made listing fifty servers take seconds of CPU.
+    """
+    if not sid:
+        return False
+    _reap()
+    leader = proc_stat(sid)
+    if leader and leader[1] == sid and leader[0] not in ('Z', 'X') and (
+            start_time is None or leader[2] == start_time):
+        return True
+    return bool(session_members(sid, start_time))
 
 
 def _signal_all(pids, sig):
@@ -128,20 +148,47 @@ def agent_env():
     return env
 
 
-def spawn(argv, cwd, log_path, env=None):
+def niced(argv, nice):
+    """``argv`` run at CPU niceness ``nice`` (through nice(1), which execs it:
+    the pid, session and start time stay those of the process started)."""
+    binary = shutil.which('nice') if nice else None
+    return [binary, '-n', str(nice), *argv] if binary else list(argv)
+
+
+def nice_session(sid, nice):
+    """Give the session's scheduling group niceness ``nice`` (best effort).
+
+    With autogroup scheduling (Linux's default on desktops and many VMs)
+    every session is its own group and the groups share the CPU equally,
+    whatever the niceness of their processes: fifty guest sessions would
+    get fifty shares against the control plane's one.  The group's own
+    niceness is what counts there.
+    """
+    try:
+        with open('/proc/%d/autogroup' % sid, 'w') as f:
+            f.write(str(nice))
+    except OSError:
+        pass  # no autogroup: the processes' niceness already applies
+
+
+def spawn(argv, cwd, log_path, env=None, nice=0):
     """Start ``argv`` detached in a new session; returns (pid, sid, start_time).
 
     This is the local stand-in for cloud-init starting the agent unit.
     Output is appended to ``log_path``; ``env`` defaults to agent_env().
+    ``nice`` is the niceness of the session (every child inherits it).
     """
+    name, argv = argv[0], niced(argv, nice)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, 'ab') as log:
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=log, env=env or agent_env(), start_new_session=True,
                                 close_fds=True)
     _CHILDREN[proc.pid] = proc
+    if nice:
+        nice_session(proc.pid, nice)
     info = proc_stat(proc.pid)
     # start_new_session makes the child a session leader: sid == pid.
     start_time = info[2] if info else None
-    LOG.info('Started %s as pid %d in %s', argv[0], proc.pid, cwd)
+    LOG.info('Started %s as pid %d in %s', name, proc.pid, cwd)
     return proc.pid, proc.pid, start_time

@@ -13,6 +13,9 @@ opts = [
                     'trove for keystonemiddleware authtoken.'),
     cfg.IntOpt('api_workers', default=8,
                help='Threads serving API requests.'),
+    cfg.IntOpt('backlog', default=4096, min=1,
+               help='Connections the kernel queues for the API before it accepts '
+                    'them (listen backlog; capped by net.core.somaxconn).'),
     cfg.ListOpt('admin_roles', default=['admin'],
                 help='Roles that make a request an admin request.'),
     cfg.StrOpt('public_endpoint',

@@ -21,6 +21,13 @@ opts = [
     cfg.IntOpt('spare_boot_timeout', default=300, min=10,
                help='Seconds a spare may take to become ready before it is '
                     'deleted and replaced.'),
+    cfg.IntOpt('agent_nice', default=10, min=0, max=19,
+               help='CPU niceness of the guest agents and their engines.  The '
+                    'local servers share the host with the control plane: '
+                    'the API, taskmanager and conductor come first, or a '
+                    'burst of builds starves the very requests that drive '
+                    'them (on a cloud, guests run on other machines).  0 '
+                    'runs them at the priority of the taskmanager.'),
     cfg.BoolOpt('supervise_agents', default=True,
                 help='Run each guest agent under a supervisor that restarts '
                      'it when it dies (what systemd does on a VM).'),

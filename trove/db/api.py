@@ -86,14 +86,16 @@ def update_instance(instance_id, **values):
                         .values(updated=models.utcnow(), **values))
 
 
-def set_task(instance_id, new, expected=None):
+def set_task(instance_id, new, expected=None, fault=None, fault_details=None):
     """Move an instance to task ``new``; the one place task changes happen.
 
     With ``expected`` (a task or a set of tasks) the change is a conditional
     update that only succeeds while the stored task is one of them, which is
     how the API claims an instance for an action.  Returns True on success,
     False when the condition did not hold; raises InvalidStateTransition for
-    a change the transition table forbids.
+    a change the transition table forbids.  ``fault`` (with
+    ``fault_details``) is saved with a successful change, in its transaction:
+    an error task is never seen without its fault.
     """
     if isinstance(expected, Task):
         expected = {expected}
@@ -115,7 +117,11 @@ def set_task(instance_id, new, expected=None):
                     task_start_time=models.utcnow(), updated=models.utcnow()))
         if result.rowcount != 1:
             return False
+        if fault is not None:
+            _replace_fault(session, instance_id, fault, fault_details)
     LOG.info('Instance %s task %s -> %s', instance_id, old.name, new.name)
+    if fault is not None:
+        LOG.warning('Instance %s fault: %s', instance_id, fault)
     return True
 
 
@@ -153,16 +159,29 @@ def set_service_status(instance_id, status, touch=True):
                         .values(**values))
 
 
-def save_fault(instance_id, message, details=None):
-    """Record why an instance failed, replacing an older fault."""
+def save_fault(instance_id, message, details=None, **instance_values):
+    """Record why an instance failed, replacing an older fault.
+
+    ``instance_values`` (plain columns, as for update_instance) change in the
+    same transaction: a reader never sees the state the fault explains (a
+    server status ERROR, say) without the fault.
+    """
     with writer() as session:
-        session.execute(update(models.InstanceFault)
-                        .where(models.InstanceFault.instance_id == instance_id,
-                               models.InstanceFault.deleted.is_(False))
-                        .values(deleted=True, deleted_at=models.utcnow()))
-        session.add(models.InstanceFault(id=new_id(), instance_id=instance_id,
-                                         message=message, details=details))
+        if instance_values:
+            session.execute(update(models.Instance)
+                            .where(models.Instance.id == instance_id)
+                            .values(updated=models.utcnow(), **instance_values))
+        _replace_fault(session, instance_id, message, details)
     LOG.warning('Instance %s fault: %s', instance_id, message)
+
+
+def _replace_fault(session, instance_id, message, details):
+    session.execute(update(models.InstanceFault)
+                    .where(models.InstanceFault.instance_id == instance_id,
+                           models.InstanceFault.deleted.is_(False))
+                    .values(deleted=True, deleted_at=models.utcnow()))
+    session.add(models.InstanceFault(id=new_id(), instance_id=instance_id,
+                                     message=message, details=details))
 
 
 def get_fault(instance_id):

@@ -64,7 +64,16 @@ def _actual_in_use(session, tenant_id, resource):
 
 
 def ensure_usages(tenant_id, resources):
-    """Create the missing usage rows of a project (a race loser just retries)."""
+    """Create the missing usage rows of a project (a race loser just retries).
+
+    Every create and delete calls this; once the rows exist (nearly always)
+    a read answers without taking the database's write lock.
+    """
+    with reader() as session:
+        have = set(session.scalars(select(models.QuotaUsage.resource).where(
+            models.QuotaUsage.tenant_id == tenant_id)))
+    if not set(resources) - have:
+        return
     for _attempt in range(3):
         try:
             with writer() as session:

@@ -151,10 +151,14 @@ class Manager(replication_rpc.ReplicationEndpoints):
             with open(_marker(), 'w') as f:
                 f.write('done\n')
         LOG.info('Prepare finished')
-        self.report()
+        # A new instance that is not a replica has no stream to read: its
+        # first heartbeat goes out without the replication queries, which
+        # under load took seconds of the build (the periodic ones read it).
+        self.report(read_stream=req.replica)
 
-    def report(self):
-        """Send one heartbeat with the engine's current status (after prepare only)."""
+    def report(self, read_stream=True):
+        """Send one heartbeat with the engine's current status (after prepare
+        only); with ``read_stream`` also a replica's stream report."""
         if not self.prepared or self.preparing:
             return
         # Stamped before the engine is asked, not when the report is cast:
@@ -169,7 +173,7 @@ class Manager(replication_rpc.ReplicationEndpoints):
             LOG.exception('Could not read the engine status')
             status = 'unknown'
         stream = None
-        if status in _UP:
+        if status in _UP and read_stream:
             stream = self.stream.read(self.engine)
             if self.stream.newly_broken(stream):
                 self.reporter.error('Replication from %s is broken: %s' % (

@@ -49,8 +49,9 @@ def surface(driver):
             continue
         if not fault:
             continue
-        db_api.update_instance(instance_id, server_status='ERROR')
+        # One transaction: an instance in ERROR always shows why.
         db_api.save_fault(instance_id, 'The guest agent keeps dying: %s. An '
-                                       'administrator reboot restarts it.' % fault)
+                                       'administrator reboot restarts it.' % fault,
+                          server_status='ERROR')
         flagged.append(instance_id)
     return flagged

@@ -1,5 +1,6 @@
 """Pipelines, versions, faults and the context middlewares."""
 import json
+import socket
 import threading
 import urllib.request
 
@@ -123,6 +124,23 @@ def test_server_serves_the_app(app):
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_server_queues_a_burst_of_connections(app):
+    # Nothing accepts yet (serve_forever is not running): every connection
+    # of a burst must wait in the listen backlog instead of being dropped,
+    # which clients see as resets or SYN retries of seconds.
+    server = cmd_api.make_server(app, '127.0.0.1', 0, 2, backlog=128)
+    socks = []
+    try:
+        for _ in range(60):
+            sock = socket.create_connection(server.server_address, timeout=0.5)
+            socks.append(sock)
+        assert len(socks) == 60
+    finally:
+        for sock in socks:
+            sock.close()
+        server.server_close()
 
 
 def test_find_paste_config_falls_back_to_repo_etc():

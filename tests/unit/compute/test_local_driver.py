@@ -21,18 +21,23 @@ class FakeProc:
         self.powered_off = []
         self.next_pid = 1000
         self.fail = False
+        self.nices = []
 
-    def spawn(self, argv, cwd, log_path, env=None):
+    def spawn(self, argv, cwd, log_path, env=None, nice=0):
         if self.fail:
             raise OSError('no such interpreter')
         self.next_pid += 1
         self.spawned.append((argv, cwd, log_path))
+        self.nices.append(nice)
         self.envs.append(env)
         self.alive.add(self.next_pid)
         return self.next_pid, self.next_pid, 555
 
     def session_members(self, sid, start_time):
         return [sid] if sid in self.alive else []
+
+    def session_alive(self, sid, start_time):
+        return bool(self.session_members(sid, start_time))
 
     def power_off(self, sid, start_time, timeout):
         self.powered_off.append(sid)
@@ -88,6 +93,8 @@ def test_create_server_layout(driver, fproc, tmp_path):
     agent = argv[argv.index('--') + 1:]
     assert agent[1:] == ['-m', 'trove.cmd.guest', '--config-dir', str(conf_d)]
     assert cwd == str(sdir) and log_path == str(sdir / 'var' / 'log' / 'guestagent.log')
+    # Guests yield the CPU to the control plane on the same host.
+    assert fproc.nices == [CONF.local.agent_nice] and CONF.local.agent_nice > 0
 
 
 def test_guest_python_option(driver, fproc):

@@ -83,6 +83,13 @@ def test_fault_replaced_by_newer(db):
     assert api.get_fault(inst.id).message == 'second'
 
 
+def test_fault_with_instance_columns(db):
+    inst = _instance()
+    api.save_fault(inst.id, 'agent gone', server_status='ERROR')
+    assert api.get_fault(inst.id).message == 'agent gone'
+    assert api.get_instance(inst.id).server_status == 'ERROR'
+
+
 def test_datastore_resolution(db):
     ds, ver = datastores.resolve()
     assert (ds.name, ver.name, ver.manager) == ('mariadb', '10.11', 'mariadb')
@@ -93,3 +100,15 @@ def test_datastore_resolution(db):
     datastores.version_update('mariadb', '10.11', 'mariadb', active=False)
     with pytest.raises(exception.DatastoreVersionInactive):
         datastores.resolve('mariadb')
+
+
+def test_task_change_with_its_fault(db):
+    inst = _instance()
+    assert not api.set_task(inst.id, Task.BUILDING_ERROR_SERVER, expected=Task.NONE,
+                            fault='not mine')
+    assert api.get_fault(inst.id) is None
+    assert api.set_task(inst.id, Task.BUILDING_ERROR_SERVER, expected=Task.BUILDING,
+                        fault='no server', fault_details='console')
+    fault = api.get_fault(inst.id)
+    assert (fault.message, fault.details) == ('no server', 'console')
+    assert api.get_task(api.get_instance(inst.id)) is Task.BUILDING_ERROR_SERVER

@@ -70,6 +70,38 @@ def test_prepare_reports_building_then_healthy(state_dir):
     assert mgr.prepared
 
 
+class Stream:
+    """Counts stream reads; reports nothing (not a replica)."""
+
+    def __init__(self):
+        self.reads = 0
+
+    def read(self, engine):
+        self.reads += 1
+        return None
+
+    def newly_broken(self, stream):
+        return False
+
+
+def test_first_report_of_a_new_primary_skips_the_stream(state_dir):
+    eng, rep = Engine(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.stream = Stream()
+    mgr.prepare(None, REQ)
+    assert rep.sent == ['building', 'healthy'] and mgr.stream.reads == 0
+    mgr.report()  # the periodic heartbeats read it
+    assert mgr.stream.reads == 1
+
+
+def test_first_report_of_a_replica_reads_the_stream(state_dir):
+    eng, rep = Engine(), Reporter()
+    mgr = manager.Manager(engine=eng, reporter=rep)
+    mgr.stream = Stream()
+    mgr.prepare(None, dict(REQ, replica=True))
+    assert rep.sent[-1] == 'healthy' and mgr.stream.reads == 1
+
+
 def test_second_prepare_is_ignored(state_dir):
     eng, rep = Engine(), Reporter()
     mgr = manager.Manager(engine=eng, reporter=rep)

@@ -72,3 +72,26 @@ def test_too_long_socket_path_is_refused(tmp_path):
     p = config.Paths(datadir=deep, run_dir=deep, log_dir=deep, state_dir=deep)
     with pytest.raises(exception.EngineError):
         config.write_config(p, None, {})
+
+
+def test_engine_has_a_private_tmpdir(conf_dirs):
+    # mariadbd empties its tmpdir of '#sql*' files when it starts; a shared
+    # /tmp lets one engine delete another's install-db bootstrap tables.
+    p = config.Paths.from_conf()
+    lines = config.render_my_cnf(p, 3407, '127.77.1.2').splitlines()
+    assert 'tmpdir = %s' % p.tmp_dir in lines
+    assert p.tmp_dir.startswith(str(conf_dirs / 'state') + os.sep)
+
+
+def test_prewarm_install_db_uses_the_private_tmpdir(conf_dirs, monkeypatch):
+    from trove.guestagent.engines import process
+    from trove.guestagent.engines.mysql import app
+    runs = []
+    monkeypatch.setattr(process, 'find_binary', lambda name: '/usr/bin/' + name)
+    monkeypatch.setattr(process, 'run', lambda cmd, **kw: runs.append(cmd))
+    p = config.Paths.from_conf()
+    app.MariaDBApp(p).prewarm()
+    [cmd] = runs
+    assert cmd[:2] == ['/usr/bin/mariadb-install-db', '--no-defaults']
+    assert '--tmpdir=%s' % p.tmp_dir in cmd
+    assert os.path.isdir(p.tmp_dir)

@@ -58,3 +58,13 @@ def test_fault_is_recorded_once_and_shown_as_error(db):
 def test_only_supervising_drivers_run_the_job():
     assert agent_faults.wanted(local.LocalDriver())
     assert not agent_faults.wanted(base.ComputeDriver)
+
+
+def test_error_and_fault_are_one_write(db, count_writes):
+    # Written apart, a GET between the two saw ERROR without a fault.
+    dying = _instance('srv-dying')
+    writes = count_writes(db_api)
+    assert agent_faults.surface(Driver({'srv-dying': 'died 6 times'})) == [dying]
+    assert len(writes) == 1
+    assert db_api.get_instance(dying).server_status == 'ERROR'
+    assert 'died 6 times' in db_api.get_fault(dying).message

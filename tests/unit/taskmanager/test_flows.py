@@ -99,6 +99,28 @@ def test_guest_failure_ends_in_error_with_its_message(env):
     assert api.get_fault(inst.id).message == 'Prepare failed: no disk'
 
 
+def test_guest_fault_stored_after_its_status_still_ends_the_build(env):
+    # The conductor applies the two casts on different threads: the status
+    # may land first.  The build waits for the fault instead of failing with
+    # the bare status (and replacing the guest's fault with it).
+    def fail(instance_id):
+        heartbeat('failed to spawn')(instance_id)
+        threading.Timer(0.5, conductor.Manager().notify_exc_info,
+                        args=(None, instance_id, 'Prepare failed: no disk')).start()
+    Guest.reply = fail
+    inst = _build(env)
+    assert api.get_task(inst) == Task.BUILDING_ERROR_SERVER
+    assert api.get_fault(inst.id).message == 'Prepare failed: no disk'
+
+
+def test_guest_failure_without_a_fault_ends_with_its_status(env, monkeypatch):
+    monkeypatch.setattr(create, 'FAULT_WAIT', 0.3)
+    Guest.reply = heartbeat('failed to spawn')
+    inst = _build(env)
+    assert api.get_task(inst) == Task.BUILDING_ERROR_SERVER
+    assert api.get_fault(inst.id).message == "Guest reported status 'failed to spawn'"
+
+
 def test_server_failure(env):
     env.failures['create_server'] = RuntimeError('no capacity')
     inst = _build(env)

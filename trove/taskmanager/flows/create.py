@@ -14,7 +14,7 @@ from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import task_requests
 from trove.guestagent import rpcapi as guest_rpcapi
-from trove.taskmanager import guest_files, spares
+from trove.taskmanager import build_watch, guest_files, spares
 from trove.taskmanager.flows import access
 
 LOG = logging.getLogger(__name__)
@@ -55,8 +55,10 @@ def _fail(instance_id, task, message, driver=None):
     The server's console output goes into the fault's details (operators
     see them): the cause of a failed prepare is often only there.
     """
-    if db_api.set_task(instance_id, task, expected=Task.BUILDING):
-        db_api.save_fault(instance_id, message, details=_console(driver, instance_id))
+    # The fault goes with the task change: a reader never sees the ERROR
+    # without it (the console is read first, it can take a while).
+    if db_api.set_task(instance_id, task, expected=Task.BUILDING, fault=message,
+                       fault_details=_console(driver, instance_id)):
         LOG.error('Build of %s failed: %s', instance_id, message)
 
 
@@ -173,7 +175,7 @@ def complete(instance_id):
 
 
 def wait_for_guest(instance_id, deadline, finish=True, resend=None):
-    """Poll the service status until the guest is up, fails, or time runs out.
+    """Wait on the service status until the guest is up, fails, or time runs out.
 
     With ``finish`` the build is completed once the guest runs; without, the
     caller still has work to do in BUILDING (a replica attaches first).
@@ -181,41 +183,71 @@ def wait_for_guest(instance_id, deadline, finish=True, resend=None):
     ``resend()`` is called every ``prepare_resend_interval`` seconds while
     the guest has not reported running: an agent restarted (by its
     supervisor or systemd) in the middle of a prepare has lost the request,
-    and a guest that has it ignores a repeated one.
+    and a guest that has it ignores a repeated one.  The rows are read by
+    build_watch.BOARD, one query per tick for all the builds waiting.
     """
     last_send = time.time()
-    while True:
-        try:
-            inst = db_api.get_instance(instance_id)
-        except Exception:
-            LOG.info('Instance %s vanished during build', instance_id)
-            return False
-        if db_api.get_task(inst) != Task.BUILDING:
-            LOG.info('Instance %s left BUILDING (%s); build stops', instance_id,
-                     db_api.get_task(inst).name)
-            return False
-        row = db_api.get_service_status(instance_id)
-        status = Status.from_code(row.status_id) if row else Status.UNKNOWN
-        if status in states.RUNNING_SERVICE:
-            LOG.info('Instance %s is %s', instance_id, status.description)
-            return complete(instance_id) if finish else True
-        if status not in states.WAITING_SERVICE:
-            fault = db_api.get_fault(instance_id)
-            raise BuildError(Task.BUILDING_ERROR_SERVER,
-                             fault.message if fault else
-                             'Guest reported status %r' % status.description)
-        if resend is not None and time.time() - last_send >= CONF.prepare_resend_interval:
-            LOG.info('Instance %s has not reported running yet; sending prepare again',
-                     instance_id)
-            resend()
-            last_send = time.time()
-        if time.time() >= deadline:
-            db_api.set_service_status(instance_id, Status.FAILED_TIMEOUT_GUESTAGENT,
-                                      touch=False)
-            raise BuildError(Task.BUILDING_ERROR_TIMEOUT_GA,
-                             'The guest agent did not report within %d seconds.'
-                             % CONF.usage_timeout)
-        time.sleep(CONF.usage_sleep_time)
+    tick = 0
+    failed_at = None    # when the guest's failure status was first seen without its fault
+    with build_watch.BOARD.watch(instance_id):
+        while True:
+            tick, seen = build_watch.BOARD.next(instance_id, tick)
+            verdict = _verdict(instance_id, seen) if seen is not None else _WAITING
+            if verdict is _RUNNING:
+                return complete(instance_id) if finish else True
+            if verdict is _STOPPED:
+                return False
+            if verdict is _FAILED:
+                failed_at = failed_at or time.time()
+                _fail_with_guest_fault(instance_id, seen, time.time() - failed_at)
+            if resend is not None and time.time() - last_send >= CONF.prepare_resend_interval:
+                LOG.info('Instance %s has not reported running yet; sending prepare again',
+                         instance_id)
+                resend()
+                last_send = time.time()
+            if time.time() >= deadline:
+                db_api.set_service_status(instance_id, Status.FAILED_TIMEOUT_GUESTAGENT,
+                                          touch=False)
+                raise BuildError(Task.BUILDING_ERROR_TIMEOUT_GA,
+                                 'The guest agent did not report within %d seconds.'
+                                 % CONF.usage_timeout)
+
+
+_RUNNING, _WAITING, _STOPPED, _FAILED = 'running', 'waiting', 'stopped', 'failed'
+# A guest whose prepare fails casts its fault, then its status.  The
+# conductor runs casts on several threads, so the status may be stored
+# first: the build gives the fault this long to arrive before it fails with
+# the bare status (which would also replace the guest's fault).
+FAULT_WAIT = 10.0
+
+
+def _fail_with_guest_fault(instance_id, seen, waited):
+    """BuildError with the guest's fault; returns while it may still come."""
+    fault = db_api.get_fault(instance_id)
+    if fault is None and waited < FAULT_WAIT:
+        return
+    status = Status.from_code(seen.status_id)
+    raise BuildError(Task.BUILDING_ERROR_SERVER, fault.message if fault else
+                     'Guest reported status %r' % status.description)
+
+
+def _verdict(instance_id, seen):
+    """_RUNNING, _WAITING, _STOPPED (the instance left BUILDING or vanished)
+    or _FAILED (the guest reported a failure) from one read of its rows."""
+    if seen.task_id is None:
+        LOG.info('Instance %s vanished during build', instance_id)
+        return _STOPPED
+    task = Task.from_code(seen.task_id)
+    if task != Task.BUILDING:
+        LOG.info('Instance %s left BUILDING (%s); build stops', instance_id, task.name)
+        return _STOPPED
+    status = Status.from_code(seen.status_id) if seen.status_id is not None else Status.UNKNOWN
+    if status in states.RUNNING_SERVICE:
+        LOG.info('Instance %s is %s', instance_id, status.description)
+        return _RUNNING
+    if status not in states.WAITING_SERVICE:
+        return _FAILED
+    return _WAITING
 
 
 def _deadline(inst):

@@ -39,7 +39,7 @@ class MariaDBApp:
     def make_dirs(self):
         """Create datadir, run and log dirs owned by the engine user."""
         p = self.paths
-        files.state_dirs(p, (p.datadir, p.run_dir, p.log_dir), ENGINE_USER)
+        files.state_dirs(p, (p.datadir, p.run_dir, p.log_dir, p.tmp_dir), ENGINE_USER)
         if files.is_root():
             os.chmod(p.datadir, 0o750)
 
@@ -64,8 +64,9 @@ class MariaDBApp:
             return
         shutil.rmtree(self.warm_dir, ignore_errors=True)
         os.makedirs(os.path.dirname(self.warm_dir), exist_ok=True)
+        files.state_dirs(self.paths, (self.paths.tmp_dir,), ENGINE_USER)
         cmd = [process.find_binary('mariadb-install-db'), '--no-defaults',
-               '--datadir=%s' % self.warm_dir,
+               '--datadir=%s' % self.warm_dir, '--tmpdir=%s' % self.paths.tmp_dir,
                '--auth-root-authentication-method=socket', '--skip-test-db']
         if files.is_root():
             files.make_traversable(os.path.dirname(self.warm_dir))

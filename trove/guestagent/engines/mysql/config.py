@@ -36,6 +36,13 @@ class Paths(common_paths.EnginePaths):
         return os.path.join(self.log_dir, 'mariadbd.out')
 
     @property
+    def tmp_dir(self):
+        """The engine's own tmpdir.  mariadbd deletes every ``#sql*`` file in
+        its tmpdir when it starts, and install-db keeps its bootstrap
+        tables there: engines sharing /tmp destroy each other's work."""
+        return os.path.join(self.state_dir, 'tmp')
+
+    @property
     def my_cnf(self):
         return os.path.join(self.state_dir, 'my.cnf')
 
@@ -69,6 +76,7 @@ def render_my_cnf(paths: Paths, port: int, bind_address: str) -> str:
         'datadir = %s' % paths.datadir,
         'socket = %s' % paths.socket,
         'pid-file = %s' % paths.pid_file,
+        'tmpdir = %s' % paths.tmp_dir,
         'port = %d' % port,
         'bind-address = %s' % bind_address,
         'log-error = %s' % paths.error_log,
