@@ -6,7 +6,8 @@ from trove.db.api import new_id
 from trove.db.session import reader, writer
 
 RUNNING, COMPLETED, FAILED = 'running', 'completed', 'failed'
-# Outcomes of the old primary's rejoin (``rejoin``; None while pending).
+# Outcomes of the old primary's rejoin (``rejoin``; None while pending;
+# FAILED when it gave up).
 REJOINED, NOT_NEEDED = 'rejoined', 'not needed'
 
 
@@ -54,12 +55,15 @@ def _set(failover_id, **values):
                         .values(**values))
 
 
+def _rejoin_pending():
+    return (models.Failover.state == COMPLETED) & models.Failover.rejoin.is_(None)
+
+
 def pending_rejoins():
     """Completed failovers whose old primary has not rejoined yet, oldest first."""
     with reader() as session:
-        rows = list(session.scalars(select(models.Failover).where(
-            models.Failover.state == COMPLETED, models.Failover.rejoin.is_(None))
-            .order_by(models.Failover.started)))
+        rows = list(session.scalars(select(models.Failover).where(_rejoin_pending())
+                                    .order_by(models.Failover.started)))
         for row in rows:
             session.expunge(row)
         return rows
@@ -67,7 +71,10 @@ def pending_rejoins():
 
 def rejoin_pending(old_primary_id):
     """Whether ``old_primary_id`` lost a failover and has not rejoined yet."""
-    return any(r.old_primary_id == old_primary_id for r in pending_rejoins())
+    with reader() as session:
+        return session.scalars(select(models.Failover.id).where(
+            _rejoin_pending(), models.Failover.old_primary_id == old_primary_id)
+        ).first() is not None
 
 
 def rejoin_failed_once(failover_id, detail):

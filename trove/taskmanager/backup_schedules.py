@@ -25,12 +25,9 @@ from trove.db import backups as db_backups
 from trove.db import datastores
 from trove.db import models
 from trove.taskmanager import rpcapi as tm_rpcapi
+from trove.taskmanager.flows import restart as restart_flow
 
 LOG = logging.getLogger(__name__)
-
-
-def _error_text(exc):
-    return getattr(exc, 'msg', None) or str(exc) or type(exc).__name__
 
 
 def _parent(inst, run_number, full_every):
@@ -61,7 +58,7 @@ def run_slot(tm, row, slot):
         backup_schedules.delete(row.id)
         return None
     except Exception as exc:
-        text = 'Slot %s skipped: %s' % (slot.isoformat(), _error_text(exc))
+        text = 'Slot %s skipped: %s' % (slot.isoformat(), restart_flow._error_text(exc))
         LOG.warning('Backup schedule %s: %s', row.id, text)
         backup_schedules.ran(row.id, row.last_backup_id, text)
         return None

@@ -23,8 +23,6 @@ A failed attempt is recorded and retried every ``rejoin_interval`` seconds,
 up to ``rejoin_attempts`` times; then the rejoin ``failed`` with a fault.
 The work is idempotent: after a taskmanager dies, the next leader goes on.
 """
-import time
-
 from oslo_log import log as logging
 
 from trove.common import context as trove_context
@@ -33,6 +31,7 @@ from trove.common import states
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import failovers
+from trove.db import models
 from trove.guestagent import rpcapi as guest_rpcapi
 from trove.taskmanager.flows import failover as failover_flow
 from trove.taskmanager.flows import high_availability
@@ -70,7 +69,7 @@ def _failed(record, text):
     fault = ('Rejoining the replica set of %s failed %d times: %s. This instance stays '
              'down; rebuild or delete it.' % (record.new_primary_id, attempts, text))
     LOG.error('%s', fault)
-    failovers.end_rejoin(record.id, 'failed', fault)
+    failovers.end_rejoin(record.id, failovers.FAILED, fault)
     db_api.save_fault(record.old_primary_id, fault)
 
 
@@ -108,8 +107,8 @@ def rejoin(context, driver, record):
         return False
     high_availability.apply(context, new.id, driver)
     restart_flow.refresh_status(guest_rpcapi.GuestAPI(context, old.id), old.id)
-    when = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
-    detail = 'Rejoined as a replica of %s at %s.' % (new.id, when)
+    detail = 'Rejoined as a replica of %s at %s.' % (new.id,
+                                                     failover_flow._stamp(models.utcnow()))
     failovers.end_rejoin(record.id, failovers.REJOINED, detail)
     db_api.save_fault(old.id, '%s %s' % (record.detail or '', detail))
     LOG.warning('Old primary %s rejoined the replica set of %s', old.id, new.id)

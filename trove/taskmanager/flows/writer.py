@@ -22,7 +22,6 @@ from trove.taskmanager.flows import restart as restart_flow
 LOG = logging.getLogger(__name__)
 
 
-
 def _ports(inst):
     version = datastores.get_version_by_id(inst.datastore_version_id)
     return [access.datastore_port(version.manager)]
