@@ -16,7 +16,7 @@ from trove.backup import info as backup_info
 from trove.backup import requests
 from trove.backup import schedule as policy
 from trove.common import context as trove_context
-from trove.common import exception
+from trove.common import exception, readiness
 from trove.common.states import BackupState
 from trove.conf import CONF
 from trove.db import api as db_api
@@ -40,10 +40,9 @@ def _parent(inst, run_number, full_every):
 
 def run_slot(tm, row, slot):
     """The backup of ``row``'s ``slot`` (claimed already); returns its id or None."""
-    from trove.api.controllers import backups as api_backups
     try:
         inst = db_api.get_instance(row.instance_id)
-        api_backups.check_actionable(inst)
+        readiness.check_actionable(inst)
         parent = _parent(inst, row.runs + 1, row.full_every)
         backup = requests.request_backup(
             tm, row.tenant_id, inst, '%s %s' % (row.name, slot.strftime('%Y-%m-%dT%H:%M:%SZ')),

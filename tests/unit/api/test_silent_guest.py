@@ -1,7 +1,7 @@
 """A guest that has not reported is refused with the same 422 everywhere.
 
 Restart, resize, configuration attach, backups, guest logs, databases and
-the admin stop all answer the one message of guest_access.refuse_silent_guest;
+the admin stop all answer the one message of readiness.refuse_silent_guest;
 the admin reboot stays allowed (it is the repair) and ends a backup that such
 a guest can no longer finish instead of being refused because of it.
 """

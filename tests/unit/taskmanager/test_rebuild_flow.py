@@ -105,3 +105,24 @@ def test_unknown_image_is_refused_before_the_engine_stops(env, monkeypatch):
     assert api.get_task(inst) is Task.NONE and inst.datastore_version_id == old.id
     assert 'Upgrade refused: image img-next not found' in api.get_fault(iid).message
     assert Guest.calls == [] and not driver.called('rebuild_server')
+
+
+def test_a_delete_does_not_wait_behind_a_rebuild_waiting_for_the_guest(env):
+    import time
+    driver, iid, _server_id, old, new = env
+    Guest.comes_back = False
+    CONF.set_override('usage_timeout', 60)
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (_run(driver, iid, new), done.set()), daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    assert not done.is_set()     # waiting for the rebuilt guest's report
+    api.set_task(iid, Task.DELETING)   # what the API's delete does
+    started = time.monotonic()
+    assert done.wait(5)
+    assert time.monotonic() - started < 2
+    inst = api.get_instance(iid)
+    assert api.get_task(inst) is Task.DELETING
+    assert inst.datastore_version_id == old.id
+    assert api.get_fault(iid) is None
+    assert task_requests.load(iid) is None

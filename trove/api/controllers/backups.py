@@ -11,12 +11,11 @@ import datetime
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import guest_access
 from trove.api.schemas import backups as schemas
 from trove.api.views import backups as views
 from trove.backup import info as backup_info
 from trove.backup import requests
-from trove.common import exception, policy, states
+from trove.common import exception, policy, readiness
 from trove.common.states import BackupState
 from trove.conf import CONF
 from trove.db import api as db_api
@@ -24,7 +23,6 @@ from trove.db import backups as db_backups
 from trove.db import datastores, models
 
 LOG = logging.getLogger(__name__)
-Task = states.InstanceTask
 
 
 def get_taskmanager(context):
@@ -34,19 +32,6 @@ def get_taskmanager(context):
 
 
 ServiceUnavailable = requests.ServiceUnavailable
-
-
-def check_actionable(inst):
-    """422 unless the instance is ACTIVE, idle and its service answers and
-    reports (guest_access.refuse_silent_guest)."""
-    task = Task.from_code(inst.task_id)
-    service = db_api.get_service_status(inst.id)
-    status = states.ServiceStatus.from_code(service.status_id) if service else None
-    if (task not in (Task.NONE, Task.RESTART_REQUIRED)
-            or (inst.server_status or '').upper() not in ('ACTIVE', 'HEALTHY')
-            or status is None or not status.action_is_allowed):
-        raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.action)
-    guest_access.refuse_silent_guest(inst.id, service)
 
 
 def _version_info(cache, version_id):
@@ -136,7 +121,7 @@ class BackupController:
                                               'service stores backups with %s'
                                        % (driver, CONF.backup.storage_driver))
         inst = db_api.get_instance(data['instance'], context.owner)
-        check_actionable(inst)
+        readiness.check_actionable(inst)
         version = datastores.get_version_by_id(inst.datastore_version_id)
         ds = datastores.get_datastore(version.datastore_id)
         if version.manager not in backup_info.SUPPORTED_MANAGERS:

@@ -12,9 +12,8 @@ from oslo_log import log as logging
 from sqlalchemy import func, select
 
 from trove.api import wsgi
-from trove.api.controllers import guest_access
 from trove.api.controllers import instances as instances_ctl
-from trove.common import exception, quota, states
+from trove.common import exception, quota, readiness, states
 from trove.db import api as db_api
 from trove.db import backups as db_backups
 from trove.db import models
@@ -39,7 +38,7 @@ def running_backups(instance_id):
 
 def validate_can_perform_action(inst):
     """422 unless the server is up, the task idle, the service usable and
-    reporting (guest_access.refuse_silent_guest), and no backup runs."""
+    reporting (readiness.refuse_silent_guest), and no backup runs."""
     task = Task.from_code(inst.task_id)
     if task not in ACTIONABLE_TASKS:
         raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
@@ -53,7 +52,7 @@ def validate_can_perform_action(inst):
         raise exception.UnprocessableEntity(
             detail='instance %s is not available: its database service is %s.'
                    % (inst.id, status.api_status))
-    guest_access.refuse_silent_guest(inst.id, row)
+    readiness.refuse_silent_guest(inst.id, row)
     if running_backups(inst.id):
         raise exception.UnprocessableEntity(
             detail='instance %s is not available: a backup is running.' % inst.id)

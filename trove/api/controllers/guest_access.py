@@ -5,13 +5,13 @@ tests replace it with a fake.  :func:`ready_guest` is the gate every one of
 those requests passes: the instance must belong to the caller's project
 (else 404, as for a missing one) and be ACTIVE with a running or healthy
 database service whose heartbeat is current (else 422, as upstream).
-:func:`refuse_silent_guest` is the heartbeat part of that gate, shared by
+``readiness.refuse_silent_guest`` is the heartbeat part of that gate, shared by
 every request that needs the guest (actions, backups, configuration, logs)
 so a guest that has not reported is refused with the same 422 everywhere.
 """
 from trove.api import links, middleware
 from trove.api.views import instances as instance_views
-from trove.common import exception, policy, states
+from trove.common import exception, policy, readiness, states
 from trove.db import api as db_api
 
 _READY = frozenset({states.ServiceStatus.RUNNING, states.ServiceStatus.HEALTHY})
@@ -40,7 +40,7 @@ def ready_guest(req, instance_id, rule=None):
         raise exception.UnprocessableEntity(
             detail='instance %s is not ready (status %s, database service %s).'
                    % (instance_id, status, shown))
-    refuse_silent_guest(inst.id, service)
+    readiness.refuse_silent_guest(inst.id, service)
     if inst.slave_of_id and req.method != 'GET':
         # The agent's admin bypasses read_only: a change here would be a
         # transaction the primary never had, and break the stream.
@@ -49,20 +49,6 @@ def ready_guest(req, instance_id, rule=None):
             'primary; they reach the replica through replication.'
             % (inst.id, inst.slave_of_id))
     return context, inst, get_guest(context, inst.id)
-
-
-def refuse_silent_guest(instance_id, service=None):
-    """422 when the guest has not reported within agent_heartbeat_expiry.
-
-    ``service`` is the instance's service status row when already loaded.
-    The admin reboot does not pass here: it is the repair for such a guest.
-    """
-    if service is None:
-        service = db_api.get_service_status(instance_id)
-    if instance_views.heartbeat_expired(service):
-        raise exception.UnprocessableEntity(
-            detail='instance %s is not ready: its guest agent has not reported '
-                   'recently.' % instance_id)
 
 
 def page_limit(context, page_size):

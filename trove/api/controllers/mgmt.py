@@ -12,7 +12,7 @@ from trove.api import links, middleware, wsgi
 from trove.api.controllers import claims, guest_access, rebuilds
 from trove.api.controllers import instances as instance_ctl
 from trove.api.views import instances as views
-from trove.common import exception, policy, states
+from trove.common import exception, policy, readiness, states
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import configurations as config_db
@@ -163,7 +163,7 @@ class MgmtInstanceController:
         if task not in claims.ACTIONABLE_TASKS:
             raise exception.InstanceNotAvailable(instance_id=inst.id, task=task.name)
         if name == 'stop':
-            guest_access.refuse_silent_guest(inst.id)
+            readiness.refuse_silent_guest(inst.id)
             guest_access.get_guest(context, inst.id).stop_db()
             LOG.info('Instance %s: database stopped by an administrator', inst.id)
             return wsgi.Result(status=202)

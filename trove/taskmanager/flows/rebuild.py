@@ -86,7 +86,7 @@ def _run(context, driver, req):
     guest.create_queue()
     guest.prepare(request=_prepare_request(driver, inst, version))
     timeout = CONF.usage_timeout
-    status = restart_flow.wait_for_running(inst.id, since, timeout)
+    status = restart_flow.wait_for_running(inst.id, since, timeout, task=Task.UPGRADING)
     if status is None:
         return ('The guest did not report a running database within %d seconds of the '
                 'rebuild on image %s.' % (timeout, req.image_id or 'default'))
@@ -106,6 +106,12 @@ def rebuild(context, driver, req):
         task_requests.finish(req.instance_id, refund=True, action=req.action)
         restart_flow.finish(req.instance_id, Task.UPGRADING,
                             '%s refused: %s' % (req.action.capitalize(), exc))
+        return
+    except restart_flow.TaskChanged:
+        # A delete took over while the rebuild waited; it gives the quota back.
+        LOG.info('Instance %s left UPGRADING while its %s waited (deleted?)',
+                 req.instance_id, req.action)
+        task_requests.finish(req.instance_id, action=req.action)
         return
     except Exception as exc:
         LOG.exception('%s of %s failed', req.action.capitalize(), req.instance_id)
