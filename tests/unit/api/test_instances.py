@@ -194,3 +194,17 @@ def test_admin_of_another_project_resets_and_deletes_by_id(app, roles_header, re
     assert db_api.get_task(db_api.get_instance(inst['id'])) is Task.DELETING
     # Lists stay the URL project's.
     assert call(app, 'GET', '/v1.0/admin-project/instances')[1] == {'instances': []}
+
+
+def test_create_is_one_write_and_answers_what_show_answers(app, recorder, count_writes):
+    from trove.db import api as api_module
+    from trove.db import quotas as quotas_module
+    _create(app, name='warm')          # the project's usage rows exist from here
+    writes, quota_writes = count_writes(api_module), count_writes(quotas_module)
+    created = _create(app, name='db2')
+    # The row, its quota charge and its build request: one transaction.
+    assert (len(writes), len(quota_writes)) == (1, 0)
+    status, shown = call(app, 'GET', BASE + '/' + created['id'])
+    assert status == 200
+    shown['instance'].pop('high_availability', None)
+    assert created == shown['instance']

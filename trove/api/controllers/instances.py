@@ -251,24 +251,30 @@ class InstanceController:
                      ds_version=version.name, image_id=version.image_id,
                      databases=databases, users=users, volume_size=volume_size,
                      backup_id=backup_id, overrides=overrides)
-        # Only the row is under the quota: once it exists it counts, even if
-        # the cast below fails and leaves it in ERROR for the user to delete.
-        # The build request is stored with the row: a taskmanager that dies
-        # with the cast redoes the build from it (taskmanager.recovery).
-        inst = quota.run_with_quotas(
-            context.project_id, quota.instance_deltas(+1, flavor.ram, volume_size),
-            lambda: db_api.create_instance(dict(
-                name=data['name'], tenant_id=context.project_id, flavor_id=str(flavor.id),
-                volume_size=volume_size, datastore_version_id=version.id,
-                region_id=CONF.region, access=json.dumps(access) if access else None,
-                encrypted_key=_new_rpc_key(), configuration_id=config_id),
-                also=lambda session, inst_id: task_requests.save(
-                    session, inst_id, 'create_instance', build)))
+        # The row, its quota and its build request are one transaction: once
+        # the row exists it counts, even if the cast below fails and leaves it
+        # in ERROR for the user to delete; a taskmanager that dies with the
+        # cast redoes the build from the request (taskmanager.recovery).
+        charge = quota.charger(context.project_id,
+                               quota.instance_deltas(+1, flavor.ram, volume_size))
+
+        def charge_and_store(session, inst_id):
+            charge(session)
+            task_requests.save(session, inst_id, 'create_instance', build)
+        inst = db_api.create_instance(dict(
+            name=data['name'], tenant_id=context.project_id, flavor_id=str(flavor.id),
+            volume_size=volume_size, datastore_version_id=version.id,
+            region_id=CONF.region, access=json.dumps(access) if access else None,
+            encrypted_key=_new_rpc_key(), configuration_id=config_id),
+            also=charge_and_store)
         LOG.info('Instance %s (%s) requested: %s %s, flavor %s, volume %s GB',
                  inst.id, inst.name, ds.name, version.name, flavor.id, volume_size)
         high_availability.apply(inst.id, ha)
         self._cast_create(context, inst, build)
-        return self._show_new(req, context, inst)
+        # A new instance has no fault, backup or replica yet: only its
+        # service row (NEW) is read back.
+        return {'instance': views.detail_view(req, context, views.InstanceInfo(
+            inst, ds, version, db_api.get_service_status(inst.id), replica_ids=[]))}
 
     def _show_new(self, req, context, inst):
         """The view of a just-created instance (its row read again)."""
