@@ -102,3 +102,54 @@ def test_missing_or_invalid_token_is_unauthorized(stack, alice):
 def test_versions_stay_public(stack):
     with urllib.request.urlopen('http://127.0.0.1:%d/' % stack.port, timeout=10) as resp:
         assert resp.status == 200
+
+
+def _database_endpoint(keystone, stack):
+    """Register this API as the catalog's ``database`` service (idempotent)."""
+    admin = keystone.admin_token()
+    _, _, body = keystone.call('GET', '/services?type=database', token=admin)
+    if body['services']:
+        return
+    _, _, body = keystone.call('POST', '/services', {'service': {
+        'type': 'database', 'name': 'trove', 'enabled': True}}, admin)
+    url = 'http://127.0.0.1:%d/v1.0/$(project_id)s' % stack.port
+    for interface in ('public', 'internal'):
+        status, _, _ = keystone.call('POST', '/endpoints', {'endpoint': {
+            'service_id': body['service']['id'], 'interface': interface, 'url': url,
+            'region_id': 'RegionOne'}}, admin)
+        assert status == 201
+
+
+def _openstack(keystone, *args):
+    """``openstack <args> -f json`` as the cloud admin; returns the parsed output."""
+    import subprocess
+    import sys
+    env = dict(os.environ, OS_AUTH_URL=keystone.url, OS_USERNAME='admin',
+               OS_PASSWORD=ADMIN_PASSWORD, OS_PROJECT_NAME='admin',
+               OS_USER_DOMAIN_ID='default', OS_PROJECT_DOMAIN_ID='default',
+               OS_IDENTITY_API_VERSION='3', OS_REGION_NAME='RegionOne')
+    cli = os.path.join(os.path.dirname(sys.executable), 'openstack')
+    res = subprocess.run([cli, *args, '-f', 'json'], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def test_cli_quota_commands_take_a_project_name(stack, keystone, alice):
+    """``openstack database quota show|update <name>``: troveclient resolves the
+    name through Keystone's projects API, the API gets the project's id."""
+    project_id, _ = alice
+    _database_endpoint(keystone, stack)
+    updated = _openstack(keystone, 'database', 'quota', 'update', 'alice-project',
+                         'instances', '3')
+    assert updated == {'instances': 3}
+    shown = {row['Resource']: row for row in
+             _openstack(keystone, 'database', 'quota', 'show', 'alice-project')}
+    assert shown['instances']['Limit'] == 3
+    assert shown['instances']['In Use'] == 0
+    # The same limit, asked for by the project's id.
+    status, body = stack.call('GET', '/%s/mgmt/quotas/%s' % (
+        keystone.token('admin', ADMIN_PASSWORD, 'admin')[1]['project']['id'], project_id),
+        keystone.admin_token())
+    assert status == 200
+    assert {q['resource']: q['limit'] for q in body['quotas']}['instances'] == 3
