@@ -182,3 +182,27 @@ def test_delete_removes_the_consumers(app, guest, kms, refs, inst):
     code, _ = call(app, 'DELETE', '/v1.0/t1/instances/%s' % inst)
     assert code == 202
     assert kms.consumers_of(refs['a']) == []
+
+
+def test_replicas_follow_their_primary(app, monkeypatch, tmp_path, kms, refs):
+    primary, replica = _instance(), _instance()
+    db_api.update_instance(replica, slave_of_id=primary)
+    guests = {iid: TlsGuest(str(tmp_path / iid)) for iid in (primary, replica)}
+    monkeypatch.setattr(guest_access, 'get_guest', lambda ctx, iid: guests[iid])
+    code, body = call(app, 'POST', _url(primary), {'ssl': {
+        'enable': True, 'container_ref': refs['a'], 'mode': 'enforced'}})
+    assert code == 200, body
+    assert guests[replica].manager.ssl_show(None)['mode'] == 'enforced'
+    assert sorted(kms.consumers_of(refs['a'])) == sorted([primary, replica])
+    assert db_api.get_instance(replica).ssl_ref == refs['a']
+    assert call(app, 'GET', _url(replica))[1]['ssl']['status'] == 'on'
+    code, body = call(app, 'POST', _url(primary), {'ssl': {'disable': True}})
+    assert code == 200
+    assert guests[replica].manager.ssl_show(None)['status'] == 'off'
+    assert kms.consumers_of(refs['a']) == []
+    # A replica that cannot follow gets a fault; the primary's change stands.
+    guests[replica].manager.ssl_rollback(None)   # its own previous state is used up
+    code, body = call(app, 'POST', _url(primary), {'ssl': {'rollback': True}})
+    assert (code, body['ssl']['mode']) == (200, 'enforced')
+    assert 'did not reach this replica' in db_api.get_fault(replica).message
+    assert db_api.get_fault(primary) is None

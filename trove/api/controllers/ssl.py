@@ -23,6 +23,7 @@ from trove.api.controllers import guest_access
 from trove.api.schemas import ssl as schemas
 from trove.common import exception, key_manager, states
 from trove.db import api as db_api
+from trove.db import replicas
 
 LOG = logging.getLogger(__name__)
 _STATUSES = ('ACTIVE', 'RESTART_REQUIRED')
@@ -61,34 +62,64 @@ class SSLController:
             raise exception.BadRequest(detail='enable needs container_ref')
         context, inst, guest = guest_access.ready_guest(req, id, rule='instance:ssl_action',
                                                          statuses=_STATUSES)
-        old = _state(inst)
-        if chosen[0] == 'enable':
-            new, answer = self._enable(context, inst, guest, body)
-        elif chosen[0] == 'disable':
-            new, answer = {'mode': None, 'ssl_ref': None, 'password_ref': None}, \
-                guest.ssl_disable()
+        action = chosen[0]
+        if action == 'rollback' and inst.ssl_previous is None:
+            raise exception.BadRequest(detail='there is no previous TLS state of '
+                                       'instance %s to roll back to' % inst.id)
+        change = self._change(context, action, body)
+        answer = self._apply(context, inst, guest, change)
+        for replica_id in replicas.replica_ids(inst.id):
+            self._follow(context, replica_id, change)
+        return {'ssl': answer}
+
+    def _change(self, context, action, body):
+        """What to do on each member: the action, and for enable the secrets
+        (read once, with the user's token) and the refs."""
+        change = {'action': action}
+        if action == 'enable':
+            secrets = key_manager.Secrets(context)
+            password_ref = body.get('password_ref')
+            change.update(
+                mode=body.get('mode') or 'basic', ssl_ref=body['container_ref'],
+                password_ref=password_ref, p12=secrets.payload(body['container_ref']),
+                password=secrets.password(password_ref) if password_ref else None)
+        return change
+
+    def _apply(self, context, inst, guest, change):
+        """Change one member's TLS on its guest, then its row and consumers."""
+        old, action = _state(inst), change['action']
+        if action == 'enable':
+            answer = guest.ssl_apply(mode=change['mode'], p12=change['p12'],
+                                     password=change['password'])
+            new = {'mode': answer['mode'], 'ssl_ref': change['ssl_ref'],
+                   'password_ref': change['password_ref']}
+        elif action == 'disable':
+            answer = guest.ssl_disable()
+            new = {'mode': None, 'ssl_ref': None, 'password_ref': None}
         else:
-            if inst.ssl_previous is None:
-                raise exception.BadRequest(detail='there is no previous TLS state of '
-                                           'instance %s to roll back to' % inst.id)
-            new, answer = json.loads(inst.ssl_previous), guest.ssl_rollback()
-        self._record(context, inst, old, new, chosen[0])
+            answer = guest.ssl_rollback()
+            new = json.loads(inst.ssl_previous) if inst.ssl_previous else {
+                'mode': answer['mode'], 'ssl_ref': None, 'password_ref': None}
+        self._record(context, inst, old, new, action)
         if answer.get('restart_required'):
             db_api.set_task(inst.id, states.InstanceTask.RESTART_REQUIRED,
                             expected={states.InstanceTask.NONE,
                                       states.InstanceTask.RESTART_REQUIRED})
-        return {'ssl': answer}
+        return answer
 
-    def _enable(self, context, inst, guest, body):
-        """Read the secrets, check the refs can be consumed, apply on the guest."""
-        container_ref, password_ref = body['container_ref'], body.get('password_ref')
-        secrets = key_manager.Secrets(context)
-        payload = secrets.payload(container_ref)
-        password = secrets.password(password_ref) if password_ref else None
-        answer = guest.ssl_apply(mode=body.get('mode') or 'basic', p12=payload,
-                                 password=password)
-        return ({'mode': answer['mode'], 'ssl_ref': container_ref,
-                 'password_ref': password_ref}, answer)
+    def _follow(self, context, replica_id, change):
+        """A replica serves what its primary serves (clients fail over to it
+        with the same CA and mode).  A replica that cannot follow keeps its
+        state and gets a fault; the primary's change stands."""
+        try:
+            replica = db_api.get_instance(replica_id)
+            self._apply(context, replica, guest_access.get_guest(context, replica_id),
+                        change)
+        except exception.TroveError as exc:
+            LOG.warning('Replica %s did not follow the TLS %s: %s', replica_id,
+                        change['action'], exc)
+            db_api.save_fault(replica_id, 'The TLS %s of the primary did not reach this '
+                              'replica: %s' % (change['action'], exc))
 
     def _record(self, context, inst, old, new, action):
         """Persist the new state (the old one kept for rollback, none after a
