@@ -65,6 +65,7 @@ def stack(keystone, barbican):
     project_id = keystone.create_member('tls-user', 'tls-user-pw', 'tls-project')
     token, _ = keystone.token('tls-user', 'tls-user-pw', 'tls-project')
     st = TlsStack(keystone, barbican, project_id, token)
+    helpers.with_store(st)  # replicas start from a backup of their primary
     try:
         yield st.start()
     finally:
@@ -85,9 +86,11 @@ def _address(inst):
     return inst['addresses'][0]['address']
 
 
-def _connect(inst, ca=None):
-    """True when ``app`` gets a session: plain (no ``ca``) or verified TLS."""
-    kwargs = {'ssl_ca': ca, 'ssl_verify_identity': True} if ca else {'ssl_disabled': True}
+def _connect(inst, ca=None, identity=True):
+    """True when ``app`` gets a session: plain (no ``ca``) or TLS verified
+    against ``ca`` (and the address, unless ``identity`` is false)."""
+    kwargs = ({'ssl_ca': ca, 'ssl_verify_identity': identity, 'ssl_verify_cert': True}
+              if ca else {'ssl_disabled': True})
     try:
         conn = pymysql.connect(host=_address(inst), port=3306, user='app', password=PASSWORD,
                                database='shop', connect_timeout=10, **kwargs)
@@ -165,6 +168,22 @@ def test_tls_lifecycle(stack, instance):
     assert (code, reply['ssl']['mode']) == (200, 'basic'), reply
     assert _connect(instance) and _connect(instance, ca_a) and not _connect(instance, ca_b)
     assert _ssl(stack, instance, {'rollback': True})[0] == 400
+
+    # A replica made now serves its primary's certificate (issued for the
+    # primary's address: the client checks the CA only, as the plugin does).
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls-replica', 'replica_of': instance['id']}})
+    assert code == 200, reply
+    replica = helpers.ready(stack, reply['instance']['id'], timeout=600)
+    code, shown = stack.request('GET', '/instances/%s/ssl' % replica['id'])
+    assert (code, shown['ssl']['status'], shown['ssl']['mode']) == (200, 'on', 'basic')
+    assert _connect(replica, ca_a, identity=False)
+    assert not _connect(replica, ca_b, identity=False)
+    assert sorted(_consumers(stack, a_ref)) == sorted([instance['id'], replica['id']])
+    code, _ = stack.request('DELETE', '/instances/%s' % replica['id'])
+    assert code == 202
+    assert _consumers(stack, a_ref) == [instance['id']]
+    stack.wait_instance(replica['id'], lambda c, b: c == 404, timeout=120)
 
     _assert_no_secret_logged(stack, [P12_PASSWORD, a['key'].strip(), b['key'].strip()])
 

@@ -9,6 +9,8 @@ from castellan.common import exception as km_exc
 
 from tests.functional import tls_certs
 from tests.unit.api.conftest import call
+from tests.unit.api.test_configurations_api import _instance as cfg_instance
+from tests.unit.api.test_configurations_api import tm  # noqa: F401
 from tests.unit.api.test_users_databases import FakeGuest, _instance
 from tests.unit.guestagent.test_tls_rpc import TlsEngine
 from trove.api.controllers import guest_access
@@ -206,3 +208,43 @@ def test_replicas_follow_their_primary(app, monkeypatch, tmp_path, kms, refs):
     assert (code, body['ssl']['mode']) == (200, 'enforced')
     assert 'did not reach this replica' in db_api.get_fault(replica).message
     assert db_api.get_fault(primary) is None
+
+
+def test_a_new_replica_gets_the_primary_tls(app, tm, kms, refs):  # noqa: F811
+    from trove.db import task_requests
+    primary = cfg_instance(tm, compute_instance_id='srv-1', hostname='127.0.0.9')
+    db_api.update_instance(primary, ssl_mode='enforced', ssl_ref=refs['b'],
+                           ssl_password_ref=refs['pw'])
+    code, body = call(app, 'POST', '/v1.0/t1/instances', {'instance': {
+        'name': 'r', 'replica_of': primary}})
+    assert code == 200, body
+    cast = [kw for method, kw in tm.calls if method == 'create_replica'][0]
+    tls = cast['tls']
+    assert (tls['mode'], tls['ssl_ref'], tls['password']) == ('enforced', refs['b'],
+                                                              P12_PASSWORD)
+    assert base64.b64decode(tls['p12']) == kms.secrets[key_manager.secret_id(refs['b'])]
+    replica = cast['instance_id']
+    assert kms.consumers_of(refs['b']) == kms.consumers_of(refs['pw']) == [replica]
+    assert task_requests.load(replica)[1]['tls']['mode'] == 'enforced'  # for a redo
+
+
+def test_taskmanager_client_sends_tls_at_1_8(monkeypatch):
+    from trove.taskmanager import manager as tm_manager
+    from trove.taskmanager import rpcapi as tm_rpcapi
+    sent = []
+
+    class Client:
+        def prepare(self, version):
+            self.version = version
+            return self
+
+        def cast(self, context, method, **kwargs):
+            sent.append((self.version, 'tls' in kwargs))
+    monkeypatch.setattr(tm_rpcapi.rpc, 'get_client', lambda *a, **kw: Client())
+    api = tm_rpcapi.TaskManagerAPI('ctx')
+    args = dict(instance_id='i', primary_id='p', flavor={}, datastore_manager='mariadb',
+                ds_version='10.11', image_id=None, volume_size=1)
+    api.create_replica(**args)
+    api.create_replica(tls={'mode': 'basic'}, **args)
+    assert sent == [('1.6', False), ('1.8', True)]
+    assert tm_manager.Manager.target.version == tm_rpcapi.TaskManagerAPI.VERSION == '1.8'

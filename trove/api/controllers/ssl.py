@@ -14,6 +14,7 @@ when it is true the instance shows RESTART_REQUIRED until it restarts.
 The instance row keeps the mode, the refs and the previous state (the
 guest keeps the previous files), which is what rollback swaps back.
 """
+import base64
 import json
 
 from oslo_log import log as logging
@@ -149,3 +150,28 @@ def release_consumers(context, inst):
     secrets = key_manager.Secrets(context)
     for ref in sorted(refs):
         secrets.remove_consumer(ref, inst.id)
+
+
+def replica_tls(context, primary):
+    """The primary's TLS for a new replica (``tls`` of the taskmanager's
+    create_replica), the secrets read now with the user's token; None when
+    the primary serves none.  A secret gone is a 400 before anything exists."""
+    if not primary.ssl_mode or not primary.ssl_ref:
+        return None
+    secrets = key_manager.Secrets(context)
+    password_ref = primary.ssl_password_ref
+    return {'mode': primary.ssl_mode, 'ssl_ref': primary.ssl_ref,
+            'password_ref': password_ref,
+            'p12': base64.b64encode(secrets.payload(primary.ssl_ref)).decode(),
+            'password': secrets.password(password_ref) if password_ref else None}
+
+
+def register_consumers(context, instance_id, tls):
+    """The new replica consumes the primary's secrets (with the user's token:
+    the taskmanager has none)."""
+    secrets = key_manager.Secrets(context)
+    for ref in sorted(_refs(tls)):
+        try:
+            secrets.add_consumer(ref, instance_id)
+        except exception.TroveError as exc:
+            LOG.warning('Replica %s is not a consumer of %s: %s', instance_id, ref, exc)
