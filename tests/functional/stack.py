@@ -43,6 +43,9 @@ def engine_version():
 class Stack:
     """Config, processes and CLI of one test deployment."""
 
+    # What request() sends as X-Auth-Token (a stack on keystone sets a real one).
+    auth_token = 'opaque'
+
     def __init__(self, usage_timeout=300, address_prefix=None, tenant='tenant-a',
                  guest_config=None, local_opts=None, default_opts=None, transport=None,
                  database=None, sections=None):
@@ -199,7 +202,7 @@ class Stack:
         req = urllib.request.Request(self.endpoint_at(port or self.port) + path, data=data,
                                      method=method,
                                      headers={'Content-Type': 'application/json',
-                                              'X-Auth-Token': 'opaque'})
+                                              'X-Auth-Token': self.auth_token})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 raw = resp.read()

@@ -13,7 +13,7 @@ import signal
 import pymysql
 import pytest
 
-from tests.functional import engine_env
+from tests.functional import engine_env, tls_certs
 from tests.functional import replication_env as renv
 from trove.common import template
 from trove.common.prepare import PrepareRequest
@@ -124,6 +124,34 @@ def test_replica_keeps_following_after_a_restart(pair):
     assert _caught_up(replica, primary)
     assert 'fig' in _names(replica)
     assert replica.engine.replication.status()['read_only']
+
+
+def _tls(member, apply):
+    """Change the member's TLS (restarting when it says so)."""
+    with renv.as_member(member, 'mariadb'):
+        if apply(member.engine.tls)['restart_required']:
+            member.engine.restart()
+
+
+def test_replica_follows_a_primary_that_enforces_tls(pair):
+    primary, replica = pair['members']
+    bundle = tls_certs.make_bundle(primary.address, 'alice')
+    _tls(primary, lambda tls: tls.apply(mode='enforced', p12=bundle['p12_payload']))
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host=primary.address, port=primary.port, user='alice',
+                        password=PASSWORD, database='shop', ssl_disabled=True,
+                        connect_timeout=5)
+    _sql(primary, "INSERT INTO items VALUES (50, 'guava')")  # TLS: PyMySQL prefers it
+    assert _caught_up(replica, primary)
+    assert 'guava' in _names(replica)
+    with replica.engine.admin.cursor() as cur:
+        cur.execute('SHOW SLAVE STATUS')
+        status = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    assert status['Master_SSL_Allowed'] == 'Yes'
+    _tls(primary, lambda tls: tls.disable())
+    _sql(primary, 'DELETE FROM items WHERE id = 50')
+    assert _caught_up(replica, primary)  # and back without TLS
+    assert 'guava' not in _names(replica)
 
 
 def test_switchover_reverses_the_flow(pair):

@@ -10,6 +10,7 @@ import webob.dec
 from trove.api import wsgi
 from trove.api.controllers import databases, datastores, flavors, instances, versions
 from trove.api.controllers import logs, root, users
+from trove.api.controllers import ssl as ssl_api
 from trove.api.controllers import configurations, instance_actions, parameters
 from trove.api.controllers import failovers, limits, mgmt, quotas
 from trove.api.controllers import backup_schedules, backup_strategies, backups, volume_types
@@ -122,6 +123,9 @@ def _configuration_routes(mapper):
     log = wsgi.Resource(logs.LogController())
     _connect(mapper, log, base + '/log', 'index', 'GET')
     _connect(mapper, log, base + '/log', 'create', 'POST')
+    tls = wsgi.Resource(ssl_api.SSLController())
+    _connect(mapper, tls, base + '/ssl', 'index', 'GET')
+    _connect(mapper, tls, base + '/ssl', 'create', 'POST')
     cfg = wsgi.Resource(configurations.ConfigurationController())
     base = '/{tenant_id}/configurations'
     _resource(mapper, cfg, base, item=ITEM + (('edit', 'PATCH'), ('update', 'PUT')))

@@ -155,6 +155,11 @@ class DatastoreOperationNotSupported(TroveError):
                '\'%(datastore)s\' datastore.')
 
 
+class KeyManagerError(TroveError):
+    code = 503
+    message = 'Key manager error: %(detail)s'
+
+
 class ComputeError(TroveError):
     code = 500
     message = 'Compute driver error: %(detail)s'

@@ -75,6 +75,13 @@ class Instance(Base):
     region_id: Mapped[str | None] = mapped_column(String(255))
     encrypted_key: Mapped[str | None] = mapped_column(String(255))
     access: Mapped[str | None] = mapped_column(Text)
+    # TLS (api/controllers/ssl.py): mode (None = off), the Barbican refs of
+    # the PKCS#12 container and its password, and the JSON of the state
+    # before the last change (for rollback; None = nothing to roll back to).
+    ssl_mode: Mapped[str | None] = mapped_column(String(16))
+    ssl_ref: Mapped[str | None] = mapped_column(String(255))
+    ssl_password_ref: Mapped[str | None] = mapped_column(String(255))
+    ssl_previous: Mapped[str | None] = mapped_column(Text)
 
 
 class ServiceStatusRow(Base):

@@ -22,6 +22,7 @@ from trove.guestagent import guest_log
 from trove.guestagent import heartbeat
 from trove.guestagent import replication_report
 from trove.guestagent import replication_rpc
+from trove.guestagent import tls_rpc
 from trove.guestagent.backup import runner as backup_runner
 from trove.guestagent.engine_op import engine_op as _engine_op
 
@@ -63,12 +64,12 @@ def paginate(items, key, limit=None, marker=None, include_marker=False):
     return [items, None]
 
 
-class Manager(replication_rpc.ReplicationEndpoints):
+class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints):
     """Engine-independent guest operations."""
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.8')
+    target = messaging.Target(version='1.9')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)

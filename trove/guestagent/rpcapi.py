@@ -22,6 +22,9 @@ Version history:
   1.7 - set_synchronous (synchronous replication of a member)
   1.8 - set_failover_guard (a member of a highly available set keeps a
         down engine down at agent start until it is rejoined)
+  1.9 - ssl_apply, ssl_disable, ssl_rollback, ssl_show (TLS of the engine;
+        the PKCS#12 container travels base64-encoded, sealed like every
+        guest RPC argument)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -29,6 +32,8 @@ same class by oslo.messaging (it is the allowed remote-exception module), so
 the API answers with its status.  A timeout becomes GuestTimeout and any
 other remote failure GuestError.
 """
+import base64
+
 import oslo_messaging as messaging
 
 from trove.common import exception
@@ -44,7 +49,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.8'
+    VERSION = '1.9'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -267,3 +272,21 @@ class GuestAPI:
     def get_replication_status(self):
         """``{role, following, healthy, lag, error, read_only, position}``."""
         return self._call15('get_replication_status', CONF.agent_call_low_timeout)
+
+    # -- TLS (1.9) ---------------------------------------------------------
+    def ssl_apply(self, *, mode, p12, password=None):
+        """Serve the certificate of PKCS#12 ``p12`` (bytes) in ``mode``;
+        ``{status, mode, subject, ..., restart_required}``."""
+        return self._call('ssl_apply', CONF.agent_call_high_timeout, version='1.9',
+                          mode=mode, p12=base64.b64encode(p12).decode(), password=password)
+
+    def ssl_disable(self):
+        return self._call('ssl_disable', CONF.agent_call_high_timeout, version='1.9')
+
+    def ssl_rollback(self):
+        """Back to the state before the last apply or disable (once)."""
+        return self._call('ssl_rollback', CONF.agent_call_high_timeout, version='1.9')
+
+    def ssl_show(self, *, include_certificate=False):
+        return self._call('ssl_show', CONF.agent_call_low_timeout, version='1.9',
+                          include_certificate=include_certificate)

@@ -41,7 +41,7 @@ class Manager:
     """Taskmanager operations."""
 
     # Highest RPC version served; see rpcapi.py for the history.
-    target = messaging.Target(version='1.7')
+    target = messaging.Target(version='1.8')
 
     def __init__(self, driver=None):
         self.driver = driver or compute.get_driver()
@@ -106,14 +106,16 @@ class Manager:
 
     # -- replication (1.6) --------------------------------------------------------
     def create_replica(self, context, instance_id, primary_id, flavor, datastore_manager,
-                       ds_version, image_id=None, volume_size=None, overrides=None):
-        """Build replica ``instance_id`` of ``primary_id`` from a snapshot of it."""
+                       ds_version, image_id=None, volume_size=None, overrides=None,
+                       tls=None):
+        """Build replica ``instance_id`` of ``primary_id`` from a snapshot of it
+        (serving the primary's TLS when ``tls`` is given)."""
         req = create.CreateRequest(
             instance_id=instance_id, flavor=flavor, datastore_manager=datastore_manager,
             ds_version=ds_version, image_id=image_id, volume_size=volume_size,
             overrides=overrides or {})
         with _running(instance_id, 'create_replica'):
-            replication.create_replica(context, self.driver, req, primary_id)
+            replication.create_replica(context, self.driver, req, primary_id, tls=tls)
 
     def detach_replica(self, context, instance_id):
         with _running(instance_id, 'detach_replica'):

@@ -11,6 +11,9 @@ Version history:
         eject_replica_source
   1.7 - apply_high_availability (push a replica set's failover guard and
         synchronous mode to its members)
+  1.8 - create_replica takes ``tls`` (the primary's TLS for the new
+        replica: mode, refs, the PKCS#12 container as base64 and its
+        password; only in this sealed cast and the encrypted task request)
 
 apply_configuration is a call with a short timeout (the same 1.1 method on
 the server): as upstream, PUT /instances/{id} and PATCH /configurations/{id}
@@ -30,7 +33,7 @@ LOG = logging.getLogger(__name__)
 class TaskManagerAPI:
     """Casts long work to the taskmanager."""
 
-    VERSION = '1.7'
+    VERSION = '1.8'
 
     def __init__(self, context):
         self.context = context
@@ -123,12 +126,16 @@ class TaskManagerAPI:
 
     # -- replication (1.6) ----------------------------------------------------------
     def create_replica(self, *, instance_id, primary_id, flavor, datastore_manager,
-                       ds_version, image_id, volume_size, overrides=None):
-        """Build replica ``instance_id`` (in BUILDING) of ``primary_id``."""
-        self.client.prepare(version='1.6').cast(
-            self.context, 'create_replica', instance_id=instance_id, primary_id=primary_id,
-            flavor=flavor, datastore_manager=datastore_manager, ds_version=ds_version,
-            image_id=image_id, volume_size=volume_size, overrides=overrides or {})
+                       ds_version, image_id, volume_size, overrides=None, tls=None):
+        """Build replica ``instance_id`` (in BUILDING) of ``primary_id``;
+        with ``tls`` (1.8) it serves its primary's certificate."""
+        kwargs = dict(instance_id=instance_id, primary_id=primary_id, flavor=flavor,
+                      datastore_manager=datastore_manager, ds_version=ds_version,
+                      image_id=image_id, volume_size=volume_size, overrides=overrides or {})
+        version = '1.6'
+        if tls:
+            kwargs['tls'], version = tls, '1.8'
+        self.client.prepare(version=version).cast(self.context, 'create_replica', **kwargs)
 
     def _cast16(self, method, instance_id):
         self.client.prepare(version='1.6').cast(self.context, method, instance_id=instance_id)

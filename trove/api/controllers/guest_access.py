@@ -23,10 +23,12 @@ def get_guest(context, instance_id):
     return GuestAPI(context, instance_id)
 
 
-def ready_guest(req, instance_id, rule=None):
+def ready_guest(req, instance_id, rule=None, statuses=('ACTIVE',)):
     """``(context, instance, guest)`` for an instance ready for engine work.
 
-    ``rule`` is the policy rule of the action, checked against the owner.
+    ``rule`` is the policy rule of the action, checked against the owner;
+    ``statuses`` are the instance statuses accepted (a TLS change may be
+    made again while the last one waits for its restart).
     """
     context = middleware.get_context(req)
     inst = db_api.get_instance(instance_id, context.owner)
@@ -35,7 +37,7 @@ def ready_guest(req, instance_id, rule=None):
     status = instance_views.compute_status(inst)
     service = db_api.get_service_status(inst.id)
     service_status = states.ServiceStatus.from_code(service.status_id) if service else None
-    if status != 'ACTIVE' or service_status not in _READY:
+    if status not in statuses or service_status not in _READY:
         shown = service_status.api_status if service_status else 'UNKNOWN'
         raise exception.UnprocessableEntity(
             detail='instance %s is not ready (status %s, database service %s).'

@@ -12,6 +12,7 @@ from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
 from trove.api.controllers import backups, flavors, high_availability, replicas
+from trove.api.controllers import ssl as ssl_api
 from trove.api.schemas import instances as schemas
 from trove.api.views import instances as views
 from trove.common import exception, policy, quota, rpc_crypto, states
@@ -303,6 +304,8 @@ class InstanceController:
         policy.authorize(context, 'instance:delete', inst.tenant_id)
         replicas.refuse_delete(inst)
         _claim_delete(inst)
+        # With the user's token: only the secret's project may drop consumers.
+        ssl_api.release_consumers(context, inst)
         LOG.info('Instance %s delete requested', id)
         get_taskmanager(context).delete_instance(instance_id=id)
         return wsgi.Result(status=202)

@@ -11,6 +11,7 @@ from oslo_log import log as logging
 from trove.api.controllers import claims, guest_access
 from trove.api.controllers import instances as instances_ctl
 from trove.api.controllers import flavors
+from trove.api.controllers import ssl as ssl_api
 from trove.api.views import instances as views
 from trove.common import exception, quota, states
 from trove.conf import CONF
@@ -36,11 +37,14 @@ def _primary(context, ref):
     return primary
 
 
-def _new_replica(context, data, primary, flavor, volume_size, version, index, count):
+def _new_replica(context, data, primary, flavor, volume_size, version, index, count,
+                 tls=None):
     name = data['name'] if count == 1 else '%s-%d' % (data['name'], index + 1)
     build = dict(primary_id=primary.id, flavor=flavor.to_dict(),
                  datastore_manager=version.manager, ds_version=version.name,
                  image_id=version.image_id, volume_size=volume_size, overrides={})
+    if tls:
+        build['tls'] = tls
     return quota.run_with_quotas(
         primary.tenant_id, quota.instance_deltas(+1, flavor.ram, volume_size),
         lambda: db_api.create_instance(dict(
@@ -64,11 +68,14 @@ def create(context, data):
         raise exception.BadRequest('A replica needs a volume of at least %d GB (the '
                                    'primary\'s).' % primary.volume_size)
     count = int(data.get('replica_count') or 1)
+    tls = ssl_api.replica_tls(context, primary)
     rows = []
     for index in range(count):
         inst, build = _new_replica(context, data, primary, flavor, volume_size, version,
-                                   index, count)
+                                   index, count, tls)
         rows.append(inst)
+        if tls:
+            ssl_api.register_consumers(context, inst.id, tls)
         LOG.info('Replica %s of %s requested', inst.id, primary.id)
         try:
             instances_ctl.get_taskmanager(context).create_replica(instance_id=inst.id,

@@ -21,6 +21,8 @@ rules = base.operations('instance', PATH, [
     ('configuration', 'GET', '/{instance_id}/configuration'),
     ('guest_log_list', 'GET', '/{instance_id}/log'),
     ('guest_log_action', 'POST', '/{instance_id}/log'),
+    ('ssl_show', 'GET', '/{instance_id}/ssl'),
+    ('ssl_action', 'POST', '/{instance_id}/ssl (enable, disable, rollback)'),
     ('backups', 'GET', '/{instance_id}/backups'),
     ('failovers', 'GET', '/{instance_id}/failovers'),
     ('backup_schedule_index', 'GET', '/{instance_id}/backup_schedules'),

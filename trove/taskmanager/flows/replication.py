@@ -19,6 +19,7 @@ through the 1.5 guest RPC).
   position, promote it, re-point the rest; the old primary stays out of
   the set (detached) until an operator repairs or deletes it.
 """
+import base64
 import time
 
 from oslo_log import log as logging
@@ -136,8 +137,9 @@ def _take_snapshot(context, primary_id, replica_id):
                                 % restart_flow._error_text(exc))
 
 
-def create_replica(context, driver, req, primary_id):
-    """Build replica ``req.instance_id`` of ``primary_id`` (a CreateRequest)."""
+def create_replica(context, driver, req, primary_id, tls=None):
+    """Build replica ``req.instance_id`` of ``primary_id`` (a CreateRequest);
+    ``tls`` is the primary's TLS the replica serves too (see apply_tls)."""
     req.replica = True
     try:
         req.backup_id = _take_snapshot(context, primary_id, req.instance_id)
@@ -149,6 +151,8 @@ def create_replica(context, driver, req, primary_id):
     def _attach(inst):
         try:
             attach(context, inst.id, db_api.get_instance(primary_id))
+            if tls:
+                apply_tls(context, inst.id, tls)
             setting = replicas.high_availability(primary_id)
             if setting['enabled'] or setting['synchronous']:
                 high_availability.apply(context, primary_id, driver)
@@ -160,6 +164,21 @@ def create_replica(context, driver, req, primary_id):
                                action='create_replica')
     finally:
         backup_flow.delete_backup(context, req.backup_id)
+
+
+def apply_tls(context, replica_id, tls):
+    """The new replica serves its primary's certificate in its mode
+    (restarted when the engine needs it) and records the refs; the API
+    registered it as a consumer of them when it took the request."""
+    guest = _guest(context, replica_id)
+    answer = guest.ssl_apply(mode=tls['mode'], p12=base64.b64decode(tls['p12']),
+                             password=tls.get('password'))
+    if answer.get('restart_required'):
+        guest.restart()
+    db_api.update_instance(replica_id, ssl_mode=answer['mode'], ssl_ref=tls['ssl_ref'],
+                           ssl_password_ref=tls.get('password_ref'))
+    LOG.info('Replica %s serves the TLS of its primary (mode %s)', replica_id,
+             answer['mode'])
 
 
 # -- changing the topology ---------------------------------------------------------

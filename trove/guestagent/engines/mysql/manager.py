@@ -15,6 +15,7 @@ from trove.guestagent.engines.mysql import app as app_mod
 from trove.guestagent.engines.mysql import config, logs, security
 from trove.guestagent.engines.mysql import overrides as overrides_mod
 from trove.guestagent.engines.mysql import replication as replication_mod
+from trove.guestagent.engines.mysql import tls as tls_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class MariaDBEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.Engin
         self.secret = security.AdminSecret(self.paths.admin_secret)
         self.admin = admin_mod.Admin(self.paths.socket, self.secret.read)
         self._replication = replication_mod.MariaDBReplication(self)
+        self.tls = tls_mod.MariaDBTls(self)
 
     @property
     def replication(self):
@@ -94,6 +96,12 @@ class MariaDBEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.Engin
 
     def log_definitions(self) -> list:
         return logs.definitions(self.paths, self.admin)
+
+    def create_users(self, users: list[dict]) -> None:
+        """Create users; under mtls they need a client certificate too."""
+        self.admin.create_users(users)
+        if self.tls.mtls():
+            self.tls.require_x509(True)
 
     # -- configuration ---------------------------------------------------------
     def update_overrides(self, overrides: dict, remove: bool = False) -> None:

@@ -170,7 +170,10 @@ class MariaDBReplication(base.Replication):
         self._admin.execute('SET GLOBAL gtid_slave_pos = %s', (gtid,))
         self._admin.execute(
             'CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, '
-            'MASTER_PASSWORD = %s, MASTER_CONNECT_RETRY = %s, MASTER_USE_GTID = slave_pos',
+            'MASTER_PASSWORD = %s, MASTER_CONNECT_RETRY = %s, MASTER_USE_GTID = slave_pos, '
+            # TLS whenever the primary offers it: a primary in enforced or
+            # mtls mode (engines/mysql/tls.py) refuses plain logins.
+            'MASTER_SSL = 1',
             (host, port, user, password, CONNECT_RETRY))
         self._admin.execute('START SLAVE')
         LOG.info('Following %s:%s from GTID %s', host, port, gtid or '(start)')

@@ -14,7 +14,7 @@ import shlex
 
 from trove.common import exception
 from trove.conf import CONF
-from trove.guestagent.engines.common import files
+from trove.guestagent.engines.common import files, tls_files
 from trove.guestagent.engines.common import paths as common_paths
 
 TEMPLATE_FILE = '10-trove.conf'
@@ -22,6 +22,8 @@ OVERRIDES_FILE = '20-overrides.conf'
 # Standby settings and the read-only switch (engines/postgresql/replication.py).
 REPLICATION_FILE = '40-replication.conf'
 REPLICATION_HBA_FILE = 'replication-hba.json'
+# ssl and its files (engines/postgresql/tls.py).
+TLS_FILE = '30-tls.conf'
 _OPTION_RE = re.compile(r'^[a-z][a-z0-9_.]{0,63}$')
 
 
@@ -86,6 +88,7 @@ def render_main(paths: Paths, port: int, address: str) -> str:
              "include_if_exists '%s'" % os.path.join(paths.conf_d, TEMPLATE_FILE),
              "include_if_exists '%s'" % os.path.join(paths.conf_d, OVERRIDES_FILE),
              "include_if_exists '%s'" % os.path.join(paths.conf_d, REPLICATION_FILE),
+             "include_if_exists '%s'" % os.path.join(paths.conf_d, TLS_FILE),
              '# Pinned after the includes: these always win.']
     pinned = {'data_directory': paths.datadir, 'hba_file': paths.hba_file,
               'ident_file': paths.ident_file, 'listen_addresses': address, 'port': port,
@@ -111,11 +114,24 @@ def archive_command(archive_dir: str) -> str:
             f'else cp %p {target}.tmp && mv {target}.tmp {target}; fi')
 
 
-def render_hba(admin_user: str, replication=()) -> str:
+def render_hba(admin_user: str, replication=(), tls_mode=None) -> str:
     """pg_hba.conf: the admin only by peer over the socket, everyone else by
     SCRAM password over TCP; ``replication`` is ``[(user, cidr)]`` allowed
-    to stream WAL (replicas of this instance)."""
-    streaming = ['host    replication   %s   %s   scram-sha-256' % (user, cidr)
+    to stream WAL (replicas of this instance).
+
+    ``tls_mode`` enforced refuses TCP without TLS; mtls also authenticates
+    users by a client certificate whose CN is their name (``cert``), where
+    a password alone does not do.  Replicas stream over TLS with their
+    password in both (their sslmode ``prefer`` takes TLS when offered).
+    """
+    host = 'host'
+    users = ['host    all   all   all   scram-sha-256']
+    if tls_mode in ('enforced', 'mtls'):
+        host = 'hostssl'
+        users = ['hostnossl   all   all   all   reject',
+                 'hostssl   all   all   all   %s' % (
+                     'cert' if tls_mode == 'mtls' else 'scram-sha-256')]
+    streaming = ['%s    replication   %s   %s   scram-sha-256' % (host, user, cidr)
                  for user, cidr in replication]
     return '\n'.join([
         '# Written by the trove guest agent; local changes are overwritten.',
@@ -125,7 +141,7 @@ def render_hba(admin_user: str, replication=()) -> str:
         'local   replication   %s   peer map=trove' % admin_user,
         'local   all   all   reject',
         'host    all   %s   all   reject' % admin_user,
-        'host    all   all   all   scram-sha-256',
+        *users,
         *streaming,
         ''])
 
@@ -145,7 +161,13 @@ def write_hba(paths: Paths, replication=None):
         files.write_file(os.path.join(paths.state_dir, REPLICATION_HBA_FILE),
                          json.dumps(sorted(set(replication))))
     files.write_file(paths.hba_file, render_hba(CONF.postgresql.root_controller_user,
-                                                replication_hba(paths)))
+                                                replication_hba(paths), tls_mode(paths)))
+
+
+def tls_mode(paths: Paths):
+    """The TLS mode in force (None when off), from the TLS state file."""
+    current = tls_files.TlsStore(paths.state_dir, None).current()
+    return current['mode'] if current else None
 
 
 def render_ident(os_user: str, admin_user: str) -> str:

@@ -14,6 +14,7 @@ from trove.guestagent.engines.postgresql import app as app_mod
 from trove.guestagent.engines.common import server, sql_admin
 from trove.guestagent.engines.postgresql import config, logs, security
 from trove.guestagent.engines.postgresql import replication as replication_mod
+from trove.guestagent.engines.postgresql import tls as tls_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class PostgreSQLEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.En
         self.app = app_mod.PostgresApp(self.paths, CONF.datastore_version)
         self.admin = admin_mod.Admin(self.paths)
         self._replication = replication_mod.PostgreSQLReplication(self)
+        self.tls = tls_mod.PostgreSQLTls(self)
 
     @property
     def replication(self):

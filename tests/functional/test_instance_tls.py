@@ -1,0 +1,195 @@
+"""TLS of a MariaDB instance end to end: the ``trove`` pipeline against a
+real Keystone, certificates in a real Barbican, every daemon over RabbitMQ,
+a real guest and engine on the local driver.
+
+The requests and checks follow the plugin's SSL tests (basic, renew with a
+password-protected container, enforced, rollback, consumers, delete).
+"""
+import os
+import tempfile
+
+import pymysql
+import pytest
+
+from tests.functional import helpers, tls_certs
+from tests.functional.barbican_server import Barbican
+from tests.functional.keystone_server import ADMIN_PASSWORD, Keystone
+from tests.functional.stack import Stack
+
+PASSWORD = 'app-tls-pw'
+P12_PASSWORD = 'p12-Secret-pw'
+
+
+class TlsStack(Stack):
+    """All daemons; the API on keystone, castellan pointed at ``barbican``."""
+
+    def __init__(self, keystone, barbican, project_id, token):
+        self.keystone, self.barbican = keystone, barbican
+        super().__init__(tenant=project_id)
+        self.auth_token = token
+
+    def _config(self, usage_timeout, address_prefix):
+        ks = self.keystone
+        return super()._config(usage_timeout, address_prefix) + '\n'.join([
+            '[DEFAULT]', 'api_pipeline = trove',
+            '[keystone_authtoken]',
+            'www_authenticate_uri = %s' % ks.url, 'auth_url = %s' % ks.url,
+            'auth_type = password', 'username = admin', 'password = %s' % ADMIN_PASSWORD,
+            'project_name = admin', 'user_domain_id = default', 'project_domain_id = default',
+            'region_name = RegionOne',
+            '[key_manager]', 'backend = barbican',
+            '[barbican]', 'barbican_endpoint = %s' % self.barbican.url,
+            'barbican_api_version = v1', 'auth_endpoint = %s' % ks.url, '']) + '\n'
+
+
+@pytest.fixture(scope='module')
+def keystone():
+    ks = Keystone()
+    try:
+        yield ks.start()
+    finally:
+        ks.stop()
+
+
+@pytest.fixture(scope='module')
+def barbican(keystone):
+    server = Barbican(keystone)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope='module')
+def stack(keystone, barbican):
+    project_id = keystone.create_member('tls-user', 'tls-user-pw', 'tls-project')
+    token, _ = keystone.token('tls-user', 'tls-user-pw', 'tls-project')
+    st = TlsStack(keystone, barbican, project_id, token)
+    helpers.with_store(st)  # replicas start from a backup of their primary
+    try:
+        yield st.start()
+    finally:
+        st.stop()
+
+
+@pytest.fixture(scope='module')
+def instance(stack):
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls', 'flavorRef': '2', 'volume': {'size': 1},
+        'datastore': {'type': 'mariadb'}, 'databases': [{'name': 'shop'}],
+        'users': [{'name': 'app', 'password': PASSWORD, 'databases': [{'name': 'shop'}]}]}})
+    assert code == 200, reply
+    return helpers.ready(stack, reply['instance']['id'])
+
+
+def _address(inst):
+    return inst['addresses'][0]['address']
+
+
+def _connect(inst, ca=None, identity=True):
+    """True when ``app`` gets a session: plain (no ``ca``) or TLS verified
+    against ``ca`` (and the address, unless ``identity`` is false)."""
+    kwargs = ({'ssl_ca': ca, 'ssl_verify_identity': identity, 'ssl_verify_cert': True}
+              if ca else {'ssl_disabled': True})
+    try:
+        conn = pymysql.connect(host=_address(inst), port=3306, user='app', password=PASSWORD,
+                               database='shop', connect_timeout=10, **kwargs)
+    except pymysql.err.OperationalError:
+        return False
+    with conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        cipher = cur.fetchone()[1]
+    conn.close()
+    return bool(cipher) == bool(ca)
+
+
+def _ssl(stack, inst, body):
+    return stack.request('POST', '/instances/%s/ssl' % inst['id'], {'ssl': body})
+
+
+def _restart_if_required(stack, inst, reply):
+    if reply['ssl']['restart_required']:
+        code, body = stack.request('POST', '/instances/%s/action' % inst['id'],
+                                   {'restart': {}})
+        assert code == 202, body
+        stack.wait_instance(inst['id'], lambda c, b: b['instance'].get('status') == 'ACTIVE'
+                            and b['instance'].get('operating_status') == 'HEALTHY')
+
+
+def _consumers(stack, ref):
+    return [c['resource_id'] for c in stack.barbican.consumers(stack.auth_token, ref)]
+
+
+def _assert_no_secret_logged(stack, secrets):
+    """No daemon, guest agent or engine log of the stack holds a secret."""
+    logs = 0
+    for root, _dirs, names in os.walk(stack.dir):
+        for name in names:
+            if not name.endswith(('.log', '.out', '.err')):
+                continue
+            with open(os.path.join(root, name), errors='replace') as f:
+                text = f.read()
+            logs += 1
+            assert 'PRIVATE KEY' not in text, name
+            assert not [s for s in secrets if s in text], name
+    assert logs >= 5  # api, taskmanager, conductor, the guest, the engine
+
+
+def test_tls_lifecycle(stack, instance):
+    token, bar = stack.auth_token, stack.barbican
+    a = tls_certs.make_bundle(_address(instance), 'app', ca_name='CA one')
+    b = tls_certs.make_bundle(_address(instance), 'app', P12_PASSWORD, ca_name='CA two')
+    a_ref = bar.create_p12_secret(token, a['p12_payload'], 'p12-a')
+    b_ref = bar.create_p12_secret(token, b['p12_payload'], 'p12-b')
+    pw_ref = bar.create_passphrase(token, P12_PASSWORD)
+    tmp = tempfile.mkdtemp(prefix='trove-tls-ca-')
+    ca_a = tls_certs.write_client_files(tmp, a, 'a')['ca']
+    ca_b = tls_certs.write_client_files(tmp, b, 'b')['ca']
+
+    code, reply = _ssl(stack, instance, {'enable': True, 'container_ref': a_ref})
+    assert code == 200, reply
+    assert _consumers(stack, a_ref) == [instance['id']]
+    _restart_if_required(stack, instance, reply)
+    code, shown = stack.request('GET', '/instances/%s/ssl' % instance['id'])
+    assert (code, shown['ssl']['status'], shown['ssl']['mode']) == (200, 'on', 'basic')
+    assert _connect(instance, ca_a) and not _connect(instance, ca_b)
+    assert _connect(instance)  # basic keeps plain
+
+    code, reply = _ssl(stack, instance, {'enable': True, 'container_ref': b_ref})
+    assert code == 400, reply  # the container needs its password
+    assert _consumers(stack, b_ref) == []
+    code, reply = _ssl(stack, instance, {'enable': True, 'container_ref': b_ref,
+                                         'password_ref': pw_ref, 'mode': 'enforced'})
+    assert (code, reply['ssl']['restart_required']) == (200, False), reply
+    assert _consumers(stack, a_ref) == [] and _consumers(stack, b_ref) == [instance['id']]
+    assert not _connect(instance) and _connect(instance, ca_b)
+
+    code, reply = _ssl(stack, instance, {'rollback': True})
+    assert (code, reply['ssl']['mode']) == (200, 'basic'), reply
+    assert _connect(instance) and _connect(instance, ca_a) and not _connect(instance, ca_b)
+    assert _ssl(stack, instance, {'rollback': True})[0] == 400
+
+    # A replica made now serves its primary's certificate (issued for the
+    # primary's address: the client checks the CA only, as the plugin does).
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls-replica', 'replica_of': instance['id']}})
+    assert code == 200, reply
+    replica = helpers.ready(stack, reply['instance']['id'], timeout=600)
+    code, shown = stack.request('GET', '/instances/%s/ssl' % replica['id'])
+    assert (code, shown['ssl']['status'], shown['ssl']['mode']) == (200, 'on', 'basic')
+    assert _connect(replica, ca_a, identity=False)
+    assert not _connect(replica, ca_b, identity=False)
+    assert sorted(_consumers(stack, a_ref)) == sorted([instance['id'], replica['id']])
+    code, _ = stack.request('DELETE', '/instances/%s' % replica['id'])
+    assert code == 202
+    assert _consumers(stack, a_ref) == [instance['id']]
+    stack.wait_instance(replica['id'], lambda c, b: c == 404, timeout=120)
+
+    _assert_no_secret_logged(stack, [P12_PASSWORD, a['key'].strip(), b['key'].strip()])
+
+    code, _ = stack.request('DELETE', '/instances/%s' % instance['id'])
+    assert code == 202
+    assert _consumers(stack, a_ref) == []
+    for name in os.listdir(tmp):
+        os.remove(os.path.join(tmp, name))
+    os.rmdir(tmp)
