@@ -1,0 +1,1 @@
+"""Continuous archiving for point-in-time recovery (see base.py)."""

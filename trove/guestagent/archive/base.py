@@ -1,0 +1,64 @@
+"""The interface of an engine's continuous archive, for point-in-time recovery.
+
+An ``ArchiveStrategy`` streams an engine's change log (PostgreSQL WAL, MariaDB
+binary logs) into a local spool directory with the engine's own tool, and
+replays archived segments on a restored datadir up to a point in time.  The
+engine-neutral part of the guest supervises the streaming process and ships
+the bytes appended to the spool files into the backup store; it never parses
+an engine's format, so everything engine-specific lives behind this class.
+"""
+import abc
+import dataclasses
+import datetime
+
+
+@dataclasses.dataclass
+class ReplayRequest:
+    """What a restore to a point in time hands to the engine's strategy."""
+
+    # Archived segments, reassembled as whole files named by their segment key.
+    segments_dir: str
+    # Metadata of the backup restored first (it holds the engine's position).
+    backup_meta: dict
+    # Aware UTC time: every commit at or before it is replayed, none after it.
+    target_time: datetime.datetime
+
+
+class ArchiveStrategy(abc.ABC):
+    """One engine's way to stream and replay its change log."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @abc.abstractmethod
+    def stream_argv(self, spool_dir: str) -> list:
+        """The command of a long-running process that streams segments into
+        ``spool_dir``.  It is restarted whenever it exits and must resume from
+        what ``spool_dir`` holds: no gap, and bytes it writes again at an
+        offset it already wrote are the same bytes."""
+
+    def stream_env(self) -> dict:
+        """Extra environment of the streaming process (e.g. a password)."""
+        return {}
+
+    def prepare_stream(self) -> None:  # noqa: B027 - optional hook
+        """Set up what streaming needs on the engine (a slot, a user)."""
+
+    @abc.abstractmethod
+    def segment_key(self, filename: str):
+        """The stable name of the segment a spool file holds (PostgreSQL drops
+        ``.partial``), or None for a file that is not a segment."""
+
+    @abc.abstractmethod
+    def sort_key(self, key: str):
+        """A value that orders segment keys in log order."""
+
+    @abc.abstractmethod
+    def first_segment(self, backup_meta: dict) -> str:
+        """The key of the first segment a restore from this backup needs."""
+
+    @abc.abstractmethod
+    def replay(self, req: ReplayRequest) -> None:
+        """Entered after the backup chain was restored into the datadir, with
+        the engine stopped; replays ``req.segments_dir`` up to
+        ``req.target_time`` and returns with the engine running and writable."""
