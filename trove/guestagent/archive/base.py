@@ -10,6 +10,7 @@ an engine's format, so everything engine-specific lives behind this class.
 import abc
 import dataclasses
 import datetime
+import os
 
 
 @dataclasses.dataclass
@@ -44,10 +45,19 @@ class ArchiveStrategy(abc.ABC):
     def prepare_stream(self) -> None:  # noqa: B027 - optional hook
         """Set up what streaming needs on the engine (a slot, a user)."""
 
+    def end_stream(self) -> None:  # noqa: B027 - optional hook
+        """Undo ``prepare_stream`` once archiving is turned off."""
+
     @abc.abstractmethod
     def segment_key(self, filename: str):
         """The stable name of the segment a spool file holds (PostgreSQL drops
         ``.partial``), or None for a file that is not a segment."""
+
+    def written_size(self, path: str) -> int:
+        """How many leading bytes of spool file ``path`` are final (the
+        shipper ships no further).  A file that only grows is final up to
+        its size; an engine whose tool pre-allocates files says otherwise."""
+        return os.path.getsize(path)
 
     @abc.abstractmethod
     def sort_key(self, key: str):

@@ -1,0 +1,207 @@
+"""Point-in-time recovery of PostgreSQL from a real pg_receivewal archive.
+
+A private cluster (``track_commit_timestamp = on``, so every row's commit
+time is known exactly) streams its WAL with the archive strategy's
+``pg_receivewal`` into a spool while a writer commits one row at a time; a
+base backup is taken in the middle, and the streaming process is killed
+with SIGKILL once and restarted (it must resume with no gap).  The spool is
+turned into the segment directory a restore gets (each file cut to its
+``written_size``, as the shipper ships it), then the base backup is
+restored and the archive replayed to several times T: the restored rows
+must be exactly those committed at or before T.
+"""
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import psycopg
+import pytest
+
+from tests.functional import engine_env
+from trove.common import template
+from trove.common.prepare import PrepareRequest
+from trove.conf import CONF
+from trove.guestagent.archive import base as archive_base
+from trove.guestagent.archive import postgresql as pg_archive
+from trove.guestagent.backup import base as backup_base
+from trove.guestagent.backup import postgresql as pg_backup
+from trove.guestagent.engines.postgresql import app as app_mod
+from trove.guestagent.engines.postgresql import manager
+
+ADDRESS = '127.77.251.1'
+PASSWORD = 's3cret-pitr'
+PROGRAMS = ('postgres', 'pg_receivewal')
+
+
+@pytest.fixture(scope='module')
+def env():
+    engine_env.ensure_engine(app_mod.BINARIES, CONF.postgresql.packages, 'PostgreSQL',
+                             finder=app_mod.find)
+    with engine_env.engine_env(ADDRESS, 'postgresql', PROGRAMS, 'trove-pitr-pg-') as env:
+        yield env
+
+
+@pytest.fixture(scope='module')
+def engine(env):
+    eng = engine_env.new_engine(env, manager.PostgreSQLEngine)
+    eng.prepare(PrepareRequest(
+        memory_mb=256, databases=[{'name': 'shop'}],
+        users=[{'name': 'alice', 'password': PASSWORD, 'databases': [{'name': 'shop'}]}],
+        config_contents=template.render_config('postgresql', 256),
+        overrides={'track_commit_timestamp': 'on'}))
+    return eng
+
+
+def _connect(env):
+    return psycopg.connect(host=ADDRESS, port=env['port'], user='alice', password=PASSWORD,
+                           dbname='shop', autocommit=True, connect_timeout=5)
+
+
+class Streamer:
+    """The strategy's streaming process, restartable, logging to one file."""
+
+    def __init__(self, strategy, spool, log):
+        self.strategy, self.spool, self.log, self.proc = strategy, spool, log, None
+
+    def start(self):
+        with open(self.log, 'ab') as out:
+            self.proc = subprocess.Popen(self.strategy.stream_argv(self.spool), stdout=out,
+                                         stderr=out, stdin=subprocess.DEVNULL,
+                                         env=dict(os.environ, **self.strategy.stream_env()))
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        if self.proc:
+            self.proc.wait(10)
+
+
+def _writer(env, stop, pause):
+    """Commit one row every few ms until ``stop`` is set."""
+    with _connect(env) as conn:
+        while not stop.is_set():
+            conn.execute('INSERT INTO ticks DEFAULT VALUES')
+            time.sleep(pause)
+
+
+def _base_backup(engine, workdir):
+    strategy = pg_backup.PgBaseBackup(engine)
+    _, compress, decompress = backup_base.COMPRESSORS['gzip']
+    stream = os.path.join(workdir, 'base.tar.gz')
+    with open(stream, 'wb') as out:
+        for chunk in backup_base.Pipeline(strategy.backup_command(workdir, None), compress,
+                                          os.path.join(workdir, 'backup.log')):
+            out.write(chunk)
+    meta = strategy.backup_metadata(workdir)
+
+    def read():
+        with open(stream, 'rb') as f:
+            yield from iter(lambda: f.read(1 << 20), b'')
+
+    return meta, read, decompress
+
+
+def _wait_received(engine, timeout=30):
+    """Until pg_receivewal has flushed everything the server wrote."""
+    lsn = engine.admin.execute('SELECT pg_current_wal_lsn()::text')[0][0]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = engine.admin.execute(
+            'SELECT flush_lsn >= %s::pg_lsn FROM pg_stat_replication '
+            "WHERE application_name = 'pg_receivewal'", (lsn,))
+        if rows and rows[0][0]:
+            return
+        time.sleep(0.1)
+    raise AssertionError('pg_receivewal did not receive up to %s' % lsn)
+
+
+def _segments(strategy, spool, target):
+    """The spool as a restore gets it: files by key, cut to what is written."""
+    os.makedirs(target)
+    for name in os.listdir(spool):
+        key = strategy.segment_key(name)
+        if key:
+            with open(os.path.join(spool, name), 'rb') as f:
+                data = f.read(strategy.written_size(os.path.join(spool, name)))
+            with open(os.path.join(target, key), 'wb') as out:
+                out.write(data)
+
+
+def _restore_to(engine, backup, segments, when, workdir):
+    engine.stop()
+    restore = pg_backup.PgBaseBackup(engine)
+    restore.defer_recovery = True
+    os.makedirs(workdir)
+    restore.restore([backup], workdir)
+    shutil.rmtree(workdir)
+    copy = segments + '.copy'
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(segments, copy)
+    pg_archive.PgReceiveWal(engine).replay(archive_base.ReplayRequest(
+        segments_dir=copy, backup_meta=backup[0], target_time=when))
+
+
+def _restored_ids(env):
+    with _connect(env) as conn:
+        ids = [r[0] for r in conn.execute('SELECT id FROM ticks ORDER BY id')]
+        conn.execute('INSERT INTO ticks DEFAULT VALUES')  # a writable primary
+    return ids
+
+
+def test_restore_to_times(env, engine):
+    strategy = pg_archive.PgReceiveWal(engine)
+    spool, work = os.path.join(env['base'], 'spool'), os.path.join(env['base'], 'work')
+    os.makedirs(spool)
+    os.makedirs(work)
+    with _connect(env) as conn:
+        conn.execute('CREATE TABLE ticks (id serial PRIMARY KEY, '
+                     'at timestamptz NOT NULL DEFAULT clock_timestamp())')
+    strategy.prepare_stream()
+    streamer = Streamer(strategy, spool, os.path.join(env['base'], 'receivewal.log'))
+    streamer.start()
+    stop = threading.Event()
+    writer = threading.Thread(target=_writer, args=(env, stop, 0.005))
+    writer.start()
+    try:
+        time.sleep(1)
+        backup = _base_backup(engine, work)
+        consistent = datetime.datetime.now(datetime.UTC)
+        time.sleep(1.5)
+        streamer.kill()  # mid-stream, inside a .partial segment
+        time.sleep(0.5)
+        streamer.start()
+        time.sleep(2)
+    finally:
+        stop.set()
+        writer.join()
+    _wait_received(engine)
+    streamer.kill(signal.SIGTERM)
+    with _connect(env) as conn:
+        committed = conn.execute('SELECT id, pg_xact_commit_timestamp(xmin) FROM ticks '
+                                 'ORDER BY id').fetchall()
+    after = [c for c in committed if c[1] > consistent]
+    assert len(after) > 200, len(committed)
+    partial = [n for n in os.listdir(spool) if n.endswith(pg_archive.PARTIAL)]
+    assert len(partial) == 1, os.listdir(spool)  # the current, pre-allocated segment
+    path = os.path.join(spool, partial[0])
+    assert 0 < strategy.written_size(path) < os.path.getsize(path)
+    segments = os.path.join(env['base'], 'segments')
+    _segments(strategy, spool, segments)
+    assert strategy.first_segment(backup[0]) in os.listdir(segments)
+
+    middle = after[len(after) // 2][1]
+    times = [
+        middle,  # exactly a commit: inclusive
+        middle + datetime.timedelta(microseconds=-1),
+        (consistent + datetime.timedelta(seconds=2)).replace(microsecond=0),
+        after[-1][1] + datetime.timedelta(minutes=5),  # after the last commit
+    ]
+    for n, when in enumerate(times):
+        _restore_to(engine, backup, segments, when, os.path.join(work, 'restore-%d' % n))
+        expected = [i for i, at in committed if at <= when]
+        assert _restored_ids(env) == expected, when
+        print('T=%s: %d of %d rows' % (when.isoformat(), len(expected), len(committed)))
