@@ -10,11 +10,14 @@ turned into the segment directory a restore gets (each file cut to its
 restored and the archive replayed to several times T: the restored rows
 must be exactly those committed at or before T.
 """
+import contextlib
 import datetime
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -22,11 +25,13 @@ import psycopg
 import pytest
 
 from tests.functional import engine_env
+from trove.backup.stores import local
 from trove.common import template
 from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
 from trove.guestagent.archive import base as archive_base
 from trove.guestagent.archive import postgresql as pg_archive
+from trove.guestagent.archive import shipper
 from trove.guestagent.backup import base as backup_base
 from trove.guestagent.backup import postgresql as pg_backup
 from trove.guestagent.engines.postgresql import app as app_mod
@@ -35,6 +40,7 @@ from trove.guestagent.engines.postgresql import manager
 ADDRESS = '127.77.251.1'
 PASSWORD = 's3cret-pitr'
 PROGRAMS = ('postgres', 'pg_receivewal')
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
@@ -80,11 +86,11 @@ class Streamer:
             self.proc.wait(10)
 
 
-def _writer(env, stop, pause):
+def _writer(env, stop, pause, table='ticks'):
     """Commit one row every few ms until ``stop`` is set."""
     with _connect(env) as conn:
         while not stop.is_set():
-            conn.execute('INSERT INTO ticks DEFAULT VALUES')
+            conn.execute('INSERT INTO %s DEFAULT VALUES' % table)
             time.sleep(pause)
 
 
@@ -205,3 +211,121 @@ def test_restore_to_times(env, engine):
         expected = [i for i, at in committed if at <= when]
         assert _restored_ids(env) == expected, when
         print('T=%s: %d of %d rows' % (when.isoformat(), len(expected), len(committed)))
+
+
+def _shipper_process(env, conf_path):
+    return subprocess.Popen([sys.executable, '-m', 'tests.functional.archive_shipper_main',
+                             conf_path], cwd=REPO, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(env['base'], 'shipper.log'), 'ab'),
+                            env=dict(os.environ, PYTHONPATH=REPO))
+
+
+def _pid(path):
+    with open(path) as f:
+        return int(f.read())
+
+
+def _latest(state):
+    try:
+        with open(os.path.join(state, 'shipped.json')) as f:
+            latest = json.load(f)['latest']
+    except (OSError, ValueError, KeyError):
+        return None
+    return datetime.datetime.fromisoformat(latest) if latest else None
+
+
+def _wait_latest(state, after, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        latest = _latest(state)
+        if latest and latest > after:
+            return latest
+        time.sleep(0.1)
+    raise AssertionError('the shipper did not ship past %s' % after)
+
+
+def test_kill_9_of_stream_and_shipper_loses_no_commit(env, engine):
+    """The shipper runs as its own process; pg_receivewal and then the
+    shipper are killed with SIGKILL mid-stream, a new shipper adopts the
+    orphaned stream; the archive read back from the store restores every
+    commit, and every commit older than the reported latest time."""
+    base_dir = env['base']
+    conf = {'mount_point': CONF.mount_point, 'guest_state_dir': CONF.guest_state_dir,
+            'host_address': ADDRESS, 'port': env['port'], 'container': 'archives',
+            'prefix': 'pitr/pg-1', 'store': os.path.join(base_dir, 'store'),
+            'spool': os.path.join(base_dir, 'spool2'), 'state': os.path.join(base_dir, 'ship')}
+    conf_path = os.path.join(base_dir, 'shipper.json')
+    with open(conf_path, 'w') as f:
+        json.dump(conf, f)
+    work = os.path.join(base_dir, 'work2')
+    os.makedirs(work)
+    with _connect(env) as conn:
+        conn.execute('CREATE TABLE ticks2 (id serial PRIMARY KEY)')
+    procs = [_shipper_process(env, conf_path)]
+    stop = threading.Event()
+    writer = threading.Thread(target=_writer, args=(env, stop, 0.005, 'ticks2'))
+    try:
+        _wait_latest(conf['state'], datetime.datetime.now(datetime.UTC))
+        writer.start()
+        time.sleep(1)
+        backup = _base_backup(engine, work)
+        time.sleep(1)
+        pid_file = os.path.join(conf['state'], 'stream.pid')
+        first_pid = _pid(pid_file)
+        os.kill(first_pid, signal.SIGKILL)
+        time.sleep(1.5)
+        orphan = _pid(pid_file)
+        assert orphan != first_pid and os.path.exists('/proc/%d' % orphan)  # restarted
+        procs[0].kill()  # the shipper, mid-stream; its pg_receivewal lives on
+        killed = datetime.datetime.now(datetime.UTC)
+        procs[0].wait()
+        snapshot = os.path.join(base_dir, 'store-at-kill')
+        shutil.copytree(conf['store'], snapshot)
+        reported = _latest(conf['state'])
+        time.sleep(1)
+        procs.append(_shipper_process(env, conf_path))
+        time.sleep(1.5)
+        assert _pid(pid_file) == orphan  # adopted, not restarted
+    finally:
+        stop.set()
+        if writer.is_alive():
+            writer.join()
+    ended = datetime.datetime.now(datetime.UTC)
+    try:
+        latest = _wait_latest(conf['state'], ended)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(open(os.path.join(conf['state'], 'stream.pid')).read()),
+                    signal.SIGKILL)
+    with _connect(env) as conn:
+        committed = conn.execute('SELECT id, pg_xact_commit_timestamp(xmin) FROM ticks2 '
+                                 'ORDER BY id').fetchall()
+    print('%d commits; latest shipped %s, %.2fs after the writer stopped'
+          % (len(committed), latest.isoformat(), (latest - ended).total_seconds()))
+    strategy = pg_archive.PgReceiveWal(engine)
+    # What the killed shipper had reported as shipped is in the store it left.
+    rpo = (killed - reported).total_seconds()
+    print('RPO at the shipper kill: %.2fs' % rpo)
+    # One to two shipping intervals (0.4 s) plus the pass that was cut short.
+    assert rpo < 1.2
+    at_kill = os.path.join(base_dir, 'segments-at-kill')
+    shipper.fetch_segments(local.LocalStore(snapshot), 'archives', 'pitr/pg-1', strategy,
+                           strategy.first_segment(backup[0]), at_kill)
+    _restore_to(engine, backup, at_kill, reported, os.path.join(work, 'restore-kill'))
+    with _connect(env) as conn:
+        ids = [r[0] for r in conn.execute('SELECT id FROM ticks2 ORDER BY id')]
+    assert ids == [i for i, at in committed if at <= reported]
+    segments = os.path.join(base_dir, 'segments2')
+    keys = shipper.fetch_segments(local.LocalStore(conf['store']), 'archives', 'pitr/pg-1',
+                                  strategy, strategy.first_segment(backup[0]), segments)
+    assert keys[0] == backup[0]['start_wal']
+    middle = committed[len(committed) // 2][1]
+    for n, when in enumerate((latest, middle)):
+        _restore_to(engine, backup, segments, when, os.path.join(work, 'restore-%d' % n))
+        with _connect(env) as conn:
+            ids = [r[0] for r in conn.execute('SELECT id FROM ticks2 ORDER BY id')]
+        assert ids == [i for i, at in committed if at <= when], when

@@ -1,0 +1,179 @@
+"""The archive shipper against a real local store and a real streaming process.
+
+The streaming process is ``archive_streamer.py`` (an endless, resumable
+sequence of numbered lines in segment files), so what the archive must
+hold is known exactly: every line the streamer wrote, once, in order.
+"""
+import json
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from trove.backup.stores import local
+from trove.common import exception
+from trove.guestagent.archive import base, shipper
+
+STREAMER = os.path.join(os.path.dirname(__file__), 'archive_streamer.py')
+
+
+class LineStrategy(base.ArchiveStrategy):
+    """The streamer's segments: ``seg-<n>``, ordered by n."""
+
+    def __init__(self, pause=0.002):
+        super().__init__(engine=None)
+        self.pause, self.prepared, self.ended = pause, 0, 0
+
+    def stream_argv(self, spool_dir):
+        return [sys.executable, STREAMER, spool_dir, str(self.pause)]
+
+    def prepare_stream(self):
+        self.prepared += 1
+
+    def end_stream(self):
+        self.ended += 1
+
+    def segment_key(self, filename):
+        return filename if filename.startswith('seg-') else None
+
+    def sort_key(self, key):
+        return int(key[4:])
+
+    def first_segment(self, backup_meta):
+        return backup_meta['first']
+
+    def replay(self, req):
+        raise NotImplementedError
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    made = {k: str(tmp_path / k) for k in ('spool', 'state', 'store', 'out')}
+    yield made
+    pid_file = os.path.join(made['state'], 'stream.pid')
+    if os.path.exists(pid_file):  # a stream a test left running
+        try:
+            os.kill(int(open(pid_file).read()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def _shipper(dirs, strategy, store):
+    return shipper.Shipper(strategy, store, 'archives', 'inst-1', dirs['spool'],
+                           dirs['state'], interval=0.1)
+
+
+def _archived_lines(dirs, store, strategy, first='seg-000000'):
+    keys = shipper.fetch_segments(store, 'archives', 'inst-1', strategy, first, dirs['out'])
+    data = b''.join(open(os.path.join(dirs['out'], k), 'rb').read() for k in keys)
+    return [int(x) for x in data.split(b'\n') if x]
+
+
+def _wait(condition, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, 'timed out'
+        time.sleep(0.05)
+
+
+def test_chunk_names_round_trip():
+    name = shipper.chunk_name('pitr/i1', '000000010000000000000003', 8192)
+    assert name == 'pitr/i1/000000010000000000000003/0000000000002000'
+    assert shipper.parse_chunk_name('pitr/i1', name) == ('000000010000000000000003', 8192)
+    for bad in ('pitr/i2/k/0000000000002000', 'pitr/i1/k/2000', 'pitr/i1/a/b/0000000000002000',
+                'pitr/i1/k/zzzzzzzzzzzzzzzz'):
+        assert shipper.parse_chunk_name('pitr/i1', bad) is None, bad
+
+
+def test_ships_restarts_the_stream_and_loses_nothing(dirs):
+    strategy, store = LineStrategy(), local.LocalStore(dirs['store'])
+    ship = _shipper(dirs, strategy, store)
+    shipped = []
+    ship.on_shipped = shipped.append
+    ship.start()
+    _wait(lambda: ship.state.shipped.get('seg-000002'))
+    os.kill(ship.stream.running_pid(), signal.SIGKILL)  # mid-segment
+    _wait(lambda: ship.state.shipped.get('seg-000005'))
+    ship.stop()
+    lines = _archived_lines(dirs, store, strategy)
+    assert lines == list(range(len(lines))) and len(lines) >= 5 * 40
+    assert shipped and shipped == sorted(shipped)
+    assert strategy.prepared == 1
+    # Shipped segments beyond the newest two left the spool.
+    assert 'seg-000000' not in os.listdir(dirs['spool'])
+    saved = json.load(open(os.path.join(dirs['state'], 'shipped.json')))
+    assert saved['latest'] and saved['shipped']['seg-000003'] == 40 * 9
+    ship.disable()
+    assert strategy.ended == 1
+
+
+def test_a_killed_shipper_resumes_without_gap_or_duplicate(dirs):
+    strategy, store = LineStrategy(), local.LocalStore(dirs['store'])
+    first = _shipper(dirs, strategy, store)
+    first.resume()
+    first.supervise()
+    _wait(lambda: os.path.exists(os.path.join(dirs['spool'], 'seg-000001')))
+    first.ship_once()
+    stale = open(first.state.path).read()  # as saved before the next object
+    _wait(lambda: os.path.exists(os.path.join(dirs['spool'], 'seg-000002')))
+    first.ship_once()
+    # Killed after storing objects it did not record: the old state is back.
+    with open(first.state.path, 'w') as f:
+        f.write(stale)
+    pid = first.stream.running_pid()
+    second = _shipper(dirs, strategy, store)  # the restarted agent's
+    second.resume()
+    assert second.supervise() is True and second.stream.running_pid() == pid  # adopted
+    _wait(lambda: os.path.exists(os.path.join(dirs['spool'], 'seg-000004')))
+    second.stop()
+    lines = _archived_lines(dirs, store, strategy)
+    assert lines == list(range(len(lines))) and len(lines) >= 4 * 40
+    names = [n for n, _ in store.list_objects('archives', 'inst-1/')]
+    assert len(names) == len(set(names))
+
+
+def test_offsets_are_rebuilt_from_the_store(dirs):
+    strategy, store = LineStrategy(), local.LocalStore(dirs['store'])
+    first = _shipper(dirs, strategy, store)
+    first.resume()
+    first.supervise()
+    _wait(lambda: os.path.exists(os.path.join(dirs['spool'], 'seg-000001')))
+    first.stop()
+    os.unlink(first.state.path)
+    second = _shipper(dirs, strategy, store)
+    second.resume()
+    assert second.state.shipped == first.state.shipped
+
+
+def test_fetch_refuses_gaps_and_bad_checksums(dirs):
+    strategy, store = LineStrategy(), local.LocalStore(dirs['store'])
+    put = store.put_stream
+    put('archives', shipper.chunk_name('inst-1', 'seg-000000', 0), [b'abc'], {})
+    put('archives', shipper.chunk_name('inst-1', 'seg-000000', 3), [b'def'], {})
+    put('archives', shipper.chunk_name('inst-1', 'seg-000001', 0), [b'ghi'], {})
+    assert shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000001',
+                                  dirs['out']) == ['seg-000001']
+    assert shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000000',
+                                  dirs['out']) == ['seg-000000', 'seg-000001']
+    assert open(os.path.join(dirs['out'], 'seg-000000'), 'rb').read() == b'abcdef'
+    with pytest.raises(exception.EngineError, match='does not hold'):
+        shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000007',
+                               dirs['out'])
+    tampered = store.list_objects('archives', 'inst-1/seg-000001/')[0][1]
+    with open(tampered, 'wb') as f:
+        f.write(b'GHI')
+    with pytest.raises(exception.EngineError, match='checksum'):
+        shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000000',
+                               dirs['out'])
+    # Overlapping chunks (stored again, longer, by a restarted shipper) join up.
+    put('archives', shipper.chunk_name('inst-1', 'seg-000003', 0), [b'0123456'], {})
+    put('archives', shipper.chunk_name('inst-1', 'seg-000003', 4), [b'45'], {})
+    put('archives', shipper.chunk_name('inst-1', 'seg-000003', 6), [b'6789'], {})
+    shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000003', dirs['out'])
+    assert open(os.path.join(dirs['out'], 'seg-000003'), 'rb').read() == b'0123456789'
+    put('archives', shipper.chunk_name('inst-1', 'seg-000002', 4), [b'late'], {})
+    with pytest.raises(exception.EngineError, match='gap'):
+        shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000002',
+                               dirs['out'])
