@@ -29,7 +29,9 @@ from trove.backup.stores import local
 from trove.common import template
 from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
+from trove.guestagent import archive_rpc
 from trove.guestagent.archive import base as archive_base
+from trove.guestagent.archive import restore as archive_restore
 from trove.guestagent.archive import postgresql as pg_archive
 from trove.guestagent.archive import shipper
 from trove.guestagent.backup import base as backup_base
@@ -329,3 +331,70 @@ def test_kill_9_of_stream_and_shipper_loses_no_commit(env, engine):
         with _connect(env) as conn:
             ids = [r[0] for r in conn.execute('SELECT id FROM ticks2 ORDER BY id')]
         assert ids == [i for i, at in committed if at <= when], when
+
+
+class _Guest(archive_rpc.ArchiveEndpoints):
+    """The archive endpoints of a guest manager, on the test's engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+
+def _store_backup(engine, work, store):
+    """A real base backup stored like the guest's backup runner stores one."""
+    meta, read, _ = _base_backup(engine, work)
+    meta.update({'compression': 'gzip', 'format': 'tar', 'backup_id': 'b-pitr'})
+    stored = store.put_stream('backups', 'b-pitr.tar.gz', read(), meta)
+    return {'backup_id': 'b-pitr', 'storage_driver': 'local',
+            'chain': [{'id': 'b-pitr', 'location': stored.location,
+                       'checksum': stored.checksum, 'backup_type': 'full',
+                       'storage_driver': 'local'}]}
+
+
+def test_guest_endpoints_archive_and_restore_to_a_time(env, engine):
+    """start_archive / get_archive_status / stop_archive as the guest RPC
+    runs them, then the prepare's restore to a time from the store."""
+    store_root = os.path.join(env['base'], 'store3')
+    CONF.set_override('local_store_path', store_root, group='backup')
+    CONF.set_override('datastore_manager', 'postgresql')
+    guest = _Guest(engine)
+    work = os.path.join(env['base'], 'work3')
+    os.makedirs(work)
+    try:
+        with _connect(env) as conn:
+            conn.execute('CREATE TABLE ticks3 (id serial PRIMARY KEY)')
+        status = guest.start_archive(None, container='archives', prefix='pitr/g-1',
+                                     storage_driver='local')
+        assert status['enabled'] is True
+        assert os.path.exists(os.path.join(CONF.guest_state_dir, 'archive.json'))
+        stop = threading.Event()
+        writer = threading.Thread(target=_writer, args=(env, stop, 0.005, 'ticks3'))
+        writer.start()
+        try:
+            time.sleep(0.5)
+            info = _store_backup(engine, work, local.LocalStore(store_root))
+            time.sleep(2)
+        finally:
+            stop.set()
+            writer.join()
+        ended = datetime.datetime.now(datetime.UTC)
+        _wait_latest(os.path.join(CONF.guest_state_dir, 'archive'), ended)
+        assert archive_restore.parse_time(
+            guest.get_archive_status()['latest_restorable_time']) > ended
+        assert guest.stop_archive(None) == {'enabled': False, 'latest_restorable_time': None}
+        assert engine.admin.execute('SELECT count(*) FROM pg_replication_slots')[0][0] == 0
+        with _connect(env) as conn:
+            committed = conn.execute('SELECT id, pg_xact_commit_timestamp(xmin) '
+                                     'FROM ticks3 ORDER BY id').fetchall()
+        when = committed[-len(committed) // 4][1] + datetime.timedelta(microseconds=1)
+        info['pitr'] = {'restore_time': when.isoformat(), 'container': 'archives',
+                        'prefix': 'pitr/g-1', 'storage_driver': 'local'}
+        engine.stop()
+        archive_restore.run_pitr_restore(engine, 'postgresql', pg_backup.PgBaseBackup(engine),
+                                         info)
+        with _connect(env) as conn:
+            ids = [r[0] for r in conn.execute('SELECT id FROM ticks3 ORDER BY id')]
+        assert ids == [i for i, at in committed if at <= when]
+    finally:
+        CONF.clear_override('local_store_path', group='backup')
+        CONF.clear_override('datastore_manager')

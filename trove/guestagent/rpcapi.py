@@ -22,6 +22,9 @@ Version history:
   1.7 - set_synchronous (synchronous replication of a member)
   1.8 - set_failover_guard (a member of a highly available set keeps a
         down engine down at agent start until it is rejoined)
+  1.9 - start_archive, stop_archive, get_archive_status (continuous
+        archiving for point-in-time recovery); prepare's backup_info may
+        carry ``pitr`` (restore to a time from the source's archive)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -44,7 +47,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.8'
+    VERSION = '1.9'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -267,3 +270,17 @@ class GuestAPI:
     def get_replication_status(self):
         """``{role, following, healthy, lag, error, read_only, position}``."""
         return self._call15('get_replication_status', CONF.agent_call_low_timeout)
+
+    # -- continuous archiving (1.9) ----------------------------------------
+    def start_archive(self, *, container, prefix, storage_driver=None):
+        """(1.9) Start shipping the change log into ``container``/``prefix``."""
+        return self._call('start_archive', CONF.agent_call_low_timeout, version='1.9',
+                          container=container, prefix=prefix, storage_driver=storage_driver)
+
+    def stop_archive(self):
+        """(1.9) Stop shipping and release what the stream held on the engine."""
+        return self._call('stop_archive', CONF.agent_call_low_timeout, version='1.9')
+
+    def get_archive_status(self):
+        """(1.9) ``{enabled, latest_restorable_time}`` of the guest's archive."""
+        return self._call('get_archive_status', CONF.agent_call_low_timeout, version='1.9')

@@ -22,8 +22,8 @@ STREAMER = os.path.join(os.path.dirname(__file__), 'archive_streamer.py')
 class LineStrategy(base.ArchiveStrategy):
     """The streamer's segments: ``seg-<n>``, ordered by n."""
 
-    def __init__(self, pause=0.002):
-        super().__init__(engine=None)
+    def __init__(self, engine=None, pause=0.002):
+        super().__init__(engine)
         self.pause, self.prepared, self.ended = pause, 0, 0
 
     def stream_argv(self, spool_dir):

@@ -71,4 +71,6 @@ class ArchiveStrategy(abc.ABC):
     def replay(self, req: ReplayRequest) -> None:
         """Entered after the backup chain was restored into the datadir, with
         the engine stopped; replays ``req.segments_dir`` up to
-        ``req.target_time`` and returns with the engine running and writable."""
+        ``req.target_time`` and returns with the engine running and writable
+        (an engine that needs no server to replay may leave the start to the
+        prepare of a new instance whose configuration is not written yet)."""

@@ -164,7 +164,9 @@ class PgReceiveWal(base.ArchiveStrategy):
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         LOG.info('PostgreSQL recovered to %s', target['recovery_target_time'])
-        self.engine.start()
+        if os.path.exists(self.paths.main_conf):
+            self.engine.start()
+        # Else a new instance's prepare writes the configuration and starts it.
 
     def _segment_size(self):
         out = subprocess.run([self.engine.app._find('pg_controldata'), '-D',

@@ -106,6 +106,7 @@ class Shipper(threading.Thread):
         self._prepared = False
         self._next_start = 0.0
         self._previous_start = None
+        self._resumed = False
 
     # -- the streaming process ------------------------------------------------
     def _child(self):
@@ -140,7 +141,9 @@ class Shipper(threading.Thread):
 
     # -- shipping -------------------------------------------------------------
     def resume(self):
-        """Load the saved state, else rebuild the offsets from the store."""
+        """Load the saved state, else rebuild the offsets from the store
+        (called by the thread unless the caller did first)."""
+        self._resumed = True
         if self.state.load():
             return
         for key, chunks in list_chunks(self.store, self.container, self.prefix).items():
@@ -208,7 +211,8 @@ class Shipper(threading.Thread):
 
     # -- the thread ------------------------------------------------------------
     def run(self):
-        self.resume()
+        if not self._resumed:
+            self.resume()
         while not self._stopping.is_set():
             try:
                 running = self.supervise()
