@@ -398,3 +398,63 @@ def test_guest_endpoints_archive_and_restore_to_a_time(env, engine):
     finally:
         CONF.clear_override('local_store_path', group='backup')
         CONF.clear_override('datastore_manager')
+
+
+def test_kill_9_of_the_engine_loses_no_archived_commit(env, engine):
+    """postgres is killed with SIGKILL while the shipper (a thread, as in the
+    agent) archives a writer's commits; once the engine is started again the
+    shipper restarts the stream, which resumes from the slot: every commit
+    the writer saw acknowledged is restored from the archive."""
+    store = local.LocalStore(os.path.join(env['base'], 'store4'))
+    ship = shipper.Shipper(pg_archive.PgReceiveWal(engine), store, 'archives', 'pitr/e-1',
+                           os.path.join(env['base'], 'spool4'),
+                           os.path.join(env['base'], 'ship4'))
+    work = os.path.join(env['base'], 'work4')
+    os.makedirs(work)
+    with _connect(env) as conn:
+        conn.execute('CREATE TABLE ticks4 (id serial PRIMARY KEY)')
+    acked = []
+
+    def writer(stop):
+        while not stop.is_set():
+            try:
+                with _connect(env) as conn:
+                    while not stop.is_set():
+                        acked.append(conn.execute('INSERT INTO ticks4 DEFAULT VALUES '
+                                                  'RETURNING id').fetchone()[0])
+                        time.sleep(0.005)
+            except psycopg.OperationalError:
+                time.sleep(0.2)  # the engine is down: reconnect
+
+    ship.resume()
+    ship.start()
+    stop = threading.Event()
+    thread = threading.Thread(target=writer, args=(stop,))
+    try:
+        _wait_latest(ship.state.path.rsplit('/', 1)[0], datetime.datetime.now(datetime.UTC))
+        backup = _base_backup(engine, work)
+        thread.start()
+        time.sleep(1.5)
+        os.kill(engine.app.child.running_pid(), signal.SIGKILL)
+        time.sleep(1)
+        engine.start()
+        time.sleep(2)
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join()
+    ended = datetime.datetime.now(datetime.UTC)
+    try:
+        _wait_latest(ship.state.path.rsplit('/', 1)[0], ended)
+    finally:
+        ship.stop()
+    segments = os.path.join(env['base'], 'segments4')
+    strategy = pg_archive.PgReceiveWal(engine)
+    shipper.fetch_segments(store, 'archives', 'pitr/e-1', strategy,
+                           strategy.first_segment(backup[0]), segments)
+    assert acked and len(set(acked)) == len(acked)
+    _restore_to(engine, backup, segments, ended, os.path.join(work, 'restore'))
+    with _connect(env) as conn:
+        ids = {r[0] for r in conn.execute('SELECT id FROM ticks4')}
+    assert set(acked) <= ids
+    print('%d acknowledged commits across the engine crash, all restored' % len(acked))
