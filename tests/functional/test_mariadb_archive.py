@@ -9,7 +9,8 @@ the streaming process is killed with SIGKILL and later the engine too (and
 started again).  Then the spool must hold the engine's binary logs byte for
 byte, and restores of the backup into fresh datadirs, replayed up to
 several times T, must hold exactly the rows stamped at or before T's second
-(the rule in trove/guestagent/archive/mariadb.py).
+(the rule in trove/guestagent/archive/mariadb.py); a transaction whose
+first row and COMMIT fall in two seconds counts, whole, at its COMMIT.
 """
 import contextlib
 import dataclasses
@@ -91,6 +92,7 @@ class Writer:
     def __init__(self, port):
         self.port, self.errors = port, 0
         self._stop = threading.Event()
+        self.paused = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -104,6 +106,9 @@ class Writer:
     def _run(self):
         conn = None
         while not self._stop.is_set():
+            if self.paused.is_set():
+                self._stop.wait(0.01)
+                continue
             try:
                 conn = conn or self._connect()
                 with conn.cursor() as cur:
@@ -118,12 +123,12 @@ class Writer:
         self._thread.join(10)
 
 
-def _rows(port, user='alice', password=PASSWORD, host=ADDRESS):
-    conn = pymysql.connect(host=host, port=port, user=user, password=password,
+def _rows(port, table='ticks'):
+    conn = pymysql.connect(host=ADDRESS, port=port, user='alice', password=PASSWORD,
                            database='shop', connect_timeout=5)
     try:
         with conn.cursor() as cur:
-            cur.execute('SELECT id, ts FROM ticks ORDER BY id')
+            cur.execute('SELECT id, ts FROM %s ORDER BY id' % table)
             return [(i, ts.replace(tzinfo=UTC)) for i, ts in cur.fetchall()]
     finally:
         conn.close()
@@ -182,6 +187,29 @@ def _differences(datadir, spool):
     return found
 
 
+def _spanning_transaction(writer, port):
+    """One transaction whose first row is stamped second S and its second
+    row and COMMIT second S + 1, with no other commit around it; returns S."""
+    writer.paused.set()
+    time.sleep(0.2)  # the writer's insert in flight is done
+    time.sleep(1.05 - time.time() % 1)  # just after a second boundary: S
+    conn = writer._connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute('BEGIN')
+            cur.execute('INSERT INTO spans VALUES (1, NOW(6))')
+            cur.execute('SELECT NOW()')
+            second = cur.fetchone()[0].replace(tzinfo=UTC)
+            time.sleep(1.1 - time.time() % 1)
+            cur.execute('INSERT INTO spans VALUES (2, NOW(6))')
+            cur.execute('COMMIT')
+    finally:
+        conn.close()
+    time.sleep(1.05 - time.time() % 1)
+    writer.paused.clear()
+    return second
+
+
 @pytest.fixture(scope='module')
 def run(env):
     """The whole recorded scenario; tests check its parts."""
@@ -192,6 +220,7 @@ def run(env):
         config_contents=template.render_config('mariadb', 512), ds_version='10.11'))
     eng.admin.execute('CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, '
                       'ts DATETIME(6) NOT NULL)')
+    eng.admin.execute('CREATE TABLE shop.spans (id INT PRIMARY KEY, ts DATETIME(6))')
     strategy = archive.MariaDBArchive(eng)
     strategy.prepare_stream()
     spool = os.path.join(env['base'], 'spool')
@@ -214,13 +243,16 @@ def run(env):
         process.wait_for(lambda: eng.status() == 'crashed', 10)
         time.sleep(1)
         eng.start()
-        time.sleep(3)
+        time.sleep(2)
+        out['span_second'] = _spanning_transaction(writer, env['port'])
+        time.sleep(1)
     finally:
         writer.stop()
     out['writer_errors'] = writer.errors
     out['caught_up'] = process.wait_for(lambda: _caught_up(eng.paths.datadir, spool), 30)
     out['diff'] = _differences(eng.paths.datadir, spool)
     out['rows'] = _rows(env['port'])
+    out['spans'] = _rows(env['port'], 'spans')
     out['starts'] = stream.starts
     out['argvs'] = stream.argvs
     stream.stop()
@@ -282,6 +314,12 @@ def test_restores_to_several_times(env, run):
     seconds = [after + datetime.timedelta(seconds=s) for s in (1, 3, 6)]
     targets = [t.replace(microsecond=0) for t in seconds]
     targets[1] = targets[1].replace(microsecond=400000)  # inside a second
+    # The second of a transaction's first row, then of its COMMIT: a
+    # transaction counts at its commit, whole.
+    span = run['span_second']
+    assert [ts.replace(microsecond=0) for _i, ts in run['spans']] == [
+        span, span + datetime.timedelta(seconds=1)]
+    targets += [span, span + datetime.timedelta(seconds=1, microseconds=500000)]
     targets.append(last + datetime.timedelta(seconds=5))  # after the last commit
     for index, target in enumerate(targets):
         eng = _restore(env, run, index, target)
@@ -289,6 +327,8 @@ def test_restores_to_several_times(env, run):
         expected = [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
         restored = _rows(CONF.mariadb.port)
         assert restored == expected, (target, len(restored), len(expected))
+        spans = [i for i, _ts in _rows(CONF.mariadb.port, 'spans')]
+        assert spans == ([1, 2] if target >= span + datetime.timedelta(seconds=1) else [])
         assert 0 < len(expected) <= len(rows)
         # Writable once replayed, and no longer claiming the backup's position.
         assert not os.path.exists(os.path.join(eng.paths.datadir, 'xtrabackup_info'))

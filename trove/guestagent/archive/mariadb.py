@@ -27,19 +27,23 @@ client; the replayed transactions keep their GTIDs and are logged again by
 the restored engine.
 
 Which commits a target time T includes: MariaDB stamps every binlog event
-with the whole second at which its statement began (a transaction's commit
-is stamped with the start of its last statement: the COMMIT, or the one
-autocommit statement).  A restore to T replays the binary log in commit
-order up to, not including, the first event stamped later than T's second,
-floor(T) (``--stop-datetime`` = floor(T) + 1 s, which is exclusive and read
-in UTC here).  So it contains every transaction stamped at or before
-floor(T) that committed before the first one stamped after it, and no
-transaction stamped after floor(T); a transaction cut in the middle by the
-stop is rolled back (the client ends without its COMMIT).  With commits
-stamped in increasing order, as a single writer's are, that is exactly the
-transactions whose ``NOW()`` at commit, truncated to the second, is at or
-before T.  The result is always a prefix of the commit order, i.e. a state
-the source really had.
+with the whole second at which its statement began.  A transaction is
+written at commit, led by its GTID event, which carries the second of the
+committing statement (the COMMIT, or the one autocommit statement); its
+other events are stamped no later (a row inserted at 14:11:19 in a
+transaction committed at 14:11:20 has events stamped 19 behind a GTID
+stamped 20).  Call that second the transaction's commit stamp.  A restore
+to T replays the binary log in commit order up to, not including, the first
+transaction whose commit stamp is later than T's second, floor(T)
+(``--stop-datetime`` = floor(T) + 1 s, which is exclusive and read in UTC
+here); the stop therefore always falls on a transaction boundary.  So it
+holds every transaction stamped at or before floor(T) that committed before
+the first one stamped after it, and nothing stamped after floor(T).  With
+commit stamps increasing in log order, as a single writer's are, that is
+exactly the transactions whose ``NOW()`` at commit, truncated to the
+second, is at or before T.  (Concurrent commits can reach the log out of
+stamp order by a second; the result is still a prefix of the commit order,
+a state the source really had.)
 """
 import datetime
 import os
