@@ -144,14 +144,35 @@ class Conductor:
         self.reports.append(fields)
 
 
-def _backup(eng, store):
+def _backup(eng, store, parent=None):
+    """A backup through the strategy and runner; its restore info (chain)."""
     conductor = Conductor()
-    info = {'id': 'full-1', 'instance_id': 'src', 'backup_type': 'full',
-            'datastore': 'mariadb', 'datastore_version': '10.11'}
+    backup_id = 'inc-1' if parent else 'full-1'
+    info = {'id': backup_id, 'instance_id': 'src',
+            'backup_type': 'incremental' if parent else 'full',
+            'datastore': 'mariadb', 'datastore_version': '10.11',
+            'parent': parent and parent['chain'][-1]}
     assert runner.run_backup(mariabackup.MariaBackup(eng), info, conductor, store=store)
     done = conductor.reports[-1]
-    return {'backup_id': 'full-1', 'chain': [{'id': 'full-1', 'location': done['location'],
-                                              'checksum': done['checksum']}]}
+    entry = {'id': backup_id, 'location': done['location'], 'checksum': done['checksum']}
+    return {'backup_id': backup_id, 'chain': (parent['chain'] if parent else []) + [entry]}
+
+
+def _stream_latency(eng, spool, count=20):
+    """Seconds from each COMMIT of a marker row until the spool holds it."""
+    latencies = []
+    for index in range(count):
+        marker = ('mark-%d-%f' % (index, time.time())).encode()
+        eng.admin.execute('INSERT INTO shop.marks VALUES (%s)', (marker.decode(),))
+        committed = time.monotonic()
+
+        def spooled(marker=marker):
+            newest = archive.list_binlogs(spool)[-1]
+            return marker in _read(os.path.join(spool, newest))
+        assert process.wait_for(spooled, 5, interval=0.005)
+        latencies.append(time.monotonic() - committed)
+        time.sleep(0.05)
+    return latencies
 
 
 def _binlogs(directory):
@@ -221,6 +242,7 @@ def run(env):
     eng.admin.execute('CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, '
                       'ts DATETIME(6) NOT NULL)')
     eng.admin.execute('CREATE TABLE shop.spans (id INT PRIMARY KEY, ts DATETIME(6))')
+    eng.admin.execute('CREATE TABLE shop.marks (m VARCHAR(60))')
     strategy = archive.MariaDBArchive(eng)
     strategy.prepare_stream()
     spool = os.path.join(env['base'], 'spool')
@@ -243,8 +265,11 @@ def run(env):
         process.wait_for(lambda: eng.status() == 'crashed', 10)
         time.sleep(1)
         eng.start()
-        time.sleep(2)
+        out['inc_info'] = _backup(eng, store, parent=out['backup_info'])
+        out['inc_done'] = datetime.datetime.now(UTC)
+        time.sleep(1)
         out['span_second'] = _spanning_transaction(writer, env['port'])
+        out['latencies'] = _stream_latency(eng, spool)
         time.sleep(1)
     finally:
         writer.stop()
@@ -293,15 +318,17 @@ def test_stream_login_is_hidden_and_secret(run):
     assert archive.STREAM_USER in CONF.mariadb.ignore_users
 
 
-def _restore(env, run, index, target):
+def _restore(env, run, index, target, info):
+    """A fresh engine from backup chain ``info``, replayed up to ``target``."""
     base = os.path.join(env['base'], 'r%d' % index)
     paths = dataclasses.replace(run['engine'].paths, datadir=os.path.join(base, 'data'),
                                 run_dir=os.path.join(base, 'run'),
                                 log_dir=os.path.join(base, 'log'),
                                 state_dir=os.path.join(base, 'state'))
     eng = engine_env.new_engine(env, lambda: manager.MariaDBEngine(paths))
-    runner.run_restore(mariabackup.MariaBackup(eng), run['backup_info'], store=run['store'])
-    meta = run['store'].get_metadata(run['backup_info']['chain'][0]['location'])
+    runner.run_restore(mariabackup.MariaBackup(eng), info, store=run['store'])
+    # The newest backup of the chain says where its data ends in the log.
+    meta = run['store'].get_metadata(info['chain'][-1]['location'])
     archive.MariaDBArchive(eng).replay(archive_base.ReplayRequest(
         segments_dir=run['spool'], backup_meta=meta, target_time=target))
     return eng
@@ -322,7 +349,11 @@ def test_restores_to_several_times(env, run):
     targets += [span, span + datetime.timedelta(seconds=1, microseconds=500000)]
     targets.append(last + datetime.timedelta(seconds=5))  # after the last commit
     for index, target in enumerate(targets):
-        eng = _restore(env, run, index, target)
+        # Targets after the incremental restore the chain full + incremental.
+        info = run['inc_info'] if target > run['inc_done'] else run['backup_info']
+        started = time.monotonic()
+        eng = _restore(env, run, index, target, info)
+        seconds = time.monotonic() - started
         cutoff = target.replace(microsecond=0)
         expected = [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
         restored = _rows(CONF.mariadb.port)
@@ -334,4 +365,14 @@ def test_restores_to_several_times(env, run):
         assert not os.path.exists(os.path.join(eng.paths.datadir, 'xtrabackup_info'))
         eng.admin.execute('INSERT INTO shop.ticks (ts) VALUES (NOW(6))')
         eng.stop()
-        print('restore to %s: %d of %d rows' % (target, len(expected), len(rows)))
+        print('restore to %s from %s: %d of %d rows in %.1fs' % (
+            target, info['backup_id'], len(expected), len(rows), seconds))
+    assert run['inc_info']['chain'][-1]['id'] == 'inc-1'
+
+
+def test_commits_reach_the_spool_within_a_second(run):
+    """The archive's RPO at the source: COMMIT to bytes in the spool file."""
+    latencies = sorted(run['latencies'])
+    print('commit to spool: median %.1f ms, max %.1f ms' % (
+        latencies[len(latencies) // 2] * 1000, latencies[-1] * 1000))
+    assert latencies[-1] < 1.0
