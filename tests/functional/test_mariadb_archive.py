@@ -27,7 +27,7 @@ import pytest
 
 from tests.functional import engine_env
 from trove.backup.stores import local
-from trove.common import template
+from trove.common import exception, template
 from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
 from trove.guestagent.archive import base as archive_base
@@ -376,3 +376,12 @@ def test_commits_reach_the_spool_within_a_second(run):
     print('commit to spool: median %.1f ms, max %.1f ms' % (
         latencies[len(latencies) // 2] * 1000, latencies[-1] * 1000))
     assert latencies[-1] < 1.0
+
+
+def test_a_target_before_the_backup_is_refused(env, run):
+    """The backup already holds later commits: a clear error, engine untouched."""
+    target = run['rows'][0][1].replace(microsecond=0)  # the writer's first second
+    with pytest.raises(exception.BadRequest, match='restore from an earlier backup'):
+        _restore(env, run, 99, target, run['backup_info'])
+    [eng] = [e for e in env['engines'] if e.paths.datadir.endswith('r99/data')]
+    assert eng.status() == 'shutdown'

@@ -74,6 +74,21 @@ def test_stop_datetime_is_the_next_second_in_utc(target, expected):
     assert archive.stop_datetime(datetime.datetime.fromisoformat(target)) == expected
 
 
+def test_last_commit_stamp_is_the_last_gtid_header():
+    text = [
+        '# at 9542\n',
+        '#261203 14:11:17 server id 2135817729  end_log_pos 9584 CRC32 0x7507c87b '
+        '\tGTID 0-2135817729-185 trans\n',
+        '#261203 14:11:19 server id 2135817729  end_log_pos 9923 CRC32 0x895e3b84 '
+        '\tTable_map: `shop`.`spans` mapped to number 22\n',
+        '#261203  9:05:20 server id 7  end_log_pos 9814 CRC32 0x34e33fbf \tGTID 0-7-186 trans\n',
+        '#261203 14:11:21 server id 7  end_log_pos 10155 CRC32 0xa2da884a \tXid = 55\n',
+    ]
+    assert archive.last_commit_stamp(text) == datetime.datetime(
+        2026, 12, 3, 9, 5, 20, tzinfo=datetime.UTC)
+    assert archive.last_commit_stamp(text[:1]) is None
+
+
 def test_stop_datetime_needs_a_zone():
     with pytest.raises(exception.BadRequest):
         archive.stop_datetime(datetime.datetime(2026, 12, 3, 14, 7, 3))

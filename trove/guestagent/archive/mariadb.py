@@ -73,6 +73,9 @@ IN_USE_FLAG = 0x01
 # The backup's binary log coordinates in mariabackup's xtrabackup_info.
 _INFO_POS = re.compile(r"binlog_pos = filename '([^']+)', position '(\d+)'"
                        r"(?:, GTID of the last change '([0-9,-]*)')?")
+# The header mariadb-binlog prints for a transaction's GTID event:
+# "#261203 14:11:20 server id 2135817729  end_log_pos 9814 CRC32 0x...  GTID 0-1-5 trans"
+_GTID_HEADER = re.compile(r'#(\d{6}) ([ \d]\d:\d\d:\d\d) server id \d+ .*\tGTID ')
 MAX_PACKET = 1024 * 1024 * 1024  # row events of big transactions replay as one statement
 
 
@@ -107,6 +110,19 @@ def list_binlogs(directory, first=None):
     if first is not None:
         names = [n for n in names if binlog_number(n) >= binlog_number(first)]
     return sorted(names, key=binlog_number)
+
+
+def last_commit_stamp(lines):
+    """The commit stamp (aware UTC) of the last transaction in ``lines``,
+    mariadb-binlog's text of a log read with TZ=UTC, or None."""
+    found = None
+    for line in lines:
+        found = _GTID_HEADER.match(line) or found
+    if found is None:
+        return None
+    stamp = datetime.datetime.strptime('%s %s' % (found.group(1), found.group(2).strip()),
+                                       '%y%m%d %H:%M:%S')
+    return stamp.replace(tzinfo=datetime.UTC)
 
 
 def stop_datetime(target_time):
@@ -203,6 +219,7 @@ class MariaDBArchive(base.ArchiveStrategy):
         if not keys or keys[0] != first:
             raise exception.EngineError(detail='the archive lacks binary log %s' % first)
         self._check_contiguous(keys)
+        self._check_not_before_backup(req, first)
         paths = self.engine.paths
         if not os.path.exists(paths.my_cnf):
             config.write_config(paths, None, {})
@@ -217,6 +234,26 @@ class MariaDBArchive(base.ArchiveStrategy):
         self._retire_backup_position()
         LOG.info('Replayed binary logs %s..%s up to %s', keys[0], keys[-1],
                  req.target_time.isoformat())
+
+    def _check_not_before_backup(self, req, first):
+        """BadRequest when the backup already holds a commit stamped after
+        the target: no replay can take its data back to an earlier time."""
+        position = int(req.backup_meta.get('binlog_position') or 4)
+        argv = [process.find_binary('mariadb-binlog') or 'mariadb-binlog', '--no-defaults',
+                '--base64-output=DECODE-ROWS', '--stop-position=%d' % position,
+                os.path.join(req.segments_dir, first)]
+        # Line by line: the text of a large log must not sit in memory.
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, text=True, errors='replace',
+                                env=dict(os.environ, TZ='UTC'))
+        stamp = last_commit_stamp(proc.stdout)
+        if proc.wait() != 0:
+            raise exception.EngineError(detail='mariadb-binlog cannot read %s' % first)
+        if stamp is not None and stamp > req.target_time.astimezone(datetime.UTC):
+            raise exception.BadRequest(
+                detail='the backup holds commits up to %s, later than the target time %s; '
+                       'restore from an earlier backup' % (stamp.isoformat(),
+                                                           req.target_time.isoformat()))
 
     def _retire_backup_position(self):
         """The backup's binlog info files no longer describe the data: a
