@@ -281,6 +281,7 @@ def run(env):
     out['starts'] = stream.starts
     out['argvs'] = stream.argvs
     stream.stop()
+    out['users'] = [u['name'] for u in eng.list_users()]
     eng.stop()
     return out
 
@@ -316,6 +317,10 @@ def test_stream_login_is_hidden_and_secret(run):
     password = strategy.secret.read()
     assert all(password not in ' '.join(argv) for argv in run['argvs'])
     assert archive.STREAM_USER in CONF.mariadb.ignore_users
+    assert run['users'] == ['alice']  # os_archive is hidden
+    # Its statements were kept out of the binary log (each member has its own).
+    assert all(archive.STREAM_USER.encode() not in _read(os.path.join(run['spool'], n))
+               for n in _binlogs(run['spool']))
 
 
 def _restore(env, run, index, target, info):

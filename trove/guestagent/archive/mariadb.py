@@ -156,16 +156,22 @@ class MariaDBArchive(base.ArchiveStrategy):
     # -- streaming ---------------------------------------------------------
     def prepare_stream(self):
         """``os_archive@localhost`` with exactly the rights a binlog dump
-        needs, and its option file."""
+        needs, and its option file.
+
+        The statements stay out of the binary log: every member of a
+        replica set has its own account and password (a replicated ALTER
+        would break a replica's login), and a replica must not log
+        transactions its primary never had.
+        """
         password = self.secret.ensure()
-        admin = self.engine.admin
-        admin.execute('CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s',
-                      (STREAM_USER, 'localhost', password))
-        admin.execute('ALTER USER %s@%s IDENTIFIED BY %s', (STREAM_USER, 'localhost', password))
-        admin.execute('REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s',
-                      (STREAM_USER, 'localhost'))
-        admin.execute('GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO %s@%s',
-                      (STREAM_USER, 'localhost'))
+        account = (STREAM_USER, 'localhost')
+        with self.engine.admin.cursor() as cur:
+            cur.execute('SET SESSION sql_log_bin = 0')
+            cur.execute('CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s', account + (password,))
+            cur.execute('ALTER USER %s@%s IDENTIFIED BY %s', account + (password,))
+            # Converge on exactly these rights, whatever the account had.
+            cur.execute('REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s', account)
+            cur.execute('GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO %s@%s', account)
         _write_option_file(self.defaults_file, STREAM_USER, password, self.engine.paths.socket)
         LOG.info('Binary log streaming user %s@localhost is ready', STREAM_USER)
 
