@@ -142,3 +142,5 @@ def test_replay_refuses_an_incomplete_archive(tmp_path):
         (segs / ('mysql-bin.%06d' % n)).write_bytes(b'\xfebin')
     with pytest.raises(exception.EngineError, match='misses binary log number 4'):
         strategy.replay(req)
+    with pytest.raises(exception.BadRequest, match='time zone'):
+        strategy.replay(dataclasses.replace(req, target_time=when.replace(tzinfo=None)))

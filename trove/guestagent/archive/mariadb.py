@@ -220,6 +220,7 @@ class MariaDBArchive(base.ArchiveStrategy):
 
     # -- replay --------------------------------------------------------------
     def replay(self, req: base.ReplayRequest):
+        stop_datetime(req.target_time)  # a target without a zone: BadRequest, nothing done
         first = self.first_segment(req.backup_meta)
         keys = list_binlogs(req.segments_dir, first)
         if not keys or keys[0] != first:
