@@ -5,7 +5,8 @@ the engine's change log into ``container``/``prefix`` of a backup store and
 records that in the state dir, so an agent restart resumes it
 (``resume_archive`` at agent start); ``stop_archive`` stops it and releases
 what the stream held on the engine (PostgreSQL's slot).
-``get_archive_status`` answers the shipper's newest recoverable time.
+``get_archive_status`` answers the shipper's newest recoverable time (it
+stands still while the stream writes a file again from its start).
 """
 import contextlib
 import json
@@ -40,9 +41,14 @@ class ArchiveEndpoints:
 
     archive_shipper = None
 
-    def start_archive(self, context, container, prefix, storage_driver=None):
+    def start_archive(self, context, container, prefix, storage_driver=None,
+                      start_backup=None):
+        """``start_backup``: the store location of the backup the archive
+        starts with (optional); an empty spool begins where a restore from
+        it needs the archive to begin (MariaDB: the backup's binary log)."""
         config = {'container': container, 'prefix': prefix,
-                  'storage_driver': storage_driver or CONF.backup.storage_driver}
+                  'storage_driver': storage_driver or CONF.backup.storage_driver,
+                  'start_backup': start_backup}
         with _LOCK:
             if self.archive_shipper is None:
                 # Refuses an engine without a strategy before anything is recorded.
@@ -83,8 +89,11 @@ class ArchiveEndpoints:
 
     def _start_shipper(self, config):
         strategy = archive.get_strategy(CONF.datastore_manager, self.engine)
+        store = stores.get_store(config.get('storage_driver'))
+        if config.get('start_backup'):
+            strategy.start_from(store.get_metadata(config['start_backup']))
         ship = shipper.Shipper(
-            strategy, stores.get_store(config.get('storage_driver')), config['container'],
+            strategy, store, config['container'],
             config['prefix'], os.path.join(CONF.mount_point, 'archive-spool'),
             os.path.join(CONF.guest_state_dir, 'archive'))
         ship.resume()

@@ -23,8 +23,10 @@ Version history:
   1.8 - set_failover_guard (a member of a highly available set keeps a
         down engine down at agent start until it is rejoined)
   1.9 - start_archive, stop_archive, get_archive_status (continuous
-        archiving for point-in-time recovery); prepare's backup_info may
-        carry ``pitr`` (restore to a time from the source's archive)
+        archiving for point-in-time recovery; start_archive's optional
+        start_backup names the backup an empty spool starts at); prepare's
+        backup_info may carry ``pitr`` (restore to a time from the source's
+        archive)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -272,10 +274,13 @@ class GuestAPI:
         return self._call15('get_replication_status', CONF.agent_call_low_timeout)
 
     # -- continuous archiving (1.9) ----------------------------------------
-    def start_archive(self, *, container, prefix, storage_driver=None):
-        """(1.9) Start shipping the change log into ``container``/``prefix``."""
+    def start_archive(self, *, container, prefix, storage_driver=None, start_backup=None):
+        """(1.9) Start shipping the change log into ``container``/``prefix``;
+        ``start_backup``: the store location of the backup it starts with."""
+        extra = {'start_backup': start_backup} if start_backup else {}
         return self._call('start_archive', CONF.agent_call_low_timeout, version='1.9',
-                          container=container, prefix=prefix, storage_driver=storage_driver)
+                          container=container, prefix=prefix, storage_driver=storage_driver,
+                          **extra)
 
     def stop_archive(self):
         """(1.9) Stop shipping and release what the stream held on the engine."""

@@ -84,3 +84,19 @@ def test_strategies_and_times():
     assert restore.parse_time('2026-03-01T12:00:05+02:00') == datetime.datetime(
         2026, 3, 1, 10, 0, 5, tzinfo=datetime.UTC)
     assert restore.parse_time('2026-03-01 10:00:05').tzinfo == datetime.UTC
+
+
+def test_start_backup_sets_where_the_archive_begins(guest_conf, tmp_path):
+    from trove.backup.stores import local
+    store = local.LocalStore(CONF.backup.local_store_path)
+    stored = store.put_stream('backups', 'b1.xbstream', [b'data'], {'first': 'seg-000003'})
+    guest = _Guest()
+    guest_conf.append(guest)
+    guest.start_archive(None, container='arch', prefix='pitr/i2', storage_driver='local',
+                        start_backup=stored.location)
+    assert guest.archive_shipper.strategy.started_from['first'] == 'seg-000003'
+    guest.stop_archive_thread()
+    again = _Guest()  # the restarted agent starts from the same backup
+    guest_conf.append(again)
+    again.resume_archive()
+    assert again.archive_shipper.strategy.started_from['first'] == 'seg-000003'

@@ -44,6 +44,9 @@ class LineStrategy(base.ArchiveStrategy):
     def first_segment(self, backup_meta):
         return backup_meta['first']
 
+    def start_from(self, backup_meta):
+        self.started_from = backup_meta
+
     def replay(self, req):
         raise NotImplementedError
 
@@ -177,3 +180,85 @@ def test_fetch_refuses_gaps_and_bad_checksums(dirs):
     with pytest.raises(exception.EngineError, match='gap'):
         shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000002',
                                dirs['out'])
+
+
+class RewrittenStrategy(LineStrategy):
+    """Segments the test writes itself; byte ``volatile`` may change on a rewrite."""
+
+    def __init__(self, volatile=None):
+        super().__init__()
+        self.volatile = volatile
+
+    def volatile_offsets(self, key):
+        return () if self.volatile is None else (self.volatile,)
+
+
+def _write(dirs, name, data):
+    with open(os.path.join(dirs['spool'], name), 'wb') as f:  # truncates, as --raw does
+        f.write(data)
+
+
+def _passes(ship, count=2):
+    return [ship.ship_once(streaming=True) for _ in range(count)]
+
+
+def test_a_file_rewritten_from_its_start_is_waited_for(dirs):
+    strategy, store = RewrittenStrategy(), local.LocalStore(dirs['store'])
+    ship = _shipper(dirs, strategy, store)
+    ship.resume()
+    data = bytes(range(256)) * 24  # longer than the checked tail
+    _write(dirs, 'seg-000000', data[:5000])
+    assert _passes(ship) == [5000, 0]
+    latest = ship.state.latest
+    assert latest
+    _write(dirs, 'seg-000000', data[:300])  # the restarted stream begins again
+    assert _passes(ship) == [0, 0]
+    assert ship.rewriting == {'seg-000000'} and ship.state.latest == latest  # frozen
+    _write(dirs, 'seg-000000', data[:5000])  # back where it was: nothing to ship
+    assert ship.ship_once() == 0 and not ship.rewriting
+    _write(dirs, 'seg-000000', data)
+    _write(dirs, 'seg-000001', b'next')
+    assert _passes(ship) == [len(data) - 5000 + 4, 0]
+    assert ship.state.latest > latest
+    names = [n for n, _ in store.list_objects('archives', 'inst-1/')]
+    assert sorted(names) == [shipper.chunk_name('inst-1', 'seg-000000', 0),
+                             shipper.chunk_name('inst-1', 'seg-000000', 5000),
+                             shipper.chunk_name('inst-1', 'seg-000001', 0)]
+    shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000000', dirs['out'])
+    assert open(os.path.join(dirs['out'], 'seg-000000'), 'rb').read() == data
+
+
+def test_a_volatile_byte_may_change_in_a_rewrite(dirs):
+    strategy, store = RewrittenStrategy(volatile=21), local.LocalStore(dirs['store'])
+    ship = _shipper(dirs, strategy, store)
+    ship.resume()
+    first = bytearray(b'x' * 100)
+    first[21] = 1  # the in-use flag, set while the log is written
+    _write(dirs, 'seg-000000', bytes(first))
+    assert ship.ship_once() == 100
+    again = bytearray(first + b'y' * 50)
+    again[21] = 0  # cleared in the copy written after the log was closed
+    _write(dirs, 'seg-000000', bytes(again))
+    assert ship.ship_once() == 50
+    shipper.fetch_segments(store, 'archives', 'inst-1', strategy, 'seg-000000', dirs['out'])
+    # The archive keeps the byte as first shipped; nothing was shipped twice.
+    assert open(os.path.join(dirs['out'], 'seg-000000'), 'rb').read() == bytes(first) + b'y' * 50
+
+
+def test_a_rewrite_with_other_bytes_stops_the_archive(dirs):
+    strategy, store = RewrittenStrategy(volatile=21), local.LocalStore(dirs['store'])
+    ship = _shipper(dirs, strategy, store)
+    ship.resume()
+    _write(dirs, 'seg-000000', b'a' * 100)
+    assert _passes(ship) == [100, 0]
+    latest = ship.state.latest
+    _write(dirs, 'seg-000000', b'a' * 40 + b'B' + b'a' * 100)  # not the same log
+    for _ in range(2):
+        with pytest.raises(exception.EngineError, match='no longer holds'):
+            ship.ship_once()
+    assert ship.state.shipped == {'seg-000000': 100} and ship.state.latest == latest
+    # A restarted shipper finds the same (the digest is in the saved state).
+    again = _shipper(dirs, strategy, store)
+    again.resume()
+    with pytest.raises(exception.EngineError, match='no longer holds'):
+        again.ship_once()

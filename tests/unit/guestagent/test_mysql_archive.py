@@ -144,3 +144,32 @@ def test_replay_refuses_an_incomplete_archive(tmp_path):
         strategy.replay(req)
     with pytest.raises(exception.BadRequest, match='time zone'):
         strategy.replay(dataclasses.replace(req, target_time=when.replace(tzinfo=None)))
+
+
+def test_archive_dispatch_start_and_replay_backup(tmp_path):
+    """get_strategy picks this strategy; a backup sets where an empty spool
+    starts; the replay continues from the newest backup of a chain."""
+    from trove.guestagent import archive as archives
+    from trove.guestagent.archive import postgresql as pga
+    eng = Engine(str(tmp_path / 'e'))
+    for manager in ('mariadb', 'mysql'):
+        assert isinstance(archives.get_strategy(manager, eng), archive.MariaDBArchive)
+    strategy = archives.get_strategy('mariadb', eng)
+    assert strategy.volatile_offsets('mysql-bin.000001') == (archive.IN_USE_FLAG_OFFSET,)
+    with open(os.path.join(eng.paths.datadir, 'mysql-bin.index'), 'w') as f:
+        f.write('./mysql-bin.000001\n./mysql-bin.000002\n./mysql-bin.000003\n')
+    with open(strategy.defaults_file, 'w') as f:
+        f.write('[client]\n')
+    spool = tmp_path / 'spool'
+    spool.mkdir()
+    assert strategy.stream_argv(str(spool))[-1] == 'mysql-bin.000001'  # the oldest
+    strategy.start_from({'binlog_file': 'mysql-bin.000002', 'binlog_position': 9})
+    assert strategy.stream_argv(str(spool))[-1] == 'mysql-bin.000002'
+    (spool / 'mysql-bin.000003').write_bytes(b'')
+    assert strategy.stream_argv(str(spool))[-1] == 'mysql-bin.000003'  # resumes
+    with pytest.raises(exception.EngineError, match='no binary log position'):
+        strategy.start_from({})
+    chain = [{'id': 'full'}, {'id': 'inc-1'}, {'id': 'inc-2'}]
+    assert strategy.replay_backup(chain) == {'id': 'inc-2'}
+    assert pga.PgReceiveWal(eng).replay_backup(chain) == {'id': 'full'}
+    assert pga.PgReceiveWal(eng).volatile_offsets('000000010000000000000001') == ()

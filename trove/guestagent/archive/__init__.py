@@ -9,6 +9,8 @@ import importlib
 from trove.common import exception
 
 STRATEGIES = {
+    'mariadb': 'trove.guestagent.archive.mariadb:MariaDBArchive',
+    'mysql': 'trove.guestagent.archive.mariadb:MariaDBArchive',
     'postgresql': 'trove.guestagent.archive.postgresql:PgReceiveWal',
 }
 

@@ -59,6 +59,25 @@ class ArchiveStrategy(abc.ABC):
         its size; an engine whose tool pre-allocates files says otherwise."""
         return os.path.getsize(path)
 
+    def volatile_offsets(self, key: str) -> tuple:
+        """Offsets of segment ``key`` whose byte may differ when the stream
+        writes the file again from its start (MariaDB's in-use flag); the
+        shipper ignores them when it checks that a rewrite gives back the
+        bytes it shipped.  None by default."""
+        return ()
+
+    def start_from(self, backup_meta: dict) -> None:  # noqa: B027 - optional hook
+        """Begin an empty spool where a restore from this backup needs the
+        archive to begin (MariaDB: the backup's binary log); by default the
+        stream knows where to start (PostgreSQL's slot)."""
+
+    def replay_backup(self, chain: list):
+        """The entry of a restored backup chain whose metadata says where
+        the replay begins: the full backup by default (PostgreSQL restores
+        only the base and replays the incrementals' WAL from the archive),
+        the newest for an engine that applies the whole chain first."""
+        return chain[0]
+
     @abc.abstractmethod
     def sort_key(self, key: str):
         """A value that orders segment keys in log order."""

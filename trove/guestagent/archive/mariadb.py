@@ -212,6 +212,16 @@ class MariaDBArchive(base.ArchiveStrategy):
     def sort_key(self, key):
         return binlog_number(key)
 
+    def volatile_offsets(self, key):
+        return (IN_USE_FLAG_OFFSET,)
+
+    def start_from(self, backup_meta):
+        self.start_file = self.first_segment(backup_meta)
+
+    def replay_backup(self, chain):
+        # The chain is applied whole; its newest backup holds the position.
+        return chain[-1]
+
     def first_segment(self, backup_meta):
         name = (backup_meta or {}).get('binlog_file')
         if not name:

@@ -38,7 +38,8 @@ def run_pitr_restore(engine, manager, backup_strategy, backup_info):
     backup_strategy.defer_recovery = True
     backup_runner.run_restore(backup_strategy, backup_info)
     store = stores.get_store(pitr.get('storage_driver') or backup_info.get('storage_driver'))
-    meta = store.get_metadata(backup_info['chain'][0]['location'])
+    # The backup whose position the replay continues from (the strategy's choice).
+    meta = store.get_metadata(strategy.replay_backup(backup_info['chain'])['location'])
     workdir = os.path.join(CONF.mount_point, 'pitr-%s' % backup_info['backup_id'])
     shutil.rmtree(workdir, ignore_errors=True)
     segments = os.path.join(workdir, 'segments')

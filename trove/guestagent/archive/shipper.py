@@ -16,6 +16,17 @@ archive has no gap and no duplicate.  Without a state file the offsets are
 read back from the store.  Spool files that are fully shipped and followed
 by two newer segments are deleted.
 
+A stream may write a spool file again from its start when it restarts
+(mariadb-binlog --raw truncates the newest binary log and copies it again):
+a file shorter than what was shipped of it is being rewritten, so nothing
+of it is shipped (no gap, nothing shipped twice) and the recoverable time
+stands still until it has grown back.  Before bytes are appended to a
+segment, the last ``TAIL`` bytes shipped of it are checked against the file
+(a hash kept in the state; the strategy's ``volatile_offsets`` are left
+out, MariaDB's in-use flag): a rewrite that gave back other bytes stops the
+archive (an error in every pass, the recoverable time frozen) rather than
+joining two different logs.
+
 ``fetch_segments`` does the reverse for a restore: it lists the chunks of
 an archive, checks that each segment's chunks are contiguous and that
 every chunk hashes to the checksum the store recorded, and writes whole
@@ -38,6 +49,8 @@ LOG = logging.getLogger(__name__)
 RESTART_DELAY = 1.0
 KEEP_SHIPPED = 2
 MAX_CHUNK = 8 * 1024 * 1024
+# Bytes before a segment's shipped end that must read the same before more is shipped.
+TAIL = 4096
 
 
 def chunk_name(prefix, key, offset):
@@ -67,6 +80,8 @@ class ShipState:
         self.path = path
         self.shipped = {}
         self.latest = None
+        # {key: sha256 of the TAIL bytes before its shipped end, volatile ones zeroed}
+        self.tails = {}
 
     def load(self):
         """Whether a saved state was found."""
@@ -77,12 +92,14 @@ class ShipState:
             return False
         self.shipped = {k: int(v) for k, v in data.get('shipped', {}).items()}
         self.latest = data.get('latest')
+        self.tails = dict(data.get('tails', {}))
         return True
 
     def save(self):
         tmp = self.path + '.tmp'
         with open(tmp, 'w') as f:
-            json.dump({'shipped': self.shipped, 'latest': self.latest}, f, sort_keys=True)
+            json.dump({'shipped': self.shipped, 'latest': self.latest, 'tails': self.tails},
+                      f, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -107,6 +124,8 @@ class Shipper(threading.Thread):
         self._next_start = 0.0
         self._previous_start = None
         self._resumed = False
+        # Keys of the spool files the last pass found shorter than shipped.
+        self.rewriting = set()
 
     # -- the streaming process ------------------------------------------------
     def _child(self):
@@ -165,43 +184,78 @@ class Shipper(threading.Thread):
         """Ship what was appended since the last pass; returns bytes shipped.
 
         The newest recoverable time is the start of the previous pass, when
-        the stream ran at both: a commit before it had a whole interval to
-        reach the spool (the engine stamps a commit before the log record is
-        written, flushed and streamed), and this pass stored the spool as it
-        was after that interval.  So the reported RPO is one to two intervals.
+        the stream ran at both and no file was being rewritten: a commit
+        before it had a whole interval to reach the spool (the engine stamps
+        a commit before the log record is written, flushed and streamed),
+        and this pass stored the spool as it was after that interval.  So
+        the reported RPO is one to two intervals.
         """
         started, total = _now(), 0
+        # A pass cut short by an error vouches for nothing.
+        previous, self._previous_start = self._previous_start, None
         spool = self._spool()
+        self.rewriting = set()
         for key, path in spool:
             try:
                 total += self._ship_file(key, path)
             except FileNotFoundError:  # renamed (.partial finished): next pass
                 continue
-        if streaming and self._previous_start:
-            self.state.latest = self._previous_start.isoformat()
+        caught_up = streaming and not self.rewriting
+        if caught_up and previous:
+            self.state.latest = previous.isoformat()
             self.state.save()
             if self.on_shipped:
-                self.on_shipped(self._previous_start)
-        self._previous_start = started if streaming else None
+                self.on_shipped(previous)
+        self._previous_start = started if caught_up else None
         self._drop_shipped(spool)
         return total
 
     def _ship_file(self, key, path):
         offset = self.state.shipped.get(key, 0)
         end, shipped = self.strategy.written_size(path), 0
+        if end < offset:
+            # Written again from its start: wait until it is past what was shipped.
+            self.rewriting.add(key)
+            return 0
         with open(path, 'rb') as f:
             while offset < end:
-                f.seek(offset)
+                # One read of the shipped tail and the new bytes: a truncation
+                # in between cannot pair a tail with bytes of another write.
+                start = max(0, offset - TAIL)
+                f.seek(start)
                 # Bounded: after a long outage a binary log may be a GB behind.
-                data = f.read(min(end - offset, MAX_CHUNK))
+                buf = f.read(offset - start + min(end - offset, MAX_CHUNK))
+                if len(buf) <= offset - start:  # truncated since it was measured
+                    self.rewriting.add(key)
+                    break
+                self._check_tail(key, start, buf[:offset - start])
+                data = buf[offset - start:]
                 meta = {'archive_key': key, 'offset': offset, 'format': 'archive-chunk'}
                 self.store.put_stream(self.container, chunk_name(self.prefix, key, offset),
                                       [data], meta)
                 offset += len(data)
                 shipped += len(data)
                 self.state.shipped[key] = offset
+                self.state.tails[key] = self._digest(key, offset - min(offset, TAIL),
+                                                     buf[-TAIL:])
                 self.state.save()
         return shipped
+
+    def _digest(self, key, start, data):
+        """sha256 of ``data`` read at ``start`` of segment ``key``, the
+        strategy's volatile bytes zeroed."""
+        data = bytearray(data)
+        for offset in self.strategy.volatile_offsets(key):
+            if start <= offset < start + len(data):
+                data[offset - start] = 0
+        return hashlib.sha256(data).hexdigest()
+
+    def _check_tail(self, key, start, data):
+        expected = self.state.tails.get(key)
+        if expected and self._digest(key, start, data) != expected:
+            raise exception.EngineError(
+                detail='spool file %s no longer holds the bytes shipped before offset %d; '
+                       'the archive stops here' % (key, start + len(data)))
 
     def _drop_shipped(self, spool):
         for key, path in spool[:-KEEP_SHIPPED]:
