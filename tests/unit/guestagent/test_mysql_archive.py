@@ -173,3 +173,13 @@ def test_archive_dispatch_start_and_replay_backup(tmp_path):
     assert strategy.replay_backup(chain) == {'id': 'inc-2'}
     assert pga.PgReceiveWal(eng).replay_backup(chain) == {'id': 'full'}
     assert pga.PgReceiveWal(eng).volatile_offsets('000000010000000000000001') == ()
+
+
+def test_restorable_time_is_the_last_whole_archived_second(tmp_path):
+    strategy = archive.MariaDBArchive(Engine(str(tmp_path)))
+    utc = datetime.UTC
+    when = datetime.datetime(2026, 3, 1, 10, 0, 5, 300000, tzinfo=utc)
+    # Commits stamped 10:00:05 may follow 05.3; all stamped 10:00:04 are in.
+    assert strategy.restorable_time(when) == datetime.datetime(2026, 3, 1, 10, 0, 4, 999999,
+                                                               tzinfo=utc)
+    assert archive.stop_datetime(strategy.restorable_time(when)) == '2026-03-01 10:00:05'

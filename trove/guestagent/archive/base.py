@@ -66,6 +66,12 @@ class ArchiveStrategy(abc.ABC):
         bytes it shipped.  None by default."""
         return ()
 
+    def restorable_time(self, archived_before: datetime.datetime) -> datetime.datetime:
+        """The latest target time a restore can honour when every commit
+        before ``archived_before`` is archived: that time itself for an
+        engine whose commit times are exact (PostgreSQL)."""
+        return archived_before
+
     def start_from(self, backup_meta: dict) -> None:  # noqa: B027 - optional hook
         """Begin an empty spool where a restore from this backup needs the
         archive to begin (MariaDB: the backup's binary log); by default the

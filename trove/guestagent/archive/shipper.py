@@ -128,19 +128,22 @@ class Shipper(threading.Thread):
         self.rewriting = set()
 
     # -- the streaming process ------------------------------------------------
-    def _child(self):
-        argv = self.strategy.stream_argv(self.spool_dir)
+    def _child(self, argv):
         if self.stream is None:
             self.stream = child.ChildProcess(
                 'archive stream', (os.path.basename(argv[0]),),
                 os.path.join(self._state_dir, 'stream.pid'),
                 os.path.join(self._state_dir, 'stream.log'))
-        return argv
 
     def supervise(self):
         """Start the streaming process unless it runs; whether it runs."""
-        argv = self._child()
-        if self.stream.running_pid():
+        if self.stream is None:
+            # A stream a previous agent left running is adopted.  A strategy
+            # that cannot give its command before prepare_stream (MariaDB's
+            # login file) has no such stream.
+            with contextlib.suppress(exception.EngineError):
+                self._child(self.strategy.stream_argv(self.spool_dir))
+        if self.stream is not None and self.stream.running_pid():
             return True
         if time.monotonic() < self._next_start:
             return False
@@ -149,6 +152,8 @@ class Shipper(threading.Thread):
             if not self._prepared:
                 self.strategy.prepare_stream()
                 self._prepared = True
+            argv = self.strategy.stream_argv(self.spool_dir)
+            self._child(argv)
             pid = self.stream.spawn(argv)
             with open(self.stream.pid_file, 'w') as f:
                 f.write('%d\n' % pid)
@@ -188,7 +193,8 @@ class Shipper(threading.Thread):
         before it had a whole interval to reach the spool (the engine stamps
         a commit before the log record is written, flushed and streamed),
         and this pass stored the spool as it was after that interval.  So
-        the reported RPO is one to two intervals.
+        the reported RPO is one to two intervals (plus what the strategy's
+        ``restorable_time`` takes off: MariaDB's stamps are whole seconds).
         """
         started, total = _now(), 0
         # A pass cut short by an error vouches for nothing.
@@ -202,10 +208,11 @@ class Shipper(threading.Thread):
                 continue
         caught_up = streaming and not self.rewriting
         if caught_up and previous:
-            self.state.latest = previous.isoformat()
+            latest = self.strategy.restorable_time(previous)
+            self.state.latest = latest.isoformat()
             self.state.save()
             if self.on_shipped:
-                self.on_shipped(previous)
+                self.on_shipped(latest)
         self._previous_start = started if caught_up else None
         self._drop_shipped(spool)
         return total
