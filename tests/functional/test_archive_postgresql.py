@@ -55,6 +55,11 @@ def env():
 
 @pytest.fixture(scope='module')
 def engine(env):
+    return make_engine(env)
+
+
+def make_engine(env):
+    """A prepared engine that records commit timestamps (also the bench's)."""
     eng = engine_env.new_engine(env, manager.PostgreSQLEngine)
     eng.prepare(PrepareRequest(
         memory_mb=256, databases=[{'name': 'shop'}],
