@@ -262,3 +262,45 @@ def test_a_rewrite_with_other_bytes_stops_the_archive(dirs):
     again.resume()
     with pytest.raises(exception.EngineError, match='no longer holds'):
         again.ship_once()
+
+
+class PositionStrategy(RewrittenStrategy):
+    """Tells the shipper where "the engine's" log ends (``end``)."""
+
+    end = None
+
+    def log_end(self):
+        if self.end == 'down':
+            raise exception.EngineError(detail='engine down')
+        return self.end
+
+
+def test_the_recoverable_time_waits_for_the_logged_position(dirs):
+    strategy, store = PositionStrategy(), local.LocalStore(dirs['store'])
+    ship = _shipper(dirs, strategy, store)
+    ship.resume()
+    _write(dirs, 'seg-000000', b'a' * 100)
+    strategy.end = ('seg-000000', 100)
+    assert _passes(ship) == [100, 0]
+    latest = ship.state.latest
+    assert latest  # the archive reached where the log was
+    strategy.end = ('seg-000000', 300)  # the stream is behind the engine
+    ship.ship_once()  # vouches for the previous pass, which was reached
+    latest = ship.state.latest
+    _passes(ship, 3)
+    assert ship.state.latest == latest
+    _write(dirs, 'seg-000000', b'a' * 300)  # caught up
+    _passes(ship)
+    assert ship.state.latest > latest
+    latest = ship.state.latest
+    strategy.end = 'down'
+    ship.ship_once()
+    latest = ship.state.latest
+    _passes(ship)
+    assert ship.state.latest == latest  # the engine could not tell: nothing vouched
+    strategy.end = ('seg-000001', 10)
+    _write(dirs, 'seg-000001', b'b' * 10)
+    _passes(ship, 3)
+    assert ship.state.latest > latest
+    # A position in a log that a later shipped log follows is reached.
+    assert ship._reached(('seg-000000', 10 ** 6)) and not ship._reached(('seg-000001', 11))

@@ -66,6 +66,15 @@ class ArchiveStrategy(abc.ABC):
         bytes it shipped.  None by default."""
         return ()
 
+    def log_end(self):
+        """(segment key, offset) the engine's log has reached now: every
+        commit acknowledged before the call is in the log before it.  The
+        shipper vouches for a time only once it shipped up to the point read
+        then, so a stream still catching up (restarted, rewriting its file)
+        holds the recoverable time back.  None: the engine cannot tell, and
+        the stream is trusted to be less than an interval behind."""
+        return None
+
     def restorable_time(self, archived_before: datetime.datetime) -> datetime.datetime:
         """The latest target time a restore can honour when every commit
         before ``archived_before`` is archived: that time itself for an

@@ -215,6 +215,11 @@ class MariaDBArchive(base.ArchiveStrategy):
     def volatile_offsets(self, key):
         return (IN_USE_FLAG_OFFSET,)
 
+    def log_end(self):
+        # One short socket login per pass (every 0.4 s).
+        rows = self.engine.admin.execute('SHOW MASTER STATUS')
+        return (rows[0][0], int(rows[0][1])) if rows else None
+
     def restorable_time(self, archived_before):
         # A target in second S replays every commit stamped S, and those
         # after ``archived_before`` in its second may not be archived yet.

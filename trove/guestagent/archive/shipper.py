@@ -51,6 +51,7 @@ KEEP_SHIPPED = 2
 MAX_CHUNK = 8 * 1024 * 1024
 # Bytes before a segment's shipped end that must read the same before more is shipped.
 TAIL = 4096
+_UNKNOWN = object()  # a log position the engine could not tell
 
 
 def chunk_name(prefix, key, offset):
@@ -189,7 +190,8 @@ class Shipper(threading.Thread):
         """Ship what was appended since the last pass; returns bytes shipped.
 
         The newest recoverable time is the start of the previous pass, when
-        the stream ran at both and no file was being rewritten: a commit
+        the stream ran at both, no file was being rewritten and the archive
+        holds the log up to where the engine said it was then: a commit
         before it had a whole interval to reach the spool (the engine stamps
         a commit before the log record is written, flushed and streamed),
         and this pass stored the spool as it was after that interval.  So
@@ -199,6 +201,7 @@ class Shipper(threading.Thread):
         started, total = _now(), 0
         # A pass cut short by an error vouches for nothing.
         previous, self._previous_start = self._previous_start, None
+        position = self._log_end() if streaming else _UNKNOWN
         spool = self._spool()
         self.rewriting = set()
         for key, path in spool:
@@ -207,15 +210,36 @@ class Shipper(threading.Thread):
             except FileNotFoundError:  # renamed (.partial finished): next pass
                 continue
         caught_up = streaming and not self.rewriting
-        if caught_up and previous:
-            latest = self.strategy.restorable_time(previous)
+        if caught_up and previous and self._reached(previous[1]):
+            latest = self.strategy.restorable_time(previous[0])
             self.state.latest = latest.isoformat()
             self.state.save()
             if self.on_shipped:
                 self.on_shipped(latest)
-        self._previous_start = started if caught_up else None
+        self._previous_start = (started, position) if caught_up else None
         self._drop_shipped(spool)
         return total
+
+    def _log_end(self):
+        try:
+            return self.strategy.log_end()
+        except Exception as exc:  # the engine may be going down: vouch for nothing
+            LOG.debug('The engine did not tell its log position: %s', exc)
+            return _UNKNOWN
+
+    def _reached(self, position):
+        """Whether the archive holds the log up to ``position`` (log_end's)."""
+        if position is None:
+            return True
+        if position is _UNKNOWN:
+            return False
+        key, offset = position
+        if self.state.shipped.get(key, 0) >= offset:
+            return True
+        # A later log began only after this one was complete, and each pass
+        # ships every listed file to its end in log order.
+        order = self.strategy.sort_key(key)
+        return any(self.strategy.sort_key(k) > order for k in self.state.shipped)
 
     def _ship_file(self, key, path):
         offset = self.state.shipped.get(key, 0)
