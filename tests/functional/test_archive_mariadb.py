@@ -209,8 +209,12 @@ def run(env):
         out['stream_pids'].append(_pid())
         time.sleep(1.5)
         agents[0].kill()  # the agent, mid-stream: its stream lives on
-        agents[0].wait()
         out['agent_killed'] = datetime.datetime.now(UTC)
+        agents[0].wait()
+        # What the killed agent had reported must be in the store it left.
+        out['reported_at_kill'] = _latest()
+        out['store_at_kill'] = os.path.join(env['base'], 'store-at-kill')
+        shutil.copytree(CONF.backup.local_store_path, out['store_at_kill'])
         time.sleep(1)
         agents.append(_agent(env, conf_path))
         _wait_latest(datetime.datetime.now(UTC))
@@ -297,6 +301,26 @@ def _restore(env, run, index, target, info):
                             'prefix': PREFIX, 'storage_driver': 'local'})
     archive_restore.run_pitr_restore(eng, 'mariadb', mariabackup.MariaBackup(eng), info)
     return eng
+
+
+def test_what_a_killed_agent_reported_was_in_its_store(env, run):
+    reported, rows = run['reported_at_kill'], run['rows']
+    lag = (run['agent_killed'] - reported).total_seconds()
+    print('latest restorable time %.2fs behind the agent kill' % lag)
+    # The last whole second before one to two 0.4 s intervals, and the cut pass.
+    assert 0 < lag < 2.5
+    root = CONF.backup.local_store_path
+    full = dict(run['full'], chain=[dict(e, location=e['location'].replace(
+        root, run['store_at_kill'], 1)) for e in run['full']['chain']])
+    CONF.set_override('local_store_path', run['store_at_kill'], group='backup')
+    try:
+        eng = _restore(env, run, 50, reported, full)
+    finally:
+        CONF.set_override('local_store_path', os.path.join(env['base'], 'store'),
+                          group='backup')
+    cutoff = reported.replace(microsecond=0)
+    assert _rows(CONF.mariadb.port) == [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
+    eng.stop()
 
 
 def test_restores_from_the_store_to_several_times(env, run):
