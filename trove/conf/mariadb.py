@@ -10,7 +10,8 @@ opts = [
     cfg.StrOpt('root_controller_user', default='os_admin',
                help='Internal administrative user the agent manages the '
                     'engine with; hidden from users.'),
-    cfg.ListOpt('ignore_users', default=['os_admin', 'os_repl', 'root', 'mariadb.sys'],
+    cfg.ListOpt('ignore_users', default=['os_admin', 'os_repl', 'os_archive', 'root',
+                                         'mariadb.sys'],
                 help='Users never listed or touched through the API.'),
     cfg.ListOpt('ignore_dbs', default=['mysql', 'information_schema',
                                        'performance_schema', 'sys'],

@@ -15,6 +15,7 @@ from oslo_log import log as logging
 from trove.common import exception
 from trove.common.prepare import PrepareRequest
 from trove.conf import CONF
+from trove.guestagent import archive_rpc
 from trove.guestagent import backup as guest_backup
 from trove.guestagent import engine_watch
 from trove.guestagent import engines
@@ -23,6 +24,7 @@ from trove.guestagent import heartbeat
 from trove.guestagent import replication_report
 from trove.guestagent import replication_rpc
 from trove.guestagent import tls_rpc
+from trove.guestagent.archive import restore as archive_restore
 from trove.guestagent.backup import runner as backup_runner
 from trove.guestagent.engine_op import engine_op as _engine_op
 
@@ -64,12 +66,13 @@ def paginate(items, key, limit=None, marker=None, include_marker=False):
     return [items, None]
 
 
-class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints):
+class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints,
+              archive_rpc.ArchiveEndpoints):
     """Engine-independent guest operations."""
 
     # The newest GuestAPI version served (see guestagent/rpcapi.py);
     # oslo.messaging refuses calls of a newer minor than this.
-    target = messaging.Target(version='1.9')
+    target = messaging.Target(version='1.10')
 
     def __init__(self, engine=None, reporter=None, spare=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)
@@ -132,7 +135,11 @@ class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints):
                     restore_strategy = guest_backup.get_strategy(CONF.datastore_manager,
                                                                  self.engine)
                     restore_strategy.as_replica = req.replica
-                    backup_runner.run_restore(restore_strategy, req.backup_info)
+                    if req.backup_info.get('pitr'):
+                        archive_restore.run_pitr_restore(self.engine, CONF.datastore_manager,
+                                                         restore_strategy, req.backup_info)
+                    else:
+                        backup_runner.run_restore(restore_strategy, req.backup_info)
                 self.engine.prepare(req)
                 if req.backup_info and not req.replica:
                     # A replica stays an exact copy of its primary's data.
@@ -184,9 +191,14 @@ class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints):
         self.reporter.send(status, replication=stream, sent=sent)
 
     def recover(self):
-        """After an agent (re)start: bring a prepared engine back up."""
+        """After an agent (re)start: bring a prepared engine back up (and
+        the continuous archive it was shipping)."""
         if not self.prepared:
             return
+        try:
+            self.resume_archive()
+        except exception.TroveError:
+            LOG.exception('The continuous archive did not resume')
         if self.engine.status() in engine_watch.DOWN and self._held():
             LOG.warning('Engine is down and this member of a highly available set may '
                         'have been failed over while it was away: it stays down until '

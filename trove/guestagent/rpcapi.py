@@ -25,6 +25,11 @@ Version history:
   1.9 - ssl_apply, ssl_disable, ssl_rollback, ssl_show (TLS of the engine;
         the PKCS#12 container travels base64-encoded, sealed like every
         guest RPC argument)
+  1.10 - start_archive, stop_archive, get_archive_status (continuous
+         archiving for point-in-time recovery; start_archive's optional
+         start_backup names the backup an empty spool starts at); prepare's
+         backup_info may carry ``pitr`` (restore to a time from the source's
+         archive)
 
 Errors: a trove.common.exception error raised in the guest (UserNotFound,
 DatabaseAlreadyExists, BadRequest, EngineError...) is re-raised here as the
@@ -49,7 +54,7 @@ def guest_topic(instance_id):
 class GuestAPI:
     """Calls and casts to the agent of ``instance_id``."""
 
-    VERSION = '1.9'
+    VERSION = '1.10'
 
     def __init__(self, context, instance_id):
         self.context = context
@@ -290,3 +295,19 @@ class GuestAPI:
     def ssl_show(self, *, include_certificate=False):
         return self._call('ssl_show', CONF.agent_call_low_timeout, version='1.9',
                           include_certificate=include_certificate)
+    # -- continuous archiving (1.10) ----------------------------------------
+    def start_archive(self, *, container, prefix, storage_driver=None, start_backup=None):
+        """(1.10) Start shipping the change log into ``container``/``prefix``;
+        ``start_backup``: the store location of the backup it starts with."""
+        extra = {'start_backup': start_backup} if start_backup else {}
+        return self._call('start_archive', CONF.agent_call_low_timeout, version='1.10',
+                          container=container, prefix=prefix, storage_driver=storage_driver,
+                          **extra)
+
+    def stop_archive(self):
+        """(1.10) Stop shipping and release what the stream held on the engine."""
+        return self._call('stop_archive', CONF.agent_call_low_timeout, version='1.10')
+
+    def get_archive_status(self):
+        """(1.10) ``{enabled, latest_restorable_time}`` of the guest's archive."""
+        return self._call('get_archive_status', CONF.agent_call_low_timeout, version='1.10')

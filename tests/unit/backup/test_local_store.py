@@ -101,3 +101,17 @@ def test_store_loaded_by_entry_point(tmp_path):
             stores.get_store('nope')
     finally:
         CONF.clear_override('local_store_path', group='backup')
+
+
+def test_list_objects_by_prefix(store):
+    for name in ('pitr/i1/k1/0000000000000000', 'pitr/i1/k1/0000000000000010',
+                 'pitr/i2/k1/0000000000000000', 'b1.tar.gz'):
+        store.put_stream('c1', name, [b'x'], {})
+    listed = store.list_objects('c1', 'pitr/i1/')
+    assert [n for n, _ in listed] == ['pitr/i1/k1/0000000000000000',
+                                      'pitr/i1/k1/0000000000000010']
+    assert all(store.exists(loc) for _, loc in listed)
+    assert [n for n, _ in store.list_objects('c1', '')] == [
+        'b1.tar.gz', 'pitr/i1/k1/0000000000000000', 'pitr/i1/k1/0000000000000010',
+        'pitr/i2/k1/0000000000000000']
+    assert store.list_objects('empty', 'pitr/') == []

@@ -235,3 +235,12 @@ def test_discard_partial_removes_orphan_segments(store, fake):
     assert removed == ['b7.xbstream.zst/00000000', 'b7.xbstream.zst/00000001']
     assert list(fake.objects) == ['database_backups_segments/other/00000000']
     assert store.discard_partial('b7', container='nothing-here') == []
+
+
+def test_list_objects_by_prefix(store):
+    store.put_stream('arch', 'pitr/i1/k/0000000000000000', [b'abc'], {})
+    store.put_stream('arch', 'pitr/i2/k/0000000000000000', [b'def'], {})
+    listed = store.list_objects('arch', 'pitr/i1/')
+    assert [n for n, _ in listed] == ['pitr/i1/k/0000000000000000']
+    assert b''.join(store.get_stream(listed[0][1])) == b'abc'
+    assert store.get_metadata(listed[0][1])['size'] == 3

@@ -242,7 +242,7 @@ def test_postgresql_general_log(tmp_path):
 
 def test_rpc_versions_match():
     from trove.guestagent import manager, rpcapi
-    assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.9'
+    assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.10'
 
 
 def test_derived_guest_config_carries_the_log_options():

@@ -156,7 +156,7 @@ def test_client_calls_version_1_5_with_bounded_timeouts(monkeypatch):
     assert sent[1][1] == 30 + CONF.agent_call_low_timeout
     assert sent[2][1] == 900
     assert sent[3][1] == CONF.agent_call_low_timeout
-    assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.9'
+    assert manager.Manager.target.version == rpcapi.GuestAPI.VERSION == '1.10'
 
 
 @pytest.fixture

@@ -92,6 +92,12 @@ class BackupStore(abc.ABC):
     def exists(self, location) -> bool:
         """Whether a complete object is stored at ``location``."""
 
+    def list_objects(self, container, prefix) -> list:
+        """[(object name, location)] of the complete objects of ``container``
+        whose name starts with ``prefix``, sorted by name (the continuous
+        archive finds its chunks this way)."""
+        raise NotImplementedError('the %s store cannot list objects' % self.name)
+
     def discard_partial(self, object_prefix) -> list:  # noqa: B027 - optional
         """Remove what an upload killed mid-way (its process died, so its own
         cleanup never ran) left for objects named ``object_prefix*``; returns

@@ -125,6 +125,21 @@ class LocalStore(base.BackupStore):
     def exists(self, location):
         return os.path.isfile(self._path(location))
 
+    def list_objects(self, container, prefix):
+        top = os.path.join(self.root, _safe_name(container))
+        found = []
+        for root, dirs, names in os.walk(top):
+            dirs[:] = [d for d in dirs if not d.startswith('.')]
+            for name in names:
+                if name.startswith('.') or name.endswith(META_SUFFIX) or \
+                        name.endswith('.tmp'):
+                    continue  # uploads in progress and metadata documents
+                path = os.path.join(root, name)
+                object_name = os.path.relpath(path, top).replace(os.sep, '/')
+                if object_name.startswith(prefix):
+                    found.append((object_name, path))
+        return sorted(found)
+
 
 def _read_chunks(f, chunk_size):
     with f:

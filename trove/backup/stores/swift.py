@@ -192,6 +192,18 @@ class SwiftStore(base.BackupStore):
             if exc.http_status != 404:
                 raise
 
+    def list_objects(self, container, prefix):
+        try:
+            _headers, listing = self.conn.get_container(container, prefix=prefix,
+                                                        full_listing=True)
+        except swift_exc.ClientException as exc:
+            if exc.http_status == 404:
+                return []
+            raise
+        base_url = '%s/%s' % (self._url(), urllib.parse.quote(container))
+        return sorted((item['name'], '%s/%s' % (base_url, urllib.parse.quote(item['name'])))
+                      for item in listing)
+
     def exists(self, location):
         try:
             self.get_metadata(location)

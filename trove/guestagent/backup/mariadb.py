@@ -16,6 +16,7 @@ from oslo_log import log as logging
 
 from trove.common import exception
 from trove.conf import CONF
+from trove.guestagent.archive.mariadb import backup_position as archive_position
 from trove.guestagent.backup import base
 from trove.guestagent.engines import process
 
@@ -76,10 +77,15 @@ class MariaBackup(base.BackupStrategy):
         return argv
 
     def backup_metadata(self, workdir):
-        points = read_checkpoints(os.path.join(workdir, 'lsn', 'xtrabackup_checkpoints'))
-        return {'from_lsn': points.get('from_lsn'), 'to_lsn': points.get('to_lsn'),
+        lsn_dir = os.path.join(workdir, 'lsn')
+        points = read_checkpoints(os.path.join(lsn_dir, 'xtrabackup_checkpoints'))
+        meta = {'from_lsn': points.get('from_lsn'), 'to_lsn': points.get('to_lsn'),
                 'last_lsn': points.get('last_lsn'),
                 'mariabackup_type': points.get('backup_type')}
+        # Where the binary log continues after this copy: the archive's
+        # replay starts there (binlog_file, binlog_position, binlog_gtid).
+        meta.update(archive_position(lsn_dir))
+        return meta
 
     def _extract(self, chain, workdir):
         dirs = []

@@ -109,8 +109,10 @@ def prunable(names, keep_from):
             and n[:24] < keep_from]
 
 
-def recovery_conf(paths, workdir, wal_dir, target_name=None):
-    """postgresql.conf of the temporary recovery server."""
+def recovery_conf(paths, workdir, wal_dir, target_name=None, target=None):
+    """postgresql.conf of the temporary recovery server; ``target`` (recovery
+    settings, e.g. a target time; ``{}`` = the end of the WAL) replaces the
+    default target of ``target_name`` or the end of the base backup."""
     settings = {
         'data_directory': paths.datadir,
         'hba_file': os.path.join(workdir, 'pg_hba.conf'),
@@ -124,7 +126,9 @@ def recovery_conf(paths, workdir, wal_dir, target_name=None):
         'restore_command': 'cp %s/%%f %%p' % shlex.quote(wal_dir),
         'recovery_target_action': 'promote',
     }
-    if target_name:
+    if target is not None:
+        settings.update(target)
+    elif target_name:
         settings['recovery_target_name'] = target_name
     else:
         settings['recovery_target'] = 'immediate'
@@ -140,6 +144,10 @@ class PgBaseBackup(base.BackupStrategy):
     def __init__(self, engine):
         super().__init__(engine)
         self._incremental_meta = None
+        # Set before restore() when an archive replay follows (point-in-time
+        # recovery): the base is only put in place, since recovering to its
+        # end and promoting would fork a timeline the archive cannot continue.
+        self.defer_recovery = False
 
     @property
     def paths(self):
@@ -238,6 +246,11 @@ class PgBaseBackup(base.BackupStrategy):
         base.empty_dir(datadir)
         _meta, open_stream, decompress = chain[0]
         base.feed(open_stream(), [decompress, _untar(datadir)], log)
+        if self.defer_recovery:
+            # The archive holds the WAL of any incremental of the chain too.
+            _give_to_engine(datadir, workdir)
+            LOG.info('PostgreSQL base backup in place for an archive replay')
+            return
         wal_dir = os.path.join(workdir, 'wal')
         os.makedirs(wal_dir)
         for _meta, open_stream, decompress in chain[1:]:
@@ -256,11 +269,12 @@ class PgBaseBackup(base.BackupStrategy):
         self._recover(workdir, wal_dir, target)
         LOG.info('PostgreSQL recovered to %s', target or 'the end of the base backup')
 
-    def _recover(self, workdir, wal_dir, target):
-        """Run a private postgres until it has recovered and promoted, then stop it."""
+    def _recover(self, workdir, wal_dir, target, settings=None):
+        """Run a private postgres until it has recovered and promoted, then
+        stop it; ``settings`` as ``recovery_conf``'s ``target``."""
         paths, admin = self.paths, CONF.postgresql.root_controller_user
         conf = os.path.join(workdir, 'recovery.conf')
-        files.write_file(conf, recovery_conf(paths, workdir, wal_dir, target))
+        files.write_file(conf, recovery_conf(paths, workdir, wal_dir, target, settings))
         files.write_file(os.path.join(workdir, 'pg_hba.conf'), config.render_hba(admin))
         files.write_file(os.path.join(workdir, 'pg_ident.conf'),
                          config.render_ident(getpass.getuser(), admin))

@@ -1,0 +1,101 @@
+"""The recoverable window of an instance's continuous archive, for the API.
+
+Groundwork of the control-plane part of point-in-time recovery (not wired
+into the API yet): pure functions over what the database and the guest
+know, so the rules are in one place and tested on their own.
+
+* The window starts at the end of the oldest completed full backup taken
+  while archiving was on (before its end the archive has no consistent
+  starting point) and ends at the newest time the guest reported as
+  shipped (trove.guestagent.archive.shipper).
+* A restore to time T starts from the newest such backup that ended at or
+  before T and replays the archive up to T.
+* A time outside the window, a time without a zone, or a datastore with no
+  archive (Redis) is a 400 that creates nothing.
+"""
+import dataclasses
+import datetime
+
+from trove.common import exception
+
+# Keep in sync with trove.guestagent.archive.STRATEGIES.
+PITR_MANAGERS = frozenset({'mariadb', 'mysql', 'postgresql'})
+
+
+@dataclasses.dataclass
+class FullBackup:
+    """A completed full backup of the instance."""
+
+    id: str
+    started: datetime.datetime
+    finished: datetime.datetime
+
+
+@dataclasses.dataclass
+class Window:
+    earliest: datetime.datetime | None
+    latest: datetime.datetime | None
+
+    def to_dict(self):
+        return {'earliest_restorable_time': _iso(self.earliest),
+                'latest_restorable_time': _iso(self.latest)}
+
+
+def _iso(when):
+    return when.strftime('%Y-%m-%dT%H:%M:%SZ') if when else None
+
+
+def _utc(when):
+    return when.replace(tzinfo=datetime.UTC) if when.tzinfo is None else when
+
+
+def refuse_unsupported(manager):
+    """400 for a datastore whose guest cannot archive its change log."""
+    if manager not in PITR_MANAGERS:
+        raise exception.BadRequest(
+            detail='point-in-time recovery is not supported for the %s datastore%s'
+                   % (manager, ' (its AOF and RDB files give snapshots, not a change log '
+                               'to replay to a second)' if manager == 'redis' else ''))
+
+
+def parse_restore_time(text):
+    """An aware UTC datetime from ISO 8601 text with a zone; 400 otherwise."""
+    try:
+        when = datetime.datetime.fromisoformat(str(text).replace('Z', '+00:00'))
+    except ValueError:
+        raise exception.BadRequest(detail='restoreTime %r is not an ISO 8601 time' % (text,))
+    if when.tzinfo is None:
+        raise exception.BadRequest(detail='restoreTime %r has no time zone (use UTC, '
+                                          'e.g. 2026-03-01T10:00:05Z)' % (text,))
+    return when.astimezone(datetime.UTC)
+
+
+def usable(backups, archive_since):
+    """The backups a restore may start from: taken while archiving was on."""
+    if archive_since is None:
+        return []
+    since = _utc(archive_since)
+    return sorted((b for b in backups if _utc(b.started) >= since),
+                  key=lambda b: _utc(b.finished))
+
+
+def window(backups, archive_since, latest):
+    """The recoverable Window (both ends None when nothing is recoverable)."""
+    kept = usable(backups, archive_since)
+    if not kept or latest is None or _utc(latest) < _utc(kept[0].finished):
+        return Window(None, None)
+    return Window(_utc(kept[0].finished), _utc(latest))
+
+
+def choose_backup(backups, archive_since, latest, when):
+    """The backup to restore for time ``when``; 400 outside the window."""
+    span = window(backups, archive_since, latest)
+    if span.earliest is None:
+        raise exception.BadRequest(detail='the instance has no recoverable window yet '
+                                          '(archiving off, or no full backup since it '
+                                          'was turned on)')
+    if not span.earliest <= when <= span.latest:
+        raise exception.BadRequest(detail='restoreTime %s is outside the recoverable window '
+                                          '%s .. %s' % (_iso(when), _iso(span.earliest),
+                                                        _iso(span.latest)))
+    return [b for b in usable(backups, archive_since) if _utc(b.finished) <= when][-1]
