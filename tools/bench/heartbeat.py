@@ -40,6 +40,10 @@ import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
+# The daemons and senders run this checkout's code too (they start in the
+# stack's directory, where a relative PYTHONPATH would find another trove).
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    [REPO] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
 
 from tests.functional.stack import Stack  # noqa: E402
 
@@ -279,6 +283,10 @@ def run(args, url, db_name):
         keys = json.loads(subprocess.run(
             [sys.executable, FILL, stack.conf, 'bench', str(args.guests), '--keys'], check=True,
             capture_output=True, text=True).stdout)
+        # The conductors start on the filled database, as one restarted
+        # among its guests does.
+        stack.stop_daemon('conductor')
+        stack.start_daemon('conductor')
         for _ in range(args.conductors - 1):
             log = open(os.path.join(stack.dir, 'log', 'conductor-extra.out'), 'ab')
             extra.append(subprocess.Popen(
@@ -296,8 +304,11 @@ def run(args, url, db_name):
                                    'rounds': args.conductors, 'rate': share,
                                    'threads': args.threads,
                                    'seconds': args.seconds}))
+        warm0 = cpu_seconds(pids)
+        print('the warm-up starts (conductor pids %s)' % ' '.join(map(str, pids)), flush=True)
         _hear(senders)
         wait_idle(pids)
+        warm_cpu = cpu_seconds(pids) - warm0
         print('warm-up applied; the load starts (conductor pids %s)'
               % ' '.join(map(str, pids)), flush=True)
         cpu0, t0 = cpu_seconds(pids), time.monotonic()
@@ -319,6 +330,9 @@ def run(args, url, db_name):
         total = sent + len(keys)
         wall = time.monotonic() - t0
         report(args, db_name, sent, load_s, cpu, total, wall, done, round_start, sent_all)
+        print('warm-up: %.2f ms conductor CPU per heartbeat (%d rounds of first heartbeats '
+              'after the conductors started)' % (1000 * warm_cpu / (len(keys) * args.conductors),
+                                                  args.conductors))
         # Whether the offered rate is short because of the senders.
         print('senders: %.2f ms CPU per cast in the load (%d processes x %d threads)'
               % (1000 * sender_cpu / max(sent, 1), len(senders), args.threads))
