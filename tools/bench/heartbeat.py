@@ -21,6 +21,10 @@ MariaDB server, made by root over its socket and dropped afterwards.
     .venv/bin/python tools/bench/heartbeat.py --guests 10000 --rate 333
     .venv/bin/python tools/bench/heartbeat.py --guests 10000 --rate 1000 --conductors 3
     .venv/bin/python tools/bench/heartbeat.py --db mariadb
+
+The load is measured once the conductors have worked off the warm-up
+(each guest's first heartbeat costs a key lookup), from sender processes
+of several threads each (every cast waits for the broker's confirm).
 """
 import argparse
 import contextlib
@@ -30,11 +34,16 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, REPO)
+# The daemons and senders run this checkout's code too (they start in the
+# stack's directory, where a relative PYTHONPATH would find another trove).
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    [REPO] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
 
 from tests.functional.stack import Stack  # noqa: E402
 
@@ -101,6 +110,25 @@ def cpu_seconds(pids):
     return total / os.sysconf('SC_CLK_TCK')
 
 
+def wait_idle(pids, limit=120, quiet=0.05):
+    """Wait until the conductors have worked off what was sent (the
+    warm-up): a second in which each used under ``quiet`` of a core.
+
+    The senders finishing is not enough: the conductors take the casts off
+    the queue ahead of handling them, and a backlog of first heartbeats
+    (each a key lookup) left over would be counted as the load's CPU.
+    """
+    deadline = time.monotonic() + limit
+    before = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = cpu_seconds(pids)
+        if now - before < quiet * len(pids):
+            return
+        before = now
+    print('warning: the conductors were still busy %ds after the warm-up' % limit)
+
+
 def guest_clients(conf, keys):
     """One ConductorAPI per guest, built exactly as a guest builds its own."""
     from trove.common import context as trove_context
@@ -134,13 +162,15 @@ def sender(conf, keyfile, start, end):
     n = len(clients)
     # Warm-up and last round: every guest once, however long that takes (a
     # round cut off by time would leave guests out and never be drained).
-    send(clients, plan['warm_rate'], count=n * plan['rounds'])
+    threads = plan['threads']
+    send(clients, plan['warm_rate'], count=n * plan['rounds'], threads=threads)
     print('warm', flush=True)
     sys.stdin.readline()
-    sent = send(clients, plan['rate'], seconds=plan['seconds'])
-    print(json.dumps({'sent': sent}), flush=True)
+    cpu = time.process_time()
+    sent = send(clients, plan['rate'], seconds=plan['seconds'], threads=threads)
+    print(json.dumps({'sent': sent, 'cpu': time.process_time() - cpu}), flush=True)
     sys.stdin.readline()
-    send(clients, plan['rate'], count=n)
+    send(clients, plan['rate'], count=n, threads=threads)
     print(json.dumps({'done': time.time()}), flush=True)
     sys.stdin.readline()
 
@@ -171,20 +201,41 @@ def start_senders(conf, keys, count, workdir):
     return procs
 
 
-def send(clients, rate, seconds=None, count=None):
-    """Round-robin casts at ``rate``/s for ``seconds`` or ``count`` casts;
-    returns how many were sent."""
-    interval, sent, n = 1.0 / rate, 0, len(clients)
+def send(clients, rate, seconds=None, count=None, threads=1):
+    """Casts at ``rate``/s for ``seconds`` or ``count`` casts (round-robin
+    over ``clients``) from ``threads`` threads, each with its share of the
+    guests and of the rate; returns how many were sent.
+
+    oslo.messaging waits for the broker's confirm of every cast: one
+    thread sends no faster than one cast per round trip to RabbitMQ, which
+    on a loaded machine is a few milliseconds (guests are many processes,
+    each waiting for its own confirms).
+    """
+    threads = max(1, min(threads, len(clients)))
+    shares = [clients[i::threads] for i in range(threads)]
+    counts = [None if count is None else count // threads + (i < count % threads)
+              for i in range(threads)]
+    sent = [0] * threads
+    workers = [threading.Thread(target=_send_share, args=(
+        shares[i], rate / threads, seconds, counts[i], sent, i)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(sent)
+
+
+def _send_share(clients, rate, seconds, count, sent, slot):
+    interval, n = 1.0 / rate, len(clients)
     start = time.monotonic()
-    while (time.monotonic() - start < seconds) if count is None else sent < count:
-        iid, api = clients[sent % n]
+    while (time.monotonic() - start < seconds) if count is None else sent[slot] < count:
+        iid, api = clients[sent[slot] % n]
         api.heartbeat(instance_id=iid, payload={'service_status': 'healthy',
                                                 'replication': None})
-        sent += 1
-        delay = start + sent * interval - time.monotonic()
+        sent[slot] += 1
+        delay = start + sent[slot] * interval - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-    return sent
 
 
 def main():
@@ -196,7 +247,9 @@ def main():
     parser.add_argument('--interval', type=float, default=30,
                         help='the guests\' heartbeat interval the lag is held to')
     parser.add_argument('--senders', type=int, default=0,
-                        help='processes playing the guests (default: one per 150/s)')
+                        help='processes playing the guests (default: one per 300/s)')
+    parser.add_argument('--threads', type=int, default=8,
+                        help='sending threads per sender process')
     parser.add_argument('--sender', nargs=4, help=argparse.SUPPRESS)
     parser.add_argument('--db', default=None,
                         help='infra database: a URL, or "mariadb" for a private database '
@@ -206,7 +259,7 @@ def main():
         conf, keyfile, start, end = args.sender
         sender(conf, keyfile, int(start), int(end))
         return
-    args.senders = args.senders or max(1, -(-int(args.rate) // 150))
+    args.senders = args.senders or max(1, -(-int(args.rate) // 300))
     if args.db == 'mariadb':
         with private_mariadb() as url:
             run(args, url, 'MariaDB')
@@ -230,6 +283,10 @@ def run(args, url, db_name):
         keys = json.loads(subprocess.run(
             [sys.executable, FILL, stack.conf, 'bench', str(args.guests), '--keys'], check=True,
             capture_output=True, text=True).stdout)
+        # The conductors start on the filled database, as one restarted
+        # among its guests does.
+        stack.stop_daemon('conductor')
+        stack.start_daemon('conductor')
         for _ in range(args.conductors - 1):
             log = open(os.path.join(stack.dir, 'log', 'conductor-extra.out'), 'ab')
             extra.append(subprocess.Popen(
@@ -245,12 +302,20 @@ def run(args, url, db_name):
         # conductor, so each has most guests' keys cached (steady state).
         _tell(senders, json.dumps({'warm_rate': max(share, 500 / len(senders)),
                                    'rounds': args.conductors, 'rate': share,
+                                   'threads': args.threads,
                                    'seconds': args.seconds}))
+        warm0 = cpu_seconds(pids)
+        print('the warm-up starts (conductor pids %s)' % ' '.join(map(str, pids)), flush=True)
         _hear(senders)
-        time.sleep(5)
+        wait_idle(pids)
+        warm_cpu = cpu_seconds(pids) - warm0
+        print('warm-up applied; the load starts (conductor pids %s)'
+              % ' '.join(map(str, pids)), flush=True)
         cpu0, t0 = cpu_seconds(pids), time.monotonic()
         _tell(senders, 'load')
-        sent = sum(json.loads(line)['sent'] for line in _hear(senders))
+        loads = [json.loads(line) for line in _hear(senders)]
+        sent = sum(load['sent'] for load in loads)
+        sender_cpu = sum(load['cpu'] for load in loads)
         load_s = time.monotonic() - t0
         since = round_start = time.time()
         _tell(senders, 'last')
@@ -265,6 +330,12 @@ def run(args, url, db_name):
         total = sent + len(keys)
         wall = time.monotonic() - t0
         report(args, db_name, sent, load_s, cpu, total, wall, done, round_start, sent_all)
+        print('warm-up: %.2f ms conductor CPU per heartbeat (%d rounds of first heartbeats '
+              'after the conductors started)' % (1000 * warm_cpu / (len(keys) * args.conductors),
+                                                  args.conductors))
+        # Whether the offered rate is short because of the senders.
+        print('senders: %.2f ms CPU per cast in the load (%d processes x %d threads)'
+              % (1000 * sender_cpu / max(sent, 1), len(senders), args.threads))
     finally:
         for proc in extra:
             proc.terminate()

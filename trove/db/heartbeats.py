@@ -19,6 +19,7 @@ import dataclasses
 
 from oslo_db import api as oslo_db_api
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from trove.common import states
 from trove.db import models
@@ -77,16 +78,16 @@ def apply(beats, keep=()):
     statuses, seen = models.ServiceStatusRow.__table__, models.ConductorLastSeen.__table__
     ids = sorted(beats)
     with writer() as session:
-        # Locked in one order, so two conductors' batches cannot deadlock.
-        codes = dict(session.execute(
-            select(statuses.c.instance_id, statuses.c.status_id)
+        # Each status with its last stamp, in one statement; the status rows
+        # are locked in one order, so two conductors' batches cannot deadlock.
+        rows = session.execute(
+            select(statuses.c.instance_id, statuses.c.status_id, seen.c.sent)
+            .outerjoin(seen, (seen.c.instance_id == statuses.c.instance_id)
+                       & (seen.c.method_name == METHOD))
             .where(statuses.c.instance_id.in_(ids))
-            .order_by(statuses.c.instance_id).with_for_update()).all())
-        stamped = [i for i in ids if i in codes and beats[i].sent is not None]
-        known = dict(session.execute(
-            select(seen.c.instance_id, seen.c.sent)
-            .where(seen.c.method_name == METHOD, seen.c.instance_id.in_(stamped))).all()
-        ) if stamped else {}
+            .order_by(statuses.c.instance_id).with_for_update()).all()
+        codes = {iid: code for iid, code, _sent in rows}
+        known = {iid: sent for iid, _code, sent in rows if sent is not None}
         fresh = [beats[i] for i in ids if i in codes and _fresh(beats[i], known)]
         _stamp(session, seen, [b for b in fresh if b.sent is not None], known)
         changes = [_change(b, codes[b.instance_id], keep) for b in fresh]
@@ -108,18 +109,38 @@ def _change(beat, code, keep):
 
 
 def _stamp(session, seen, beats, known):
-    """Record the ``sent`` of applied heartbeats: existing stamps in one
-    executemany, first ones in one multi-row insert."""
+    """Record the ``sent`` of applied heartbeats: one multi-row upsert where
+    the database has one (on MariaDB an executemany of UPDATEs is a round
+    trip per heartbeat), else an executemany and a multi-row insert."""
+    if not beats:
+        return
+    rows = [{'instance_id': b.instance_id, 'method_name': METHOD, 'sent': b.sent}
+            for b in beats]
+    upsert = _upsert(session.bind.dialect.name, seen)
+    if upsert is not None:
+        session.execute(upsert, rows)
+        return
     again = [{'iid': b.instance_id, 'new_sent': b.sent} for b in beats
              if b.instance_id in known]
-    first = [{'instance_id': b.instance_id, 'method_name': METHOD, 'sent': b.sent}
-             for b in beats if b.instance_id not in known]
+    first = [row for row in rows if row['instance_id'] not in known]
     if again:
         session.execute(update(seen).where(seen.c.instance_id == bindparam('iid'),
                                            seen.c.method_name == METHOD)
                         .values(sent=bindparam('new_sent')), again)
     if first:
         session.execute(seen.insert(), first)
+
+
+def _upsert(dialect, seen):
+    """INSERT of stamp rows that overwrites an existing stamp, or None."""
+    if dialect == 'mysql':
+        stmt = mysql.insert(seen)
+        return stmt.on_duplicate_key_update(sent=stmt.inserted.sent)
+    if dialect in ('sqlite', 'postgresql'):
+        stmt = (sqlite if dialect == 'sqlite' else postgresql).insert(seen)
+        return stmt.on_conflict_do_update(index_elements=['instance_id', 'method_name'],
+                                          set_={'sent': stmt.excluded.sent})
+    return None
 
 
 def _store(session, statuses, beats, changes):

@@ -203,3 +203,19 @@ def test_context_is_sealed_so_calls_without_arguments_are_authenticated():
         rpc.ContextSerializer(_peer('a', Fernet.generate_key())).deserialize_context(wire)
     # Without a key the context stays a plain dict, as before.
     assert rpc.ContextSerializer().serialize_context(ctxt)['project_id'] == 'proj-1'
+
+
+def test_preload_caches_the_live_instances_keys_in_one_query(db, monkeypatch):
+    live, gone = _instance(), _instance()
+    _instance(key=False)
+    db_api.purge_instance(gone.id)
+    rpc_crypto._KEYS.clear()
+    assert rpc_crypto.preload_instance_keys() == 1
+    assert list(rpc_crypto._KEYS) == [live.id]
+
+    def no_lookup(_instance_id):
+        raise AssertionError('looked up again')
+    monkeypatch.setattr(rpc_crypto, '_load_encrypted_key', no_lookup)
+    # The cached key opens what the guest seals with its own.
+    ctxt, args = _conductor_receive(live.id, _key(live), payload={'x': 1})
+    assert args == {'payload': {'x': 1}} and ctxt.rpc_sender == live.id
