@@ -12,15 +12,13 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
-import pytest
 
-from tests.functional.keystone_server import ADMIN_PASSWORD
+from tests.functional.keystone_server import ADMIN_PASSWORD, throwaway_venv
 from tests.functional.stack import free_port
 
 BARBICAN_REQ = 'barbican==23.0.0'
@@ -66,21 +64,8 @@ paste.filter_factory = keystonemiddleware.auth_token:filter_factory
 
 
 def ensure_venv():
-    """Path of the venv's python, creating the venv on first use (or skip)."""
-    python = os.path.join(VENV, 'bin', 'python')
-    if os.path.exists(os.path.join(VENV, '.complete')):
-        return python
-    shutil.rmtree(VENV, ignore_errors=True)
-    base = getattr(sys, '_base_executable', None) or 'python3'
-    subprocess.run([base, '-m', 'venv', VENV], check=True)
-    res = subprocess.run([python, '-m', 'pip', 'install', '--quiet', BARBICAN_REQ],
-                         capture_output=True, text=True, timeout=900)
-    if res.returncode != 0:
-        tail = (res.stderr or res.stdout)[-600:]
-        shutil.rmtree(VENV, ignore_errors=True)
-        pytest.skip('cannot install %s from the package registry: %s' % (BARBICAN_REQ, tail))
-    open(os.path.join(VENV, '.complete'), 'w').close()
-    return python
+    """Path of the Barbican venv's python."""
+    return throwaway_venv(VENV, BARBICAN_REQ)
 
 
 class Barbican:

@@ -23,3 +23,26 @@ def long_stack():
         yield st
     finally:
         st.stop()
+
+
+# A real Keystone (and Barbican behind it) per test module that asks for one,
+# each in its throwaway venv.
+@pytest.fixture(scope='module')
+def keystone():
+    from tests.functional.keystone_server import Keystone
+    ks = Keystone()
+    try:
+        yield ks.start()
+    finally:
+        ks.stop()
+
+
+@pytest.fixture(scope='module')
+def barbican(keystone):
+    from tests.functional.barbican_server import Barbican
+    server = Barbican(keystone)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+

@@ -36,22 +36,28 @@ simple_server.make_server('127.0.0.1', port, app, server_class=Server).serve_for
 '''
 
 
-def ensure_venv():
-    """Path of the venv's python, creating the venv on first use (or skip)."""
-    python = os.path.join(VENV, 'bin', 'python')
-    if os.path.exists(os.path.join(VENV, '.complete')):
+def throwaway_venv(venv, requirement):
+    """Path of ``venv``'s python with ``requirement`` installed, creating the
+    venv on first use (cached; the test skips when the registry cannot serve it)."""
+    python = os.path.join(venv, 'bin', 'python')
+    if os.path.exists(os.path.join(venv, '.complete')):
         return python
-    shutil.rmtree(VENV, ignore_errors=True)
+    shutil.rmtree(venv, ignore_errors=True)
     base = getattr(sys, '_base_executable', None) or 'python3'
-    subprocess.run([base, '-m', 'venv', VENV], check=True)
-    res = subprocess.run([python, '-m', 'pip', 'install', '--quiet', KEYSTONE_REQ],
+    subprocess.run([base, '-m', 'venv', venv], check=True)
+    res = subprocess.run([python, '-m', 'pip', 'install', '--quiet', requirement],
                          capture_output=True, text=True, timeout=900)
     if res.returncode != 0:
         tail = (res.stderr or res.stdout)[-600:]
-        shutil.rmtree(VENV, ignore_errors=True)
-        pytest.skip('cannot install %s from the package registry: %s' % (KEYSTONE_REQ, tail))
-    open(os.path.join(VENV, '.complete'), 'w').close()
+        shutil.rmtree(venv, ignore_errors=True)
+        pytest.skip('cannot install %s from the package registry: %s' % (requirement, tail))
+    open(os.path.join(venv, '.complete'), 'w').close()
     return python
+
+
+def ensure_venv():
+    """Path of the Keystone venv's python."""
+    return throwaway_venv(VENV, KEYSTONE_REQ)
 
 
 class Keystone:

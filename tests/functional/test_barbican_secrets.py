@@ -9,8 +9,6 @@ barbican_server.py); the module is skipped when they cannot be installed.
 import pytest
 
 from tests.functional import tls_certs
-from tests.functional.barbican_server import Barbican
-from tests.functional.keystone_server import Keystone
 from trove.common import context as trove_context
 from trove.common import exception, key_manager
 from trove.conf import CONF
@@ -18,24 +16,6 @@ from trove.guestagent.engines.common import tls_files
 
 P12_PASSWORD = 'p12-Secret-pw'
 INSTANCE = '6f1d0f0e-3b1c-4c55-9a11-1d2f3a4b5c6d'
-
-
-@pytest.fixture(scope='module')
-def keystone():
-    ks = Keystone()
-    try:
-        yield ks.start()
-    finally:
-        ks.stop()
-
-
-@pytest.fixture(scope='module')
-def barbican(keystone):
-    server = Barbican(keystone)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope='module')

@@ -12,8 +12,7 @@ import pymysql
 import pytest
 
 from tests.functional import helpers, tls_certs
-from tests.functional.barbican_server import Barbican
-from tests.functional.keystone_server import ADMIN_PASSWORD, Keystone
+from tests.functional.keystone_server import ADMIN_PASSWORD
 from tests.functional.stack import Stack
 
 PASSWORD = 'app-tls-pw'
@@ -40,24 +39,6 @@ class TlsStack(Stack):
             '[key_manager]', 'backend = barbican',
             '[barbican]', 'barbican_endpoint = %s' % self.barbican.url,
             'barbican_api_version = v1', 'auth_endpoint = %s' % ks.url, '']) + '\n'
-
-
-@pytest.fixture(scope='module')
-def keystone():
-    ks = Keystone()
-    try:
-        yield ks.start()
-    finally:
-        ks.stop()
-
-
-@pytest.fixture(scope='module')
-def barbican(keystone):
-    server = Barbican(keystone)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope='module')

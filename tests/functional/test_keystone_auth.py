@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.functional.keystone_server import ADMIN_PASSWORD, Keystone
+from tests.functional.keystone_server import ADMIN_PASSWORD
 from tests.functional.stack import Stack
 
 
@@ -49,15 +49,6 @@ class KeystoneStack(Stack):
                 return resp.status, json.loads(resp.read() or b'null')
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b'null')
-
-
-@pytest.fixture(scope='module')
-def keystone():
-    ks = Keystone()
-    try:
-        yield ks.start()
-    finally:
-        ks.stop()
 
 
 @pytest.fixture(scope='module')
