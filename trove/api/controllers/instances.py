@@ -11,7 +11,7 @@ import traceback
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import backups, flavors, high_availability, replicas
+from trove.api.controllers import flavors, high_availability, pitr, replicas
 from trove.api.schemas import instances as schemas
 from trove.api.views import instances as views
 from trove.common import exception, policy, quota, rpc_crypto, states
@@ -223,6 +223,7 @@ class InstanceController:
         ha = high_availability.view(inst)
         if ha is not None:
             view['high_availability'] = ha
+        view['pitr'] = pitr.view(inst)
         return {'instance': view}
 
     def create(self, req, tenant_id, body):
@@ -232,6 +233,7 @@ class InstanceController:
         _refuse_unsupported(data)
         if data.get('replica_of'):
             high_availability.refuse_on_replica(data)
+            pitr.requested(data, None)
             return self._show_new(req, context, replicas.create(context, data))
         volume_size = _volume_size(data)
         if data.get('flavorRef') is None:
@@ -243,14 +245,18 @@ class InstanceController:
         databases = _databases(data)
         users = _users(data, {d['name'] for d in databases})
         config_id, overrides = _configuration(context, data.get('configuration'), version)
-        # Restore: COMPLETED (409), same datastore (400), fits the volume (403).
-        backup_id = backups.validate_restore_point(context, data.get('restorePoint'),
-                                                   ds, version, volume_size)
+        archive = pitr.requested(data, version.manager)
+        # Restore: COMPLETED (409), same datastore (400), fits the volume (403);
+        # to a time: inside the source's window (400).
+        backup_id, to_time = pitr.restore_point(context, data.get('restorePoint'),
+                                                ds, version, volume_size)
         access = data.get('access')
         build = dict(flavor=flavor.to_dict(), datastore_manager=version.manager,
                      ds_version=version.name, image_id=version.image_id,
                      databases=databases, users=users, volume_size=volume_size,
                      backup_id=backup_id, overrides=overrides)
+        if to_time:
+            build['pitr'] = to_time
         # Only the row is under the quota: once it exists it counts, even if
         # the cast below fails and leaves it in ERROR for the user to delete.
         # The build request is stored with the row: a taskmanager that dies
@@ -262,13 +268,20 @@ class InstanceController:
                 volume_size=volume_size, datastore_version_id=version.id,
                 region_id=CONF.region, access=json.dumps(access) if access else None,
                 encrypted_key=_new_rpc_key(), configuration_id=config_id),
-                also=lambda session, inst_id: task_requests.save(
-                    session, inst_id, 'create_instance', build)))
+                also=lambda session, inst_id: self._also(session, inst_id, build,
+                                                         context.project_id, archive)))
         LOG.info('Instance %s (%s) requested: %s %s, flavor %s, volume %s GB',
                  inst.id, inst.name, ds.name, version.name, flavor.id, volume_size)
         high_availability.apply(inst.id, ha)
         self._cast_create(context, inst, build)
         return self._show_new(req, context, inst)
+
+    @staticmethod
+    def _also(session, inst_id, build, tenant_id, archive):
+        """What is stored with the new row: the build request, the archive wish."""
+        task_requests.save(session, inst_id, 'create_instance', build)
+        if archive:
+            pitr.record_on_create(session, inst_id, tenant_id)
 
     def _show_new(self, req, context, inst):
         """The view of a just-created instance (its row read again)."""
