@@ -50,7 +50,10 @@ def _archive_latest(payload):
     text = payload.get('archive_latest')
     if not isinstance(text, str):
         return None
-    when = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    try:
+        when = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        return None   # the status is still worth storing
     if when.tzinfo is not None:
         when = when.astimezone(datetime.UTC).replace(tzinfo=None)
     return when
