@@ -67,6 +67,18 @@ def mark_stopped(instance_id):
                         .values(since=None, latest=None, updated=models.utcnow()))
 
 
+def pending():
+    """Instances whose guest may not follow the stored wish yet: on without a
+    start, or off with the window still open (a taskmanager died in between)."""
+    inst = models.Instance
+    with reader() as session:
+        return list(session.scalars(
+            select(Row.instance_id).join(inst, inst.id == Row.instance_id)
+            .where(inst.deleted.is_(False), inst.server_status == 'ACTIVE',
+                   (Row.enabled.is_(True) & Row.since.is_(None))
+                   | (Row.enabled.is_(False) & Row.since.isnot(None)))))
+
+
 def full_backups(instance_id):
     """(id, created, updated) of the instance's completed full backups."""
     b = models.Backup

@@ -53,3 +53,16 @@ def test_a_guest_that_cannot_gets_a_fault(db, monkeypatch):
     assert pitr_flow.apply(None, iid) is False
     assert 'point-in-time recovery on failed' in db_api.get_fault(iid).message
     assert db_pitr.get(iid).since is None and db_pitr.get(iid).enabled
+
+
+def test_taskmanager_start_applies_what_a_dead_one_left(db, monkeypatch):
+    import contextlib
+    iid = _setup(monkeypatch)
+    other = db_api.create_instance(dict(name='b', tenant_id='t', flavor_id='1')).id
+    for instance_id in (iid, other):
+        db_api.update_instance(instance_id, server_status='ACTIVE')
+        db_pitr.request(instance_id, True, 'c1', 'local')
+    pitr_flow.apply(None, other)               # started: nothing to redo
+    assert db_pitr.pending() == [iid]
+    pitr_flow.reapply_pending(None, lambda _i: contextlib.nullcontext())
+    assert [c[0] for c in Guest.calls] == [other, iid] and db_pitr.pending() == []

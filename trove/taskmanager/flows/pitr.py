@@ -52,3 +52,11 @@ def after_create(context, instance_id):
     inst = db_api.get_instance(instance_id)
     if (inst.server_status or '').upper() == 'ACTIVE':
         apply(context, instance_id)
+
+
+def reapply_pending(context, lock):
+    """At taskmanager start: apply the wishes a dead taskmanager left (an
+    archive asked for at create, whose build finished as it died)."""
+    for instance_id in db_pitr.pending():
+        with lock(instance_id):
+            apply(context, instance_id)
