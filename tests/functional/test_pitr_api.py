@@ -6,7 +6,8 @@ backup is taken after the first; once ``latest_restorable_time`` (from the
 heartbeats) has passed the last write, a new instance restored to a time
 between the second and third batch holds exactly the first two.  A time
 outside the window, one without a zone and a Redis instance are 400s that
-create nothing.
+create nothing; PUT pitr off closes the window; PUT pitr on a Redis
+instance is a 400.
 """
 import datetime
 import time
@@ -150,6 +151,16 @@ def test_restore_to_a_time_through_the_api(stack):
         with _pg(address) as conn:
             ids = [r[0] for r in conn.execute('SELECT id FROM items ORDER BY id').fetchall()]
         assert ids == list(range(1, 21))
+
+        # Off through PUT: the guest stops and the window is gone.
+        code, body = stack.request('PUT', '/instances/%s' % source,
+                                   {'instance': {'pitr': {'enabled': False}}})
+        assert code == 202, body
+        helpers.eventually(lambda: _pitr(stack, source), {
+            'enabled': False, 'earliest_restorable_time': None,
+            'latest_restorable_time': None})
+        assert 'no recoverable window' in _refused(stack, 'pitr-off', {
+            'instanceRef': source, 'restoreTime': _iso(target)})
     finally:
         _delete(stack, made)
 
@@ -159,3 +170,14 @@ def test_redis_refuses_pitr(stack):
     code, body = _create(stack, 'pitr-redis', 'redis', pitr={'enabled': True})
     assert code == 400 and 'not supported for the redis' in body['badRequest']['message'], body
     assert _count(stack) == before
+    code, body = _create(stack, 'plain-redis', 'redis')
+    assert code == 200, body
+    redis_id = body['instance']['id']
+    try:
+        helpers.ready(stack, redis_id)
+        code, body = stack.request('PUT', '/instances/%s' % redis_id,
+                                   {'instance': {'pitr': {'enabled': True}}})
+        assert code == 400 and 'not supported for the redis' in body['badRequest']['message']
+        assert _pitr(stack, redis_id)['enabled'] is False
+    finally:
+        _delete(stack, [redis_id])
