@@ -178,6 +178,7 @@ def test_show_and_restore_to_a_time(app, tm):
     ({'restoreTime': '2026-01-01T00:00:00Z'}, 'restorePoint'),
     ({'instanceRef': 'SOURCE'}, 'restorePoint'),
     ({'instanceRef': 'SOURCE', 'restoreTime': 'yesterday'}, 'ISO 8601'),
+    ({'instanceRef': 'SOURCE', 'restoreTime': ''}, 'ISO 8601'),
     ({'instanceRef': 'SOURCE', 'restoreTime': '2026-01-01T00:00:00'}, 'time zone'),
     ({'instanceRef': 'SOURCE', 'restoreTime': 'BEFORE'}, 'outside'),
     ({'instanceRef': 'SOURCE', 'restoreTime': 'AFTER'}, 'outside'),
@@ -200,7 +201,8 @@ def test_restore_needs_an_archiving_source(app, tm):
         status, body = call(app, 'POST', T + '/instances', _pg_body(
             restorePoint={'instanceRef': iid, 'restoreTime': _at(0)}))
         assert status == 400 and words in body['badRequest']['message'], body
-    status, body = call(app, 'POST', T + '/instances', _pg_body(
-        restorePoint={'instanceRef': 'nope', 'restoreTime': _at(0)}))
-    assert status == 404
+    for ref in ('nope', ''):
+        status, body = call(app, 'POST', T + '/instances', _pg_body(
+            restorePoint={'instanceRef': ref, 'restoreTime': _at(0)}))
+        assert status == 404, body
     assert tm.calls == []

@@ -81,7 +81,7 @@ def view(inst):
 
 
 def _source(context, point):
-    if point.get('instanceRef'):
+    if 'instanceRef' in point:
         return db_api.get_instance(point['instanceRef'], context.owner)
     row = db_backups.get_backup(point['backupRef'], context.owner)
     return db_api.get_instance(row.instance_id, context.owner)
@@ -91,7 +91,7 @@ def restore_point(context, point, datastore, version, volume_size):
     """(backup_id, pitr) of a create's ``restorePoint``; pitr None without
     ``restoreTime``.  400 for a bad time, a time outside the source's window
     or an engine without an archive; 404 for an unknown source."""
-    if not point or not point.get('restoreTime'):
+    if not point or 'restoreTime' not in point:
         return backups.validate_restore_point(context, point, datastore, version,
                                               volume_size), None
     when = pitr.parse_restore_time(point['restoreTime'])
