@@ -2,6 +2,7 @@
 
 Guests never touch the database themselves; they cast here.
 """
+import datetime
 import json
 import math
 
@@ -42,6 +43,20 @@ def _stream(payload):
 
 def _text(value, limit):
     return value[:limit] if isinstance(value, str) else None
+
+
+def _archive_latest(payload):
+    """The archive's newest time (naive UTC) of a heartbeat, None without one."""
+    text = payload.get('archive_latest')
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        return None   # the status is still worth storing
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.UTC).replace(tzinfo=None)
+    return when
 
 
 def _sent(value):
@@ -91,7 +106,7 @@ class Manager:
             beat = heartbeats.Beat(
                 instance_id, _sent(sent),
                 states.ServiceStatus.from_description(payload['service_status']),
-                _stream(payload))
+                _stream(payload), _archive_latest(payload))
         except (KeyError, TypeError, ValueError, AttributeError):
             LOG.warning('Heartbeat of %s is malformed: %r (sent %r)', instance_id,
                         payload, sent)

@@ -31,11 +31,14 @@ METHOD = 'heartbeat'   # conductor_lastseen.method_name of heartbeats
 
 @dataclasses.dataclass(frozen=True)
 class Beat:
-    """One heartbeat: ``replication`` is the column's new text, None, or KEEP."""
+    """One heartbeat: ``replication`` is the column's new text, None, or KEEP;
+    ``archive_latest`` the newest time the guest's continuous archive holds
+    (a naive UTC datetime), None when it does not archive."""
     instance_id: str
     sent: float | None
     status: states.ServiceStatus
     replication: object = KEEP
+    archive_latest: object = None
 
     def newer_than(self, other):
         """Whether this heartbeat replaces ``other`` of the same instance.
@@ -92,6 +95,7 @@ def apply(beats, keep=()):
         _stamp(session, seen, [b for b in fresh if b.sent is not None], known)
         changes = [_change(b, codes[b.instance_id], keep) for b in fresh]
         _store(session, statuses, fresh, changes)
+        _store_archive(session, [b for b in fresh if b.archive_latest is not None])
     return changes
 
 
@@ -157,3 +161,17 @@ def _store(session, statuses, beats, changes):
             values['replication'] = replication
         session.execute(update(statuses).where(statuses.c.instance_id.in_(ids))
                         .values(**values))
+
+
+def _store_archive(session, beats):
+    """The archives' newest times, one executemany for the batch; only
+    while archiving is on, and never backwards."""
+    if not beats:
+        return
+    table = models.InstancePitr.__table__
+    session.execute(
+        update(table).where(table.c.instance_id == bindparam('iid'),
+                            table.c.enabled.is_(True), table.c.since.isnot(None),
+                            (table.c.latest.is_(None)) | (table.c.latest < bindparam('t')))
+        .values(latest=bindparam('t')),
+        [{'iid': b.instance_id, 't': b.archive_latest} for b in beats])

@@ -352,3 +352,23 @@ class RootEnabledHistory(Base):
     user: Mapped[str | None] = mapped_column(String(255))
     created: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+
+
+class InstancePitr(Base):
+    """The continuous archive of an instance (db/pitr.py).
+
+    ``enabled`` is what the user asked for; ``since`` is when the guest
+    started archiving into ``container``/``prefix`` (None while it is not
+    archiving: backups taken before it cannot start a restore), ``latest``
+    the newest shipped time its heartbeats reported.
+    """
+
+    __tablename__ = 'instance_pitr'
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    container: Mapped[str | None] = mapped_column(String(255))
+    prefix: Mapped[str | None] = mapped_column(String(255))
+    storage_driver: Mapped[str | None] = mapped_column(String(32))
+    since: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    latest: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    updated: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=utcnow)

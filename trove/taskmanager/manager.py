@@ -18,6 +18,7 @@ from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import failover as failover_flow
 from trove.taskmanager.flows import high_availability
+from trove.taskmanager.flows import pitr as pitr_flow
 from trove.taskmanager.flows import rebuild as rebuild_flow
 from trove.taskmanager.flows import replication
 from trove.taskmanager.flows import restart as restart_flow
@@ -41,21 +42,27 @@ class Manager:
     """Taskmanager operations."""
 
     # Highest RPC version served; see rpcapi.py for the history.
-    target = messaging.Target(version='1.8')
+    target = messaging.Target(version='1.9')
 
     def __init__(self, driver=None):
         self.driver = driver or compute.get_driver()
 
     def create_instance(self, context, instance_id, flavor, datastore_manager, ds_version,
                         image_id=None, databases=None, users=None, volume_size=None,
-                        root_password=None, overrides=None, backup_id=None):
+                        root_password=None, overrides=None, backup_id=None, pitr=None):
         req = create.CreateRequest(
             instance_id=instance_id, flavor=flavor, datastore_manager=datastore_manager,
             ds_version=ds_version, image_id=image_id, databases=databases or [],
             users=users or [], volume_size=volume_size, root_password=root_password,
-            overrides=overrides or {}, backup_id=backup_id)
+            overrides=overrides or {}, backup_id=backup_id, pitr=pitr)
         with _running(instance_id, 'create_instance'):
             create.create_instance(context, self.driver, req)
+            pitr_flow.after_create(context, instance_id)
+
+    def apply_pitr(self, context, instance_id):
+        """(1.8) Make the guest archive, or stop, as the instance's row says."""
+        with _running(instance_id, None):
+            pitr_flow.apply(context, instance_id)
 
     def delete_instance(self, context, instance_id):
         with _running(instance_id, 'delete_instance'):

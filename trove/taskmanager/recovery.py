@@ -17,7 +17,9 @@ request (trove.db.task_requests).  At start the taskmanager
 * applies again configuration changes it had not finished;
 * re-sends backups still in NEW (their cast may have died with it; a guest
   ignores a second cast of the backup it is running);
-* re-applies instance access rules (flows/access.reapply_all).
+* re-applies instance access rules (flows/access.reapply_all);
+* makes guests follow the stored point-in-time recovery wish
+  (flows/pitr.reapply_pending).
 """
 import datetime
 import threading
@@ -38,6 +40,7 @@ from trove.taskmanager.flows import access as access_flow
 from trove.taskmanager.flows import backup as backup_flow
 from trove.taskmanager.flows import delete as delete_flow
 from trove.taskmanager.flows import restart as restart_flow
+from trove.taskmanager.flows import pitr as pitr_flow
 
 LOG = logging.getLogger(__name__)
 Task = states.InstanceTask
@@ -195,3 +198,5 @@ def recover(manager):
                      name='recover-backups').start()
     threading.Thread(target=finish_backup_deletes, args=(ctx,), daemon=True,
                      name='recover-backup-deletes').start()
+    threading.Thread(target=pitr_flow.reapply_pending, args=(ctx, manager.lock), daemon=True,
+                     name='recover-pitr').start()

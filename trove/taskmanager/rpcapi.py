@@ -14,6 +14,9 @@ Version history:
   1.8 - create_replica takes ``tls`` (the primary's TLS for the new
         replica: mode, refs, the PKCS#12 container as base64 and its
         password; only in this sealed cast and the encrypted task request)
+  1.9 - apply_pitr (start or stop an instance's continuous archive);
+        create_instance takes pitr (restore to a time: restore_time and the
+        source's archive)
 
 apply_configuration is a call with a short timeout (the same 1.1 method on
 the server): as upstream, PUT /instances/{id} and PATCH /configurations/{id}
@@ -33,7 +36,7 @@ LOG = logging.getLogger(__name__)
 class TaskManagerAPI:
     """Casts long work to the taskmanager."""
 
-    VERSION = '1.8'
+    VERSION = '1.9'
 
     def __init__(self, context):
         self.context = context
@@ -42,11 +45,15 @@ class TaskManagerAPI:
 
     def create_instance(self, *, instance_id, flavor, datastore_manager, ds_version,
                         image_id, databases, users, volume_size, root_password=None,
-                        overrides=None, backup_id=None):
+                        overrides=None, backup_id=None, pitr=None):
         """Build the server, volume and guest of an instance already in BUILDING;
-        ``backup_id`` (1.2) restores that backup into it."""
+        ``backup_id`` (1.2) restores that backup into it, replayed up to a
+        time from the source's archive with ``pitr`` (1.8)."""
         extra = {'backup_id': backup_id} if backup_id else {}
-        self.client.prepare(version='1.2' if backup_id else '1.0').cast(
+        if pitr:
+            extra['pitr'] = pitr
+        version = '1.9' if pitr else '1.2' if backup_id else '1.0'
+        self.client.prepare(version=version).cast(
             self.context, 'create_instance', instance_id=instance_id, flavor=flavor,
             datastore_manager=datastore_manager, ds_version=ds_version,
             image_id=image_id, databases=databases, users=users,
@@ -111,6 +118,11 @@ class TaskManagerAPI:
         member (1.7)."""
         self.client.prepare(version='1.7').cast(
             self.context, 'apply_high_availability', instance_id=instance_id)
+
+    def apply_pitr(self, *, instance_id):
+        """Start or stop the continuous archive as the instance's row says (1.9)."""
+        self.client.prepare(version='1.9').cast(
+            self.context, 'apply_pitr', instance_id=instance_id)
 
     def upgrade(self, *, instance_id, image_id, datastore_version_id):
         """Rebuild an instance in UPGRADING on a new version's image (1.5)."""

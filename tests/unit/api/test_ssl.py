@@ -247,4 +247,4 @@ def test_taskmanager_client_sends_tls_at_1_8(monkeypatch):
     api.create_replica(**args)
     api.create_replica(tls={'mode': 'basic'}, **args)
     assert sent == [('1.6', False), ('1.8', True)]
-    assert tm_manager.Manager.target.version == tm_rpcapi.TaskManagerAPI.VERSION == '1.8'
+    assert tm_manager.Manager.target.version == tm_rpcapi.TaskManagerAPI.VERSION == '1.9'

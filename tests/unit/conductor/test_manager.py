@@ -113,3 +113,32 @@ def test_heartbeat_with_a_bad_sent_is_dropped(db):
     assert _status(inst.id) == S.NEW
     mgr.heartbeat(None, inst.id, {'service_status': 'healthy'}, sent=3)
     assert _status(inst.id) == S.HEALTHY
+
+
+def test_heartbeat_carries_the_archive_latest_time(db):
+    """Stored while archiving is on, never backwards, batched with the status;
+    a bad value is ignored and the status still stored."""
+    import datetime
+
+    from trove.db import models
+    from trove.db import pitr as db_pitr
+    inst = api.create_instance(dict(name='a', tenant_id='t', flavor_id='1'))
+    off = api.create_instance(dict(name='b', tenant_id='t', flavor_id='1'))
+    db_pitr.request(inst.id, True, 'c', 'local')
+    db_pitr.mark_started(inst.id, models.utcnow())
+    db_pitr.request(off.id, False, 'c', 'local')
+    mgr = manager.Manager(batch_window=0.05)
+    for iid in (inst.id, off.id):
+        mgr.heartbeat(None, iid, {'service_status': 'healthy',
+                                  'archive_latest': '2026-12-03T10:00:05.250000+00:00'},
+                      sent=1.0)
+    mgr.flush()
+    assert db_pitr.get(inst.id).latest == datetime.datetime(2026, 12, 3, 10, 0, 5, 250000)
+    assert db_pitr.get(off.id).latest is None
+    mgr.heartbeat(None, inst.id, {'service_status': 'healthy',
+                                  'archive_latest': '2026-12-03T09:00:00+00:00'}, sent=2.0)
+    mgr.heartbeat(None, inst.id, {'service_status': 'shutdown',
+                                  'archive_latest': 'soon'}, sent=3.0)
+    mgr.stop()
+    assert db_pitr.get(inst.id).latest == datetime.datetime(2026, 12, 3, 10, 0, 5, 250000)
+    assert _status(inst.id) == S.SHUTDOWN

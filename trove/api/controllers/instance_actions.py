@@ -13,7 +13,7 @@ from oslo_log import log as logging
 from trove.api import middleware, wsgi
 from trove.api.controllers import claims
 from trove.api.controllers import configurations as cfg_ctl
-from trove.api.controllers import flavors, high_availability
+from trove.api.controllers import flavors, high_availability, pitr
 from trove.api.controllers import instances as instances_ctl
 from trove.api.controllers import rebuilds, replicas
 from trove.api.schemas import configurations as schemas
@@ -144,11 +144,16 @@ class InstanceActionController:
                 raise exception.BadRequest('An upgrade (datastore_version) cannot be '
                                            'combined with other changes.')
             return rebuilds.upgrade(context, inst, data['datastore_version'])
+        if 'pitr' in data:
+            # Refused (400/422) before anything else of the request changes.
+            pitr.check_update(inst, data['pitr'])
         if 'high_availability' in data:
             high_availability.update(
                 inst, data['high_availability'],
                 datastores.get_version_by_id(inst.datastore_version_id).manager,
                 instances_ctl.get_taskmanager(context))
+        if 'pitr' in data:
+            pitr.update(inst, data['pitr'], instances_ctl.get_taskmanager(context))
         if 'access' in data:
             self._update_access(context, inst, data['access'])
         if data.get('configuration'):

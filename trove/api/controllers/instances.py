@@ -11,7 +11,7 @@ import traceback
 from oslo_log import log as logging
 
 from trove.api import links, middleware, wsgi
-from trove.api.controllers import backups, flavors, high_availability, replicas
+from trove.api.controllers import flavors, high_availability, pitr, replicas
 from trove.api.controllers import ssl as ssl_api
 from trove.api.schemas import instances as schemas
 from trove.api.views import instances as views
@@ -224,6 +224,7 @@ class InstanceController:
         ha = high_availability.view(inst)
         if ha is not None:
             view['high_availability'] = ha
+        view['pitr'] = pitr.view(inst)
         return {'instance': view}
 
     def create(self, req, tenant_id, body):
@@ -233,6 +234,7 @@ class InstanceController:
         _refuse_unsupported(data)
         if data.get('replica_of'):
             high_availability.refuse_on_replica(data)
+            pitr.requested(data, None)
             return self._show_new(req, context, replicas.create(context, data))
         volume_size = _volume_size(data)
         if data.get('flavorRef') is None:
@@ -244,24 +246,29 @@ class InstanceController:
         databases = _databases(data)
         users = _users(data, {d['name'] for d in databases})
         config_id, overrides = _configuration(context, data.get('configuration'), version)
-        # Restore: COMPLETED (409), same datastore (400), fits the volume (403).
-        backup_id = backups.validate_restore_point(context, data.get('restorePoint'),
-                                                   ds, version, volume_size)
+        archive = pitr.requested(data, version.manager)
+        # Restore: COMPLETED (409), same datastore (400), fits the volume (403);
+        # to a time: inside the source's window (400).
+        backup_id, to_time = pitr.restore_point(context, data.get('restorePoint'),
+                                                ds, version, volume_size)
         access = data.get('access')
         build = dict(flavor=flavor.to_dict(), datastore_manager=version.manager,
                      ds_version=version.name, image_id=version.image_id,
                      databases=databases, users=users, volume_size=volume_size,
                      backup_id=backup_id, overrides=overrides)
-        # The row, its quota and its build request are one transaction: once
-        # the row exists it counts, even if the cast below fails and leaves it
-        # in ERROR for the user to delete; a taskmanager that dies with the
-        # cast redoes the build from the request (taskmanager.recovery).
+        if to_time:
+            build['pitr'] = to_time
+        # The row, its quota, its build request and its archive wish are one
+        # transaction: once the row exists it counts, even if the cast below
+        # fails and leaves it in ERROR for the user to delete; a taskmanager
+        # that dies with the cast redoes the build from the request
+        # (taskmanager.recovery).
         charge = quota.charger(context.project_id,
                                quota.instance_deltas(+1, flavor.ram, volume_size))
 
         def charge_and_store(session, inst_id):
             charge(session)
-            task_requests.save(session, inst_id, 'create_instance', build)
+            self._also(session, inst_id, build, context.project_id, archive)
         inst = db_api.create_instance(dict(
             name=data['name'], tenant_id=context.project_id, flavor_id=str(flavor.id),
             volume_size=volume_size, datastore_version_id=version.id,
@@ -276,6 +283,13 @@ class InstanceController:
         # service row (NEW) is read back.
         return {'instance': views.detail_view(req, context, views.InstanceInfo(
             inst, ds, version, db_api.get_service_status(inst.id), replica_ids=[]))}
+
+    @staticmethod
+    def _also(session, inst_id, build, tenant_id, archive):
+        """What is stored with the new row: the build request, the archive wish."""
+        task_requests.save(session, inst_id, 'create_instance', build)
+        if archive:
+            pitr.record_on_create(session, inst_id, tenant_id)
 
     def _show_new(self, req, context, inst):
         """The view of a just-created instance (its row read again)."""

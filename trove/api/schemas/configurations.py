@@ -51,6 +51,7 @@ instance_update = {
             'replica_of': {}, 'slave_of': {}, 'datastore_version': {},
             'access': instance_schemas.access,
             'high_availability': instance_schemas.high_availability,
+            'pitr': instance_schemas.pitr,
         }}},
 }
 

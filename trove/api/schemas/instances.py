@@ -49,6 +49,11 @@ high_availability = {
     'type': 'object', 'additionalProperties': False,
     'properties': {'enabled': {'type': 'boolean'}, 'synchronous': {'type': 'boolean'}},
 }
+# The continuous archive for point-in-time recovery (api/controllers/pitr.py).
+pitr = {
+    'type': 'object', 'additionalProperties': False, 'required': ['enabled'],
+    'properties': {'enabled': {'type': 'boolean'}},
+}
 
 name_list = {
     'type': 'array', 'maxItems': MAX_USER_DATABASES,
@@ -126,9 +131,16 @@ create = {
                 'replica_count': {'type': 'integer', 'minimum': 1, 'maximum': 3},
                 'replica_of': optional_string,
                 'high_availability': high_availability,
+                'pitr': pitr,
+                # backupRef alone: that backup; with restoreTime (ISO 8601 with a
+                # zone): the source's state at that time (backupRef or
+                # instanceRef names the source).
                 'restorePoint': {
-                    'type': 'object', 'required': ['backupRef'],
-                    'properties': {'backupRef': short_string},
+                    'type': 'object', 'additionalProperties': False,
+                    'anyOf': [{'required': ['backupRef']},
+                              {'required': ['instanceRef', 'restoreTime']}],
+                    'properties': {'backupRef': short_string, 'instanceRef': short_string,
+                                   'restoreTime': short_string},
                 },
             },
         },

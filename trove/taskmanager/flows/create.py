@@ -46,6 +46,7 @@ class CreateRequest:
     root_password: str | None = None
     overrides: dict = field(default_factory=dict)
     backup_id: str | None = None
+    pitr: dict | None = None  # restore_time + the source's archive (archive/restore.py)
     replica: bool = False   # set by flows/replication.py (PrepareRequest.replica)
 
 
@@ -162,8 +163,16 @@ def _prepare(guest, req):
         memory_mb=int(req.flavor['ram']), databases=req.databases, users=req.users,
         config_contents=config, root_password=req.root_password,
         overrides=req.overrides, ds_version=req.ds_version,
-        backup_info=backup_info.restore_info(req.backup_id) if req.backup_id else None,
-        replica=req.replica))
+        backup_info=_backup_info(req), replica=req.replica))
+
+
+def _backup_info(req):
+    if not req.backup_id:
+        return None
+    info = backup_info.restore_info(req.backup_id)
+    if req.pitr:
+        info['pitr'] = req.pitr
+    return info
 
 
 def complete(instance_id):
