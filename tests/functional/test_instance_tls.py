@@ -3,15 +3,18 @@ real Keystone, certificates in a real Barbican, every daemon over RabbitMQ,
 a real guest and engine on the local driver.
 
 The requests and checks follow the plugin's SSL tests (basic, renew with a
-password-protected container, enforced, rollback, consumers, delete).
+password-protected container, enforced, rollback, consumers, delete, and
+``test_ssl_rebuild``: enforced TLS survives a rebuild on a new root disk).
 """
 import os
 import tempfile
+import time
 
 import pymysql
 import pytest
 
 from tests.functional import helpers, tls_certs
+from tests.functional.helpers import server_state
 from tests.functional.barbican_server import Barbican
 from tests.functional.keystone_server import ADMIN_PASSWORD, Keystone
 from tests.functional.stack import Stack
@@ -190,6 +193,73 @@ def test_tls_lifecycle(stack, instance):
     code, _ = stack.request('DELETE', '/instances/%s' % instance['id'])
     assert code == 202
     assert _consumers(stack, a_ref) == []
+    for name in os.listdir(tmp):
+        os.remove(os.path.join(tmp, name))
+    os.rmdir(tmp)
+
+
+def _as_admin(stack, method, path, body=None):
+    """A request with the cloud admin's token in the admin project (mgmt API)."""
+    token, token_body = stack.keystone.token('admin', ADMIN_PASSWORD, 'admin')
+    saved = stack.tenant, stack.auth_token
+    stack.tenant, stack.auth_token = token_body['project']['id'], token
+    try:
+        return stack.request(method, path, body)
+    finally:
+        stack.tenant, stack.auth_token = saved
+
+
+def _agent_pid(stack, iid):
+    code, body = _as_admin(stack, 'GET', '/mgmt/instances/%s' % iid)
+    assert code == 200, body
+    return server_state(stack, body['instance']['server_id'])['pid']
+
+
+def test_enforced_tls_survives_a_rebuild(stack):
+    """The plugin's test_ssl_rebuild: a rebuild gives the server a new root
+    disk (the agent's state dir and conf.d go) and keeps the volume; the
+    new guest serves the same certificate in the same mode."""
+    token, bar = stack.auth_token, stack.barbican
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls-rebuild', 'flavorRef': '2', 'volume': {'size': 1},
+        'datastore': {'type': 'mariadb'}, 'databases': [{'name': 'shop'}],
+        'users': [{'name': 'app', 'password': PASSWORD, 'databases': [{'name': 'shop'}]}]}})
+    assert code == 200, reply
+    inst = helpers.ready(stack, reply['instance']['id'])
+    bundle = tls_certs.make_bundle(_address(inst), 'app', ca_name='CA rebuild')
+    ref = bar.create_p12_secret(token, bundle['p12_payload'], 'p12-rebuild')
+    tmp = tempfile.mkdtemp(prefix='trove-tls-rebuild-')
+    ca = tls_certs.write_client_files(tmp, bundle, 'r')['ca']
+    code, reply = _ssl(stack, inst, {'enable': True, 'container_ref': ref, 'mode': 'enforced'})
+    assert code == 200, reply
+    _restart_if_required(stack, inst, reply)
+    _, before = stack.request('GET', '/instances/%s/ssl' % inst['id'])
+    assert before['ssl']['mode'] == 'enforced'
+    assert not _connect(inst) and _connect(inst, ca)
+    pid = _agent_pid(stack, inst['id'])
+
+    code, body = _as_admin(stack, 'POST', '/mgmt/instances/%s/action' % inst['id'],
+                           {'rebuild': {'image_id': 'local'}})
+    assert code == 202, body
+    started = time.time()
+    body = stack.wait_instance(inst['id'], lambda c, b: c == 200 and (
+        b['instance']['status'] in ('ACTIVE', 'ERROR')
+        and b['instance'].get('operating_status') == 'HEALTHY'), timeout=300)
+    assert body['instance']['status'] == 'ACTIVE', body
+    print('rebuild with TLS: HEALTHY after %.1f s' % (time.time() - started))
+    assert _agent_pid(stack, inst['id']) != pid  # a new guest on a new root
+
+    code, after = stack.request('GET', '/instances/%s/ssl' % inst['id'])
+    assert (code, after['ssl']['status'], after['ssl']['mode']) == (200, 'on', 'enforced')
+    assert after['ssl']['fingerprint'] == before['ssl']['fingerprint']
+    assert after['ssl']['restart_required'] is False
+    assert not _connect(inst)  # plain TCP is still refused
+    assert _connect(inst, ca)  # TLS verifies against the CA and the address
+    assert _consumers(stack, ref) == [inst['id']]  # the refs did not change
+
+    code, _ = stack.request('DELETE', '/instances/%s' % inst['id'])
+    assert code == 202
+    stack.wait_instance(inst['id'], lambda c, b: c == 404, timeout=120)
     for name in os.listdir(tmp):
         os.remove(os.path.join(tmp, name))
     os.rmdir(tmp)
