@@ -3,17 +3,21 @@ real Keystone, certificates in a real Barbican, every daemon over RabbitMQ,
 a real guest and engine on the local driver.
 
 The requests and checks follow the plugin's SSL tests (basic, renew with a
-password-protected container, enforced, rollback, consumers, delete).
+password-protected container, enforced, rollback, consumers, delete, and
+``test_ssl_rebuild``: enforced TLS survives a rebuild on a new root disk).
 """
 import os
 import tempfile
+import time
 
+import psycopg
 import pymysql
 import pytest
 
 from tests.functional import helpers, tls_certs
+from tests.functional.helpers import server_state
 from tests.functional.keystone_server import ADMIN_PASSWORD
-from tests.functional.stack import Stack
+from tests.functional.stack import Stack, engine_version
 
 PASSWORD = 'app-tls-pw'
 P12_PASSWORD = 'p12-Secret-pw'
@@ -47,8 +51,10 @@ def stack(keystone, barbican):
     token, _ = keystone.token('tls-user', 'tls-user-pw', 'tls-project')
     st = TlsStack(keystone, barbican, project_id, token)
     helpers.with_store(st)  # replicas start from a backup of their primary
+    pg = helpers.pg_version()
+    st.versions = {'mariadb': engine_version(), 'postgresql': pg}
     try:
-        yield st.start()
+        yield st.start(datastore_versions=[('postgresql', pg, 'postgresql')] if pg else [])
     finally:
         st.stop()
 
@@ -171,6 +177,93 @@ def test_tls_lifecycle(stack, instance):
     code, _ = stack.request('DELETE', '/instances/%s' % instance['id'])
     assert code == 202
     assert _consumers(stack, a_ref) == []
+    for name in os.listdir(tmp):
+        os.remove(os.path.join(tmp, name))
+    os.rmdir(tmp)
+
+
+def _as_admin(stack, method, path, body=None):
+    """A request with the cloud admin's token in the admin project (mgmt API)."""
+    token, token_body = stack.keystone.token('admin', ADMIN_PASSWORD, 'admin')
+    saved = stack.tenant, stack.auth_token
+    stack.tenant, stack.auth_token = token_body['project']['id'], token
+    try:
+        return stack.request(method, path, body)
+    finally:
+        stack.tenant, stack.auth_token = saved
+
+
+def _agent_pid(stack, iid):
+    code, body = _as_admin(stack, 'GET', '/mgmt/instances/%s' % iid)
+    assert code == 200, body
+    return server_state(stack, body['instance']['server_id'])['pid']
+
+
+def _pg_connect(inst, ca=None):
+    """True when ``app`` gets a PostgreSQL session: plain (no ``ca``) or TLS
+    verified against ``ca`` and the address (verify-full)."""
+    kwargs = {'sslmode': 'verify-full', 'sslrootcert': ca} if ca else {'sslmode': 'disable'}
+    try:
+        with psycopg.connect(host=_address(inst), port=5432, user='app', password=PASSWORD,
+                             dbname='shop', connect_timeout=10, **kwargs) as conn:
+            row = conn.execute('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+            return row.fetchone()[0] == bool(ca)
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.mark.parametrize('engine', ['mariadb', 'postgresql'])
+def test_enforced_tls_survives_a_rebuild(stack, engine):
+    """The plugin's test_ssl_rebuild: a rebuild gives the server a new root
+    disk (the agent's state dir and conf.d go) and keeps the volume; the
+    new guest serves the same certificate in the same mode."""
+    if not stack.versions[engine]:
+        pytest.skip('%s binaries are missing' % engine)
+    token, bar = stack.auth_token, stack.barbican
+    connect = _connect if engine == 'mariadb' else _pg_connect
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls-rebuild-' + engine, 'flavorRef': '2', 'volume': {'size': 1},
+        'datastore': {'type': engine, 'version': stack.versions[engine]},
+        'databases': [{'name': 'shop'}],
+        'users': [{'name': 'app', 'password': PASSWORD, 'databases': [{'name': 'shop'}]}]}})
+    assert code == 200, reply
+    inst = helpers.ready(stack, reply['instance']['id'])
+    bundle = tls_certs.make_bundle(_address(inst), 'app', ca_name='CA rebuild')
+    ref = bar.create_p12_secret(token, bundle['p12_payload'], 'p12-rebuild')
+    tmp = tempfile.mkdtemp(prefix='trove-tls-rebuild-')
+    ca = tls_certs.write_client_files(tmp, bundle, 'r')['ca']
+    code, reply = _ssl(stack, inst, {'enable': True, 'container_ref': ref, 'mode': 'enforced'})
+    assert code == 200, reply
+    _restart_if_required(stack, inst, reply)
+    _, before = stack.request('GET', '/instances/%s/ssl' % inst['id'])
+    assert before['ssl']['mode'] == 'enforced'
+    assert not connect(inst) and connect(inst, ca)
+    pid = _agent_pid(stack, inst['id'])
+
+    code, body = _as_admin(stack, 'POST', '/mgmt/instances/%s/action' % inst['id'],
+                           {'rebuild': {'image_id': 'local'}})
+    assert code == 202, body
+    started = time.time()
+    # Done when a new agent (not the old one, not none yet) reports HEALTHY.
+    body = stack.wait_instance(inst['id'], lambda c, b: c == 200 and (
+        b['instance']['status'] == 'ERROR' or (
+            b['instance']['status'] == 'ACTIVE'
+            and b['instance'].get('operating_status') == 'HEALTHY'
+            and _agent_pid(stack, inst['id']) not in (None, pid))), timeout=300)
+    assert body['instance']['status'] == 'ACTIVE', body
+    print('%s rebuild with TLS: HEALTHY after %.1f s' % (engine, time.time() - started))
+
+    code, after = stack.request('GET', '/instances/%s/ssl' % inst['id'])
+    assert (code, after['ssl']['status'], after['ssl']['mode']) == (200, 'on', 'enforced')
+    assert after['ssl']['fingerprint'] == before['ssl']['fingerprint']
+    assert after['ssl']['restart_required'] is False
+    assert not connect(inst)  # plain TCP is still refused
+    assert connect(inst, ca)  # TLS verifies against the CA and the address
+    assert _consumers(stack, ref) == [inst['id']]  # the refs did not change
+
+    code, _ = stack.request('DELETE', '/instances/%s' % inst['id'])
+    assert code == 202
+    stack.wait_instance(inst['id'], lambda c, b: c == 404, timeout=120)
     for name in os.listdir(tmp):
         os.remove(os.path.join(tmp, name))
     os.rmdir(tmp)

@@ -3,12 +3,14 @@ engine config they render (engines/common/tls_files.py and the engines'
 tls modules)."""
 import os
 import stat
+import types
 
 import pytest
 
 from tests.functional import tls_certs
 from trove.common import exception
 from trove.guestagent.engines.common import tls_files
+from trove.guestagent.engines.mysql import config as mysql_config
 from trove.guestagent.engines.mysql import tls as mysql_tls
 from trove.guestagent.engines.postgresql import config as pg_config
 from trove.guestagent.engines.postgresql import tls as pg_tls
@@ -94,3 +96,45 @@ def test_postgresql_conf_and_hba_per_mode(tmp_path, bundles):
         ['hostssl', 'all', 'all', 'all', 'scram-sha-256'],
         ['hostssl', 'replication', 'os_repl', '10.0.0.2/32', 'scram-sha-256']]
     assert rules('mtls')[1] == ['hostssl', 'all', 'all', 'all', 'cert']
+
+
+class _Child:
+    @staticmethod
+    def running_pid():
+        return None  # the engine is down, as at prepare
+
+
+def _engine(paths):
+    return types.SimpleNamespace(paths=paths, app=types.SimpleNamespace(child=_Child()))
+
+
+@pytest.mark.parametrize('engine', ['mariadb', 'postgresql'])
+def test_tls_state_on_the_volume_survives_a_new_state_dir(tmp_path, bundles, engine):
+    """A rebuild keeps the volume and gives the guest an empty state dir:
+    restore() at prepare writes the engine's TLS config from the volume."""
+    cfg, tls_mod, name = ((mysql_config, mysql_tls, mysql_tls.TLS_FILE) if engine == 'mariadb'
+                          else (pg_config, pg_tls, pg_config.TLS_FILE))
+
+    def paths(state):
+        return cfg.Paths(datadir=str(tmp_path / 'volume' / 'data'), run_dir=str(state / 'run'),
+                         log_dir=str(state / 'log'), state_dir=str(state))
+    old = paths(tmp_path / 'old-root')
+    os.makedirs(old.conf_d)
+    tls_mod_engine = {'mariadb': mysql_tls.MariaDBTls,
+                      'postgresql': pg_tls.PostgreSQLTls}[engine](_engine(old))
+    tls_mod_engine.store.stage(tls_files.load_p12(bundles[0]['p12_payload']), 'enforced')
+    assert tls_mod_engine.store.root == str(tmp_path / 'volume' / 'tls')
+
+    new = paths(tmp_path / 'new-root')
+    os.makedirs(new.conf_d)
+    rebuilt = type(tls_mod_engine)(_engine(new))
+    assert rebuilt.show()['mode'] == 'enforced'
+    rebuilt.restore()
+    with open(os.path.join(new.conf_d, name)) as f:
+        text = f.read()
+    assert text == tls_mod.render(rebuilt.store)
+    assert rebuilt.store.path(tls_files.CERT_FILE) in text
+    if engine == 'mariadb':
+        assert 'require_secure_transport = ON' in text
+    else:
+        assert pg_config.tls_mode(new) == 'enforced'

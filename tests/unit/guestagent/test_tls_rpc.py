@@ -46,7 +46,7 @@ class RecordingTls(tls_files.EngineTls):
 class TlsEngine(MemoryEngine):
     def __init__(self, state_dir):
         super().__init__()
-        self.paths = types.SimpleNamespace(state_dir=state_dir)
+        self.paths = types.SimpleNamespace(state_dir=state_dir, volume_dir=state_dir)
         self.tls = RecordingTls(self)
 
 

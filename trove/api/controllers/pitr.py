@@ -11,7 +11,7 @@ from oslo_log import log as logging
 
 from trove.api.controllers import backups
 from trove.backup import pitr
-from trove.common import exception
+from trove.common import exception, readiness
 from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import backups as db_backups
@@ -54,7 +54,7 @@ def check_update(inst, spec):
         if inst.slave_of_id:
             _refuse_replica()
         pitr.refuse_unsupported(datastores.get_version_by_id(inst.datastore_version_id).manager)
-    backups.check_actionable(inst)
+    readiness.check_actionable(inst)
 
 
 def update(inst, spec, tm):

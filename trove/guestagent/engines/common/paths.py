@@ -31,6 +31,12 @@ class EnginePaths:
                    state_dir=state)
 
     @property
+    def volume_dir(self):
+        """The data volume's mount point (the datadir's parent): what is
+        kept here survives a rebuild on a new root disk."""
+        return os.path.dirname(self.datadir)
+
+    @property
     def conf_d(self):
         return os.path.join(self.state_dir, 'conf.d')
 

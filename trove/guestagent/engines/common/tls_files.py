@@ -2,9 +2,14 @@
 
 The guest receives the user's container (and its password) sealed over RPC,
 opens it here and keeps only the PEM files the engine reads, in
-``<state_dir>/tls/current``, mode 0600 and owned by the engine user.  The
+``<volume>/tls/current``, mode 0600 and owned by the engine user.  The
 state before the last change sits in ``tls/previous`` with its mode, so a
 rollback is a rename, never a second trip to the key manager.
+
+The store sits on the data volume, not in the agent's state directory: a
+rebuild or an upgrade gives the server a new root disk and keeps the volume,
+so the new guest finds the certificate and mode there and re-applies them
+at prepare (``EngineTls.restore``); no secret travels again.
 
 Nothing here logs or repr()s a key, a password or the container.
 """
@@ -17,8 +22,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from oslo_log import log as logging
+
 from trove.common import exception
 from trove.guestagent.engines.common import files
+
+LOG = logging.getLogger(__name__)
 
 MODES = ('basic', 'enforced', 'mtls')
 KEY_FILE = 'server.key'
@@ -94,8 +103,8 @@ class TlsStore:
     roll back to"; the PEM files of each sit in the directory of that name.
     """
 
-    def __init__(self, state_dir: str, owner: str):
-        self.root = os.path.join(state_dir, 'tls')
+    def __init__(self, base_dir: str, owner: str):
+        self.root = os.path.join(base_dir, 'tls')
         self.owner = owner
 
     def _dir(self, which):
@@ -190,10 +199,25 @@ class EngineTls:
 
     def __init__(self, engine):
         self.engine = engine
-        self.store = TlsStore(engine.paths.state_dir, self.owner)
+        self.store = TlsStore(engine.paths.volume_dir, self.owner)
 
     def _configure(self) -> bool:
         raise NotImplementedError
+
+    def write_config(self) -> None:
+        """Write the engine's TLS config for the stored state (no live change)."""
+        raise NotImplementedError
+
+    def restore(self) -> None:
+        """At prepare, before the engine starts: configure the TLS state the
+        volume keeps.  After a rebuild the new root disk has no TLS config,
+        and an engine started without it would serve plain TCP (or, for
+        PostgreSQL, refuse every login its pg_hba sends to TLS)."""
+        current = self.store.current()
+        self.write_config()
+        if current:
+            LOG.info('TLS restored from the volume: mode %s, certificate %s',
+                     current['mode'], current.get('fingerprint'))
 
     def _restart_pending(self) -> bool:
         raise NotImplementedError

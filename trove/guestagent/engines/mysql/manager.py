@@ -49,6 +49,7 @@ class MariaDBEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.Engin
         self.app.install()
         self.app.make_dirs()
         config.write_config(self.paths, req.config_contents, req.overrides)
+        self.tls.restore()  # a rebuilt guest serves the volume's TLS again
         self.app.initialize()
         self.start()
         security.ensure_admin(self.paths.socket, self.secret)

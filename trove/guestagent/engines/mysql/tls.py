@@ -62,8 +62,11 @@ class MariaDBTls(tls_files.EngineTls):
         live = self._live_ssl()
         return live is not None and live != bool(self.store.current())
 
-    def _configure(self):
+    def write_config(self):
         files.write_file(self.conf_file, render(self.store))
+
+    def _configure(self):
+        self.write_config()
         live = self._live_ssl()
         if live is None:
             return False  # the next start reads the files

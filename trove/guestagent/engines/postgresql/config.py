@@ -166,7 +166,7 @@ def write_hba(paths: Paths, replication=None):
 
 def tls_mode(paths: Paths):
     """The TLS mode in force (None when off), from the TLS state file."""
-    current = tls_files.TlsStore(paths.state_dir, None).current()
+    current = tls_files.TlsStore(paths.volume_dir, None).current()
     return current['mode'] if current else None
 
 

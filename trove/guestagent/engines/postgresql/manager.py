@@ -50,6 +50,7 @@ class PostgreSQLEngine(server.ChildServerMixin, sql_admin.SqlAdminMixin, base.En
         self.app.make_dirs()
         self.app.initialize()
         config.write_config(self.paths, req.config_contents, req.overrides)
+        self.tls.restore()  # a rebuilt guest serves the volume's TLS again
         self.start()
         if req.root_password:
             security.enable_root(self.admin, req.root_password)

@@ -45,9 +45,15 @@ class PostgreSQLTls(tls_files.EngineTls):
     def _restart_pending(self):
         return False
 
-    def _configure(self):
+    def write_config(self):
+        """30-tls.conf only: prepare writes postgresql.conf and pg_hba
+        (which reads the mode from the store) itself."""
         paths = self.engine.paths
         files.write_file(paths.conf_d + '/' + config.TLS_FILE, render(self.store))
+
+    def _configure(self):
+        paths = self.engine.paths
+        self.write_config()
         # A cluster prepared before TLS existed lacks the include line.
         files.write_file(paths.main_conf, config.render_main(
             paths, CONF.postgresql.port, CONF.host_address))
