@@ -24,13 +24,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-import pymysql
 import pytest
 
 from tests.functional import engine_env
+from tests.functional import mariadb_archive_env as menv
 from trove.backup.stores import local
 from trove.common import template
 from trove.common.prepare import PrepareRequest
@@ -40,7 +39,6 @@ from trove.guestagent.archive import mariadb as archive
 from trove.guestagent.archive import restore as archive_restore
 from trove.guestagent.archive import shipper
 from trove.guestagent.backup import mariadb as mariabackup
-from trove.guestagent.backup import runner
 from trove.guestagent.engines import process
 from trove.guestagent.engines.mysql import app as app_mod
 from trove.guestagent.engines.mysql import manager
@@ -67,74 +65,6 @@ def env():
         finally:
             CONF.clear_override('local_store_path', group='backup')
             CONF.clear_override('datastore_manager')
-
-
-class Writer:
-    """One autocommit INSERT of NOW(6) every 20 ms; reconnects after errors;
-    ``acked`` holds the ids the engine acknowledged."""
-
-    def __init__(self, port):
-        self.port, self.errors, self.acked = port, 0, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        conn = None
-        while not self._stop.is_set():
-            try:
-                if conn is None:
-                    conn = pymysql.connect(host=ADDRESS, port=self.port, user='alice',
-                                           password=PASSWORD, database='shop',
-                                           autocommit=True, connect_timeout=2)
-                    with conn.cursor() as cur:
-                        cur.execute("SET time_zone = '+00:00'")
-                with conn.cursor() as cur:
-                    cur.execute('INSERT INTO ticks (ts) VALUES (NOW(6))')
-                    self.acked.append(cur.lastrowid)
-            except pymysql.err.MySQLError:
-                self.errors += 1
-                conn = None
-            self._stop.wait(0.02)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(10)
-
-
-def _rows(port):
-    conn = pymysql.connect(host=ADDRESS, port=port, user='alice', password=PASSWORD,
-                           database='shop', connect_timeout=5)
-    try:
-        with conn.cursor() as cur:
-            cur.execute('SELECT id, ts FROM ticks ORDER BY id')
-            return [(i, ts.replace(tzinfo=UTC)) for i, ts in cur.fetchall()]
-    finally:
-        conn.close()
-
-
-class _Conductor:
-    def __init__(self):
-        self.reports = []
-
-    def update_backup(self, **fields):
-        self.reports.append(fields)
-
-
-def _backup(eng, store, parent=None):
-    """A backup through the strategy and runner; its restore info (chain)."""
-    conductor = _Conductor()
-    backup_id = 'inc-1' if parent else 'full-1'
-    info = {'id': backup_id, 'instance_id': 'src',
-            'backup_type': 'incremental' if parent else 'full',
-            'datastore': 'mariadb', 'datastore_version': '10.11',
-            'parent': parent and parent['chain'][-1]}
-    assert runner.run_backup(mariabackup.MariaBackup(eng), info, conductor, store=store)
-    done = conductor.reports[-1]
-    entry = {'id': backup_id, 'location': done['location'], 'checksum': done['checksum'],
-             'storage_driver': 'local'}
-    return {'backup_id': backup_id, 'storage_driver': 'local',
-            'chain': (parent['chain'] if parent else []) + [entry]}
 
 
 def _agent(env, conf_path):
@@ -187,11 +117,11 @@ def run(env):
                       'ts DATETIME(6) NOT NULL)')
     store, out = env['store'], {'engine': eng}
     conf_path = os.path.join(env['base'], 'agent.json')
-    writer, agents = Writer(env['port']), []
+    writer, agents = menv.Writer(ADDRESS, env['port'], PASSWORD, 0.02), []
     try:
         time.sleep(1)
         eng.admin.execute('FLUSH BINARY LOGS')  # the backup is not in the oldest log
-        out['full'] = _backup(eng, store)
+        out['full'] = menv.backup(eng, store, storage_driver='local')
         out['full_done'] = datetime.datetime.now(UTC)
         with open(conf_path, 'w') as f:
             json.dump({'datastore': 'mariadb', 'mount_point': CONF.mount_point,
@@ -224,7 +154,7 @@ def run(env):
         process.wait_for(lambda: eng.status() == 'crashed', 10)
         time.sleep(1)
         eng.start()
-        out['inc'] = _backup(eng, store, parent=out['full'])
+        out['inc'] = menv.backup(eng, store, parent=out['full'], storage_driver='local')
         out['inc_done'] = datetime.datetime.now(UTC)
         time.sleep(1.5)
     finally:
@@ -244,7 +174,7 @@ def run(env):
     out['stopped'] = guest.stop_archive(None)
     with contextlib.suppress(OSError, ValueError):
         os.kill(_pid(), signal.SIGKILL)  # the stream stop_archive did not know
-    out['rows'] = _rows(env['port'])
+    out['rows'] = menv.rows(ADDRESS, env['port'], PASSWORD)
     # As they are before the shutdown logs its stop event.
     out['binlogs'] = archive.list_binlogs(eng.paths.datadir)
     out['server_logs'] = os.path.join(env['base'], 'server-binlogs')
@@ -319,7 +249,8 @@ def test_what_a_killed_agent_reported_was_in_its_store(env, run):
         CONF.set_override('local_store_path', os.path.join(env['base'], 'store'),
                           group='backup')
     cutoff = reported.replace(microsecond=0)
-    assert _rows(CONF.mariadb.port) == [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
+    expected = [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
+    assert menv.rows(ADDRESS, CONF.mariadb.port, PASSWORD) == expected
     eng.stop()
 
 
@@ -339,7 +270,7 @@ def test_restores_from_the_store_to_several_times(env, run):
         seconds = time.monotonic() - started
         cutoff = target.replace(microsecond=0)
         expected = [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
-        restored = _rows(CONF.mariadb.port)
+        restored = menv.rows(ADDRESS, CONF.mariadb.port, PASSWORD)
         assert restored == expected, (target, len(restored), len(expected))
         assert 0 < len(expected) <= len(rows)
         eng.admin.execute('INSERT INTO shop.ticks (ts) VALUES (NOW(6))')  # writable

@@ -22,10 +22,10 @@ import subprocess
 import threading
 import time
 
-import pymysql
 import pytest
 
 from tests.functional import engine_env
+from tests.functional import mariadb_archive_env as menv
 from trove.backup.stores import local
 from trove.common import exception, template
 from trove.common.prepare import PrepareRequest
@@ -84,79 +84,6 @@ class Stream:
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
         self._thread.join(10)
-
-
-class Writer:
-    """One autocommit INSERT of NOW(6) every 50 ms; reconnects after errors."""
-
-    def __init__(self, port):
-        self.port, self.errors, self.acked = port, 0, []
-        self._stop = threading.Event()
-        self.paused = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _connect(self):
-        conn = pymysql.connect(host=ADDRESS, port=self.port, user='alice', password=PASSWORD,
-                               database='shop', autocommit=True, connect_timeout=2)
-        with conn.cursor() as cur:
-            cur.execute("SET time_zone = '+00:00'")
-        return conn
-
-    def _run(self):
-        conn = None
-        while not self._stop.is_set():
-            if self.paused.is_set():
-                self._stop.wait(0.01)
-                continue
-            try:
-                conn = conn or self._connect()
-                with conn.cursor() as cur:
-                    cur.execute('INSERT INTO ticks (ts) VALUES (NOW(6))')
-                    self.acked.append(cur.lastrowid)
-            except pymysql.err.MySQLError:
-                self.errors += 1
-                conn = None
-            self._stop.wait(0.05)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(10)
-
-
-def _rows(port, table='ticks'):
-    conn = pymysql.connect(host=ADDRESS, port=port, user='alice', password=PASSWORD,
-                           database='shop', connect_timeout=5)
-    try:
-        with conn.cursor() as cur:
-            cur.execute('SELECT id, ts FROM %s ORDER BY id' % table)
-            return [(i, ts.replace(tzinfo=UTC)) for i, ts in cur.fetchall()]
-    finally:
-        conn.close()
-
-
-class Conductor:
-    """Records what the backup runner reports."""
-
-    def __init__(self):
-        self.reports = []
-
-    def update_backup(self, **fields):
-        self.reports.append(fields)
-
-
-def _backup(eng, store, parent=None):
-    """A backup through the strategy and runner; its restore info (chain)."""
-    conductor = Conductor()
-    backup_id = 'inc-1' if parent else 'full-1'
-    info = {'id': backup_id, 'instance_id': 'src',
-            'backup_type': 'incremental' if parent else 'full',
-            'datastore': 'mariadb', 'datastore_version': '10.11',
-            'parent': parent and parent['chain'][-1]}
-    assert runner.run_backup(mariabackup.MariaBackup(eng), info, conductor, store=store)
-    done = conductor.reports[-1]
-    entry = {'id': backup_id, 'location': done['location'], 'checksum': done['checksum']}
-    return {'backup_id': backup_id, 'chain': (parent['chain'] if parent else []) + [entry]}
 
 
 def _stream_latency(eng, spool, count=20):
@@ -251,10 +178,10 @@ def run(env):
     store = local.LocalStore(root=os.path.join(env['base'], 'store'))
     out = {'engine': eng, 'strategy': strategy, 'spool': spool, 'store': store}
     stream = Stream(strategy, spool, os.path.join(env['base'], 'stream.log'))
-    writer = Writer(env['port'])
+    writer = menv.Writer(ADDRESS, env['port'], PASSWORD, 0.05)
     try:
         time.sleep(1.5)
-        out['backup_info'] = _backup(eng, store)
+        out['backup_info'] = menv.backup(eng, store)
         out['backup_done'] = datetime.datetime.now(UTC)
         time.sleep(2)
         newest = strategy.newest_segment(spool)
@@ -266,7 +193,7 @@ def run(env):
         process.wait_for(lambda: eng.status() == 'crashed', 10)
         time.sleep(1)
         eng.start()
-        out['inc_info'] = _backup(eng, store, parent=out['backup_info'])
+        out['inc_info'] = menv.backup(eng, store, parent=out['backup_info'])
         out['inc_done'] = datetime.datetime.now(UTC)
         time.sleep(1)
         out['span_second'] = _spanning_transaction(writer, env['port'])
@@ -277,8 +204,8 @@ def run(env):
     out['writer_errors'], out['acked'] = writer.errors, writer.acked
     out['caught_up'] = process.wait_for(lambda: _caught_up(eng.paths.datadir, spool), 30)
     out['diff'] = _differences(eng.paths.datadir, spool)
-    out['rows'] = _rows(env['port'])
-    out['spans'] = _rows(env['port'], 'spans')
+    out['rows'] = menv.rows(ADDRESS, env['port'], PASSWORD)
+    out['spans'] = menv.rows(ADDRESS, env['port'], PASSWORD, 'spans')
     out['starts'] = stream.starts
     out['argvs'] = stream.argvs
     stream.stop()
@@ -365,9 +292,9 @@ def test_restores_to_several_times(env, run):
         seconds = time.monotonic() - started
         cutoff = target.replace(microsecond=0)
         expected = [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
-        restored = _rows(CONF.mariadb.port)
+        restored = menv.rows(ADDRESS, CONF.mariadb.port, PASSWORD)
         assert restored == expected, (target, len(restored), len(expected))
-        spans = [i for i, _ts in _rows(CONF.mariadb.port, 'spans')]
+        spans = [i for i, _ts in menv.rows(ADDRESS, CONF.mariadb.port, PASSWORD, 'spans')]
         assert spans == ([1, 2] if target >= span + datetime.timedelta(seconds=1) else [])
         assert 0 < len(expected) <= len(rows)
         # Writable once replayed, and no longer claiming the backup's position.
