@@ -14,6 +14,12 @@ def load_class(group, name, builtin):
     for ep in metadata.entry_points(group=group):
         if ep.name == name:
             return ep.load()
+    return builtin_class(builtin, name)
+
+
+def builtin_class(builtin, name):
+    """The class ``builtin`` (``name -> 'module:Class'``) names for ``name``,
+    imported on first use; None when it has no entry for ``name``."""
     target = builtin.get(name)
     if target is None:
         return None

@@ -148,14 +148,7 @@ class SwiftStore(base.BackupStore):
     def discard_partial(self, object_prefix, container=None):
         """Segments of an upload that never got its manifest (default container)."""
         seg_container = (container or CONF.backup.swift_container) + '_segments'
-        try:
-            _headers, listing = self.conn.get_container(seg_container, prefix=object_prefix,
-                                                        full_listing=True)
-        except swift_exc.ClientException as exc:
-            if exc.http_status == 404:
-                return []
-            raise
-        names = [item['name'] for item in listing]
+        names = [item['name'] for item in self._listing(seg_container, object_prefix)]
         self._drop_segments(seg_container, names)
         return names
 
@@ -192,7 +185,8 @@ class SwiftStore(base.BackupStore):
             if exc.http_status != 404:
                 raise
 
-    def list_objects(self, container, prefix):
+    def _listing(self, container, prefix):
+        """The objects of ``container`` under ``prefix``; none when it does not exist."""
         try:
             _headers, listing = self.conn.get_container(container, prefix=prefix,
                                                         full_listing=True)
@@ -200,6 +194,10 @@ class SwiftStore(base.BackupStore):
             if exc.http_status == 404:
                 return []
             raise
+        return listing
+
+    def list_objects(self, container, prefix):
+        listing = self._listing(container, prefix)
         base_url = '%s/%s' % (self._url(), urllib.parse.quote(container))
         return sorted((item['name'], '%s/%s' % (base_url, urllib.parse.quote(item['name'])))
                       for item in listing)

@@ -4,9 +4,7 @@ Extension point: a datastore adds a module with an ``ArchiveStrategy``
 subclass and one line in ``STRATEGIES``; the engine-neutral shipper
 (shipper.py) and the restore (restore.py) do the rest.
 """
-import importlib
-
-from trove.common import exception
+from trove.common import exception, plugins
 
 STRATEGIES = {
     'mariadb': 'trove.guestagent.archive.mariadb:MariaDBArchive',
@@ -17,9 +15,8 @@ STRATEGIES = {
 
 def get_strategy(manager, engine):
     """The archive strategy of datastore ``manager`` bound to ``engine``."""
-    target = STRATEGIES.get(manager)
-    if target is None:
+    cls = plugins.builtin_class(STRATEGIES, manager)
+    if cls is None:
         raise exception.DatastoreOperationNotSupported(
             operation='point-in-time recovery', datastore=manager)
-    module, attr = target.split(':')
-    return getattr(importlib.import_module(module), attr)(engine)
+    return cls(engine)

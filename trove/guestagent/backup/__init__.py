@@ -5,9 +5,7 @@ subclass (see ``base.py``) and one line in ``STRATEGIES``, plus its manager
 name in ``trove.backup.info.SUPPORTED_MANAGERS`` so the API accepts its
 backups.  PostgreSQL (pg_basebackup) and Redis (RDB) plug in here.
 """
-import importlib
-
-from trove.common import exception
+from trove.common import exception, plugins
 
 STRATEGIES = {
     'mariadb': 'trove.guestagent.backup.mariadb:MariaBackup',
@@ -19,8 +17,7 @@ STRATEGIES = {
 
 def get_strategy(manager, engine):
     """The backup strategy of datastore ``manager`` bound to ``engine``."""
-    target = STRATEGIES.get(manager)
-    if target is None:
+    cls = plugins.builtin_class(STRATEGIES, manager)
+    if cls is None:
         raise exception.DatastoreOperationNotSupported(operation='backup', datastore=manager)
-    module, attr = target.split(':')
-    return getattr(importlib.import_module(module), attr)(engine)
+    return cls(engine)
