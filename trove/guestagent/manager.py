@@ -188,10 +188,8 @@ class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints,
                     stream['following'], stream['error'] or 'the stream is down'))
             if stream and stream['broken']:
                 status = replication_report.BROKEN
-        latest = self.get_archive_status()['latest_restorable_time']
-        # Only when archiving: reporters that predate the archive take no such argument.
-        extra = {'archive_latest': latest} if latest else {}
-        self.reporter.send(status, replication=stream, sent=sent, **extra)
+        self.reporter.send(status, replication=stream, sent=sent,
+                           archive_latest=self.get_archive_status()['latest_restorable_time'])
 
     def recover(self):
         """After an agent (re)start: bring a prepared engine back up (and

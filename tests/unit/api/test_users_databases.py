@@ -17,7 +17,7 @@ SS = states.ServiceStatus
 
 
 class _Reporter:
-    def send(self, status, replication=None, sent=None):
+    def send(self, status, replication=None, sent=None, archive_latest=None):
         pass
 
     def error(self, message, details=None):

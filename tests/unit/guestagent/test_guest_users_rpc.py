@@ -15,7 +15,7 @@ from tests.unit.fake_engine import MemoryEngine
 
 
 class _Reporter:
-    def send(self, status, replication=None, sent=None):
+    def send(self, status, replication=None, sent=None, archive_latest=None):
         pass
 
     def error(self, message, details=None):

@@ -38,7 +38,7 @@ class Reporter:
         self.errors = []
         self.stamps = []
 
-    def send(self, status, replication=None, sent=None):
+    def send(self, status, replication=None, sent=None, archive_latest=None):
         self.sent.append(status)
         self.streams.append(replication)
         # As the real one: stamped now unless told when the status was read.

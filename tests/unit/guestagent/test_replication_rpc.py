@@ -15,7 +15,7 @@ SECRET = 'Sup3r-secret'
 
 
 class _Reporter:
-    def send(self, status, replication=None, sent=None):
+    def send(self, status, replication=None, sent=None, archive_latest=None):
         pass
 
     def error(self, message, details=None):

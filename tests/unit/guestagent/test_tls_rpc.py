@@ -18,7 +18,7 @@ P12_PASSWORD = 'p12-Secret-pw'
 
 
 class _Reporter:
-    def send(self, status, replication=None, sent=None):
+    def send(self, status, replication=None, sent=None, archive_latest=None):
         pass
 
     def error(self, message, details=None):
