@@ -31,6 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, REPO)
 
 from tests.functional.stack import Stack  # noqa: E402
+from tools.bench.cpu_account import CpuMeter  # noqa: E402
 
 RATIO_TARGET = 1.5
 P99_TARGET = 1.0
@@ -225,10 +226,27 @@ def make_stack():
     return stack
 
 
-def api(count):
+def role(argv):
+    """The part of the deployment a process of the cgroup plays."""
+    text = ' '.join(argv[:6])
+    for needle, name in (('local_supervisor', 'agent supervisor'),
+                         ('trove.cmd.guest', 'guest agent'), ('mariadbd', 'mariadbd'),
+                         ('trove.cmd.api', 'api'), ('trove.cmd.taskmanager', 'taskmanager'),
+                         ('trove.cmd.conductor', 'conductor')):
+        if needle in text:
+            return name
+    return 'benchmark client' if 'creates.py' in text else 'other'
+
+
+def _cpu_delta(meter, before, after):
+    return {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+
+
+def api(count, meter):
     stack = make_stack()
     try:
         stack.start()
+        cpu0, roles0 = meter.seconds(), meter.breakdown(role) if meter.available else {}
         results = {}
         barrier = threading.Barrier(count)
         threads = [threading.Thread(target=_post, args=(stack, i, barrier, results))
@@ -240,6 +258,9 @@ def api(count):
         first = min(r['start'] for r in results.values())
         ids = {r['id'] for r in results.values() if r['id']}
         built = wait_built(stack, ids, first)
+        cpu = None
+        if meter.available:
+            cpu = (meter.seconds() - cpu0, _cpu_delta(meter, roles0, meter.breakdown(role)))
         for iid in ids - set(built):
             built[iid] = ('BUILD', None)
         failed = [iid for iid, (status, _) in built.items() if status != 'ACTIVE']
@@ -247,7 +268,7 @@ def api(count):
             print('not ACTIVE: %s %s' % (iid, call(stack, 'GET', '/instances/%s' % iid)[1]))
         stack.keep_logs()  # with TROVE_TEST_LOGS: the guests' logs before they go
         delete_all(stack, ids)
-        return results, built
+        return results, built, cpu
     finally:
         stack.stop()
 
@@ -262,9 +283,23 @@ def main():
     parser.add_argument('--count', type=int, default=10)
     args = parser.parse_args()
     n = args.count
-    bare_s = bare(n)
-    print('bare: %d engines initialised and answering in %.1f s' % (n, bare_s))
-    results, built = api(n)
+    meter = CpuMeter()
+    try:
+        cpu0 = meter.seconds()
+        bare_s = bare(n)
+        bare_cpu = meter.seconds() - cpu0 if meter.available else None
+        print('bare: %d engines initialised and answering in %.1f s' % (n, bare_s))
+        results, built, cpu = api(n, meter)
+    finally:
+        meter.close()
+    if cpu:
+        total, roles = cpu
+        print('CPU: %.1f s per build (bare %.1f s per engine; ratio %.2f); by part '
+              'still running at the end, s per build:' % (total / n, bare_cpu / n,
+                                                           total / bare_cpu))
+        for name, secs in sorted(roles.items(), key=lambda kv: -kv[1]):
+            print('   %-18s %6.2f' % (name, secs / n))
+        print('   %-18s %6.2f' % ('exited processes', (total - sum(roles.values())) / n))
     lat = [r['latency'] for r in results.values()]
     errors = [r for r in results.values() if r['code'] != 200]
     active = [t for status, t in built.values() if status == 'ACTIVE']
