@@ -22,8 +22,21 @@ def test_get_driver_default_from_conf():
 
 def test_get_driver_builtin_fallback(monkeypatch):
     monkeypatch.setattr(plugins.metadata, 'entry_points', lambda group: [])
+    monkeypatch.setattr(plugins, '_LOADED', {})  # what the process found so far
     drv = compute.get_driver('local', agent_argv=['true'])
     assert isinstance(drv, local.LocalDriver) and drv.agent_argv == ['true']
+
+
+def test_classes_are_looked_up_once(monkeypatch):
+    scans = []
+
+    def entry_points(group):
+        scans.append(group)
+        return []
+    monkeypatch.setattr(plugins.metadata, 'entry_points', entry_points)
+    monkeypatch.setattr(plugins, '_LOADED', {})
+    assert compute.get_driver('fake').__class__ is compute.get_driver('fake').__class__
+    assert scans == [compute.ENTRY_POINT_GROUP]
 
 
 def test_get_driver_unknown():

@@ -4,12 +4,15 @@
 tests (and the instances controller) call it through this module so one
 assignment replaces the driver everywhere in the API.
 """
+import threading
+
 from trove.api import middleware
 from trove.api.views import flavors as views
 from trove.common import policy
 
 
 _DRIVERS = {}  # compute_driver name -> the API process's one driver
+_DRIVERS_LOCK = threading.Lock()
 
 
 def get_compute():
@@ -21,7 +24,12 @@ def get_compute():
     name = CONF.compute_driver
     driver = _DRIVERS.get(name)
     if driver is None:
-        driver = _DRIVERS.setdefault(name, compute.get_driver(name))
+        # A burst of first requests (50 concurrent creates) builds one driver,
+        # not one each.
+        with _DRIVERS_LOCK:
+            driver = _DRIVERS.get(name)
+            if driver is None:
+                driver = _DRIVERS[name] = compute.get_driver(name)
     return driver
 
 
