@@ -84,7 +84,12 @@ def _source(context, point):
     if 'instanceRef' in point:
         return db_api.get_instance(point['instanceRef'], context.owner)
     row = db_backups.get_backup(point['backupRef'], context.owner)
-    return db_api.get_instance(row.instance_id, context.owner)
+    try:
+        return db_api.get_instance(row.instance_id, context.owner)
+    except exception.InstanceNotFound:
+        # A deleted instance's archive is kept while its backups are
+        # (trove.taskmanager.archive_retention): its window still serves.
+        return db_api.get_instance(row.instance_id, context.owner, deleted=True)
 
 
 def restore_point(context, point, datastore, version, volume_size):
