@@ -2,18 +2,26 @@
 
 An instance created with ``pitr: {enabled: true}`` archives its WAL once
 ACTIVE; rows are written in three batches with a pause between them, a full
-backup is taken after the first; once ``latest_restorable_time`` (from the
-heartbeats) has passed the last write, a new instance restored to a time
-between the second and third batch holds exactly the first two.  A time
-outside the window, one without a zone and a Redis instance are 400s that
-create nothing; PUT pitr off closes the window; PUT pitr on a Redis
-instance is a 400.
+backup is taken after each of the first two.  Deleting the first backup
+prunes the archive's segments before the second one's start from the store
+(the others stay) and moves the earliest restorable time to the second
+backup's end.  Once ``latest_restorable_time`` (from the heartbeats) has
+passed the last write, a new instance restored (from the second backup and
+the pruned archive) to a time between the second and third batch holds
+exactly the first two.  A time outside the window (also one the window held
+before the prune), one without a zone and a Redis instance are 400s that
+create nothing; PUT pitr off closes the window and deletes the archive; PUT
+pitr on a Redis instance is a 400.
 """
 import datetime
+import json
+import os
 import time
 
 import psycopg
 import pytest
+
+from trove.backup.stores import local
 
 from tests.functional import helpers
 
@@ -59,6 +67,28 @@ def _backup(stack, instance_id):
             return shown['backup']
         time.sleep(1)
     raise AssertionError('backup did not finish')
+
+
+def _archive_keys(stack, instance_id):
+    """The segment keys of the instance's archive objects in the stack's store."""
+    store, keys = local.LocalStore(stack.store), set()
+    for container in os.listdir(stack.store):
+        for name, _location in store.list_objects(container, 'archive/%s/' % instance_id):
+            keys.add(name.split('/')[3])   # archive/<instance>/<period>/<segment>/<offset>
+    return keys
+
+
+def _start_wal(stack, backup):
+    """The first WAL segment a restore from ``backup`` reads (its store metadata)."""
+    container, name = backup['locationRef'].removeprefix('local:///').split('/', 1)
+    with open(os.path.join(stack.store, container, name) + local.META_SUFFIX) as f:
+        return json.load(f)['start_wal']
+
+
+def _delete_backup(stack, backup_id):
+    code, body = stack.request('DELETE', '/backups/%s' % backup_id)
+    assert code == 202, body
+    helpers.eventually(lambda: stack.request('GET', '/backups/%s' % backup_id)[0], 404)
 
 
 def _write(conn, ids):
@@ -118,17 +148,33 @@ def test_restore_to_a_time_through_the_api(stack):
         with _pg(address) as conn:
             conn.execute('CREATE TABLE items (id INT PRIMARY KEY)')
             _write(conn, range(1, 11))
-            _backup(stack, source)
+            first = _backup(stack, source)
             # The window opens once the archive has shipped past the backup's end.
             window = _wait_latest(stack, source, datetime.datetime.now(datetime.UTC))
             assert window['earliest_restorable_time'] is not None, window
-            time.sleep(1.5)
-            second_done = _write(conn, range(11, 21))
+            _write(conn, range(11, 21))
+            second = _backup(stack, source)
+            second_done = datetime.datetime.now(datetime.UTC)
             time.sleep(1.5)
             third_start = datetime.datetime.now(datetime.UTC)
             last = _write(conn, range(21, 31))
         _wait_latest(stack, source, last)
         target = second_done + (third_start - second_done) / 2
+
+        # Retention of the archive: the first backup goes, and with it the
+        # segments only it needed; the window now starts at the second's end.
+        bound = _start_wal(stack, second)
+        assert _start_wal(stack, first) < bound
+        assert any(k < bound for k in _archive_keys(stack, source) if not k.endswith('history'))
+        kept = {k for k in _archive_keys(stack, source) if k >= bound}
+        _delete_backup(stack, first['id'])
+        helpers.eventually(lambda: {k for k in _archive_keys(stack, source) if k < bound},
+                           set())
+        assert kept <= _archive_keys(stack, source)
+        moved = _pitr(stack, source)['earliest_restorable_time']
+        assert _parse(moved) > _parse(window['earliest_restorable_time']), (moved, window)
+        assert 'outside' in _refused(stack, 'pitr-pruned', {
+            'instanceRef': source, 'restoreTime': window['earliest_restorable_time']})
 
         # Outside the window, without a zone, not a time: 400, nothing created.
         early = _parse(window['earliest_restorable_time']) - datetime.timedelta(minutes=5)
@@ -161,6 +207,8 @@ def test_restore_to_a_time_through_the_api(stack):
             'latest_restorable_time': None})
         assert 'no recoverable window' in _refused(stack, 'pitr-off', {
             'instanceRef': source, 'restoreTime': _iso(target)})
+        # No window needs the archive any more: it is deleted.
+        helpers.eventually(lambda: _archive_keys(stack, source), set())
     finally:
         _delete(stack, made)
 

@@ -37,8 +37,15 @@ class Window:
     latest: datetime.datetime | None
 
     def to_dict(self):
-        return {'earliest_restorable_time': _iso(self.earliest),
+        # Whole seconds inside the window: the earliest rounds up, the latest down.
+        return {'earliest_restorable_time': _iso(_ceil(self.earliest)),
                 'latest_restorable_time': _iso(self.latest)}
+
+
+def _ceil(when):
+    if when is None or not when.microsecond:
+        return when
+    return when.replace(microsecond=0) + datetime.timedelta(seconds=1)
 
 
 def _iso(when):

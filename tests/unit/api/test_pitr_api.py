@@ -157,7 +157,12 @@ def _at(minutes_ago):
 def test_show_and_restore_to_a_time(app, tm):
     inst, old, new = _archiving()
     window = _show(app, inst.id)['pitr']
-    assert window == {'enabled': True, 'earliest_restorable_time': _at(50),
+    # Whole seconds inside the window: the earliest rounded up, the latest down.
+    earliest = NOW - datetime.timedelta(minutes=50)
+    earliest = earliest.replace(microsecond=0) + datetime.timedelta(
+        seconds=1 if earliest.microsecond else 0)
+    assert window == {'enabled': True,
+                      'earliest_restorable_time': earliest.strftime('%Y-%m-%dT%H:%M:%SZ'),
                       'latest_restorable_time': _at(1)}
     for when, chosen in ((_at(30), old), (_at(10), new)):
         status, body = call(app, 'POST', T + '/instances', _pg_body(

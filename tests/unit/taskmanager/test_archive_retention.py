@@ -11,6 +11,7 @@ import pytest
 
 from trove.api.controllers import pitr as pitr_api
 from trove.backup import archive_keys
+from trove.backup import pitr as pitr_window
 from trove.backup.stores import local
 from trove.common.states import BackupState
 from trove.conf import CONF
@@ -137,7 +138,8 @@ def test_kept_backups_keep_their_segments_and_the_window_moves(store):
 
 
 def _iso(when):
-    return when.strftime('%Y-%m-%dT%H:%M:%SZ')
+    """As the window shows its earliest end: rounded up to a whole second."""
+    return pitr_window.Window(when, None).to_dict()['earliest_restorable_time']
 
 
 def test_an_unreadable_backup_prunes_nothing(store):
