@@ -15,10 +15,13 @@ def count(stack):
     return len(body['instances'])
 
 
-def backup(stack, instance_id):
-    """A full backup through the API, once COMPLETED (asserted)."""
-    code, body = stack.request('POST', '/backups', {'backup': {'name': 'pitr-full',
-                                                               'instance': instance_id}})
+def backup(stack, instance_id, parent=None):
+    """A full backup (or an incremental on ``parent``) through the API, once
+    COMPLETED (asserted)."""
+    request = {'name': 'pitr-inc' if parent else 'pitr-full', 'instance': instance_id}
+    if parent:
+        request['parent_id'] = parent
+    code, body = stack.request('POST', '/backups', {'backup': request})
     assert code == 202, body
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -83,3 +86,13 @@ def backup_meta(stack, backup_row):
     container, name = backup_row['locationRef'].removeprefix('local:///').split('/', 1)
     with open(os.path.join(stack.store, container, name) + local.META_SUFFIX) as f:
         return json.load(f)
+
+
+def logged(stack, text):
+    """Whether a daemon's log of the stack holds ``text``."""
+    directory = os.path.join(stack.dir, 'log')
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name), errors='replace') as f:
+            if text in f.read():
+                return True
+    return False

@@ -3,14 +3,16 @@ deleted instance's backup.
 
 An instance created with ``pitr: {enabled: true}`` streams its binary logs
 into the store once ACTIVE; rows are written in three batches, a full
-backup taken after the first, a pause of three seconds between the second
-and the third (MariaDB's commit stamps are whole seconds: a target replays
-its whole second).  Once ``latest_restorable_time`` has passed the last
-write the source is deleted: its archive stays, since its backup is kept, and
-a new instance restored with ``restorePoint: {backupRef, restoreTime}`` to a
-time in the pause holds exactly the rows committed at or before it.  A time
-outside the window is a 400 that creates nothing.  Deleting the backup
-then deletes the deleted instance's archive.
+backup taken after the first and an incremental one after the second, then
+a pause of three seconds before the third (MariaDB's commit stamps are
+whole seconds: a target replays its whole second).  Once
+``latest_restorable_time`` has passed the last write the source is deleted:
+its archive stays, since its backups are kept, and a new instance restored
+with ``restorePoint: {backupRef, restoreTime}`` to a time in the pause
+holds exactly the rows committed at or before it, restored from the
+incremental backup (the chain applied whole, the binary logs replayed from
+its position on).  A time outside the window is a 400 that creates nothing.
+Deleting the backups then deletes the deleted instance's archive.
 """
 import datetime
 import time
@@ -73,12 +75,14 @@ def test_restore_a_deleted_instance_to_a_time(stack):
             full = penv.backup(stack, source)
             window = penv.wait_latest(stack, source, datetime.datetime.now(datetime.UTC))
             assert window['earliest_restorable_time'] is not None, window
-            second_done = _write(conn, range(11, 21))
+            _write(conn, range(11, 21))
+            inc = penv.backup(stack, source, parent=full['id'])
+            pause = datetime.datetime.now(datetime.UTC)
             time.sleep(3)
             last = _write(conn, range(21, 31))
         window = penv.wait_latest(stack, source, last)
-        # T's whole second ends before the third batch began.
-        target = second_done + datetime.timedelta(seconds=1.2)
+        # After the incremental; T's whole second ends before the third batch.
+        target = pause + datetime.timedelta(seconds=1.2)
 
         # Deleted, the source keeps its archive: its backup is kept.
         penv.delete(stack, [source])
@@ -98,8 +102,10 @@ def test_restore_a_deleted_instance_to_a_time(stack):
         made.append(restored)
         address = helpers.ready(stack, restored)['addresses'][0]['address']
         assert _ids(address) == list(range(1, 21))
+        assert penv.logged(stack, 'from backup %s and archive' % inc['id'])
 
-        # The last backup of the deleted instance goes, and its archive with it.
+        # The last backup of the deleted instance goes (its incremental with
+        # it), and its archive with them.
         penv.delete_backup(stack, full['id'])
         helpers.eventually(lambda: penv.archive_keys(stack, source), set())
     finally:

@@ -26,7 +26,7 @@ from trove.guestagent.backup import mariadb as mariabackup
 from trove.guestagent.backup import runner
 from trove.guestagent.engines.mysql import manager
 
-ADDRESS = '127.77.253.9'
+ADDRESS = '127.77.248.9'
 PASSWORD = 'bench-Pw1'
 PROGRAMS = ('mariadbd', 'mysqld', 'mariadb-binlog')
 UTC = datetime.UTC

@@ -99,3 +99,14 @@ def with_prefix():
     """Ids of the instances whose archive may hold objects."""
     with reader() as session:
         return list(session.scalars(select(Row.instance_id).where(Row.prefix.isnot(None))))
+
+
+def restorable_backups(instance_id):
+    """(id, created, updated, parent_id) of the instance's completed backups,
+    full and incremental."""
+    b = models.Backup
+    with reader() as session:
+        return session.execute(
+            select(b.id, b.created, b.updated, b.parent_id)
+            .where(b.instance_id == instance_id, b.deleted.is_(False),
+                   b.state == BackupState.COMPLETED)).all()
