@@ -95,6 +95,15 @@ def delete(instance_id):
         session.query(Row).filter(Row.instance_id == instance_id).delete()
 
 
+def forget_prefix(instance_id, prefix):
+    """The closed archive ``prefix`` was deleted: nothing to prune there any
+    more (unless archiving was turned on again meanwhile)."""
+    with writer() as session:
+        session.execute(update(Row).where(Row.instance_id == instance_id,
+                                          Row.enabled.is_(False), Row.prefix == prefix)
+                        .values(prefix=None))
+
+
 def with_prefix():
     """Ids of the instances whose archive may hold objects."""
     with reader() as session:

@@ -111,7 +111,9 @@ def prune_instance(instance_id):
     if not row.enabled:
         if row.since is not None:
             return 0   # the guest has not stopped yet: it may still ship
-        return _drop(store, row, everything, 'point-in-time recovery is off')
+        count = _drop(store, row, everything, 'point-in-time recovery is off')
+        db_pitr.forget_prefix(instance_id, row.prefix)
+        return count
     if inst is None or (not deleted and row.since is None):
         return 0
     metas = _usable_metas(row)

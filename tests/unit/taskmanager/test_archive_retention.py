@@ -160,6 +160,10 @@ def test_turning_pitr_off_deletes_the_archive_once_the_guest_stopped(store):
     db_pitr.mark_stopped(inst.id)
     assert retention.prune_instance(inst.id) == 4
     assert _segments(store, prefix) == []
+    # Deleted whole: the periodic pass no longer looks at it.
+    assert db_pitr.get(inst.id).prefix is None and inst.id not in db_pitr.with_prefix()
+    db_pitr.request(inst.id, True, CONTAINER, 'local')     # on again: a new archive
+    assert db_pitr.get(inst.id).prefix not in (None, prefix)
 
 
 def test_a_deleted_instance_keeps_its_archive_while_its_backups_are_kept(store):
