@@ -193,3 +193,31 @@ def test_a_deleted_instance_without_a_base_loses_its_archive(store):
 
 class _Ctx:
     owner = 't'
+
+
+def test_the_delete_flow_prunes_a_deleted_instances_archive(store, monkeypatch):
+    """Through delete_instance (fake compute): kept while its backup is kept."""
+    from trove.compute import fake
+    from trove.taskmanager.flows import delete
+    monkeypatch.setattr(delete, '_delete_guest_queues', lambda instance_id: None)
+    kept, kept_prefix = _archive(store, [1, 2])
+    bare, bare_prefix = _archive(store, [1, 2])
+    for inst in (kept, bare):
+        _start(inst.id)
+    _full(store, kept, 2)
+    for inst in (kept, bare):
+        delete.delete_instance(None, fake.FakeDriver(), inst.id)
+    assert _segments(store, kept_prefix) == [_bin(2)] and db_pitr.get(kept.id) is not None
+    assert _segments(store, bare_prefix) == [] and db_pitr.get(bare.id) is None
+
+
+def test_the_retention_pass_prunes_every_archive(store, monkeypatch):
+    """Each retention_interval the schedules job prunes archives without a
+    schedule too (what precedes the first backup of an archive)."""
+    from trove.taskmanager import backup_schedules as job
+    inst, prefix = _archive(store, [1, 2, 3])
+    _start(inst.id)
+    _full(store, inst, 3)
+    monkeypatch.setattr(job, '_LAST_FULL_PRUNE', [None])
+    assert job.check(now=models.utcnow(), tm=object()) == []
+    assert _segments(store, prefix) == [_bin(3)]
