@@ -2,12 +2,16 @@
 
 An instance created with ``pitr: {enabled: true}`` archives its WAL once
 ACTIVE; rows are written in three batches with a pause between them, a full
-backup is taken after the first; once ``latest_restorable_time`` (from the
-heartbeats) has passed the last write, a new instance restored to a time
-between the second and third batch holds exactly the first two.  A time
-outside the window, one without a zone and a Redis instance are 400s that
-create nothing; PUT pitr off closes the window; PUT pitr on a Redis
-instance is a 400.
+backup is taken after each of the first two.  Deleting the first backup
+prunes the archive's segments before the second one's start from the store
+(the others stay) and moves the earliest restorable time to the second
+backup's end.  Once ``latest_restorable_time`` (from the heartbeats) has
+passed the last write, a new instance restored (from the second backup and
+the pruned archive) to a time between the second and third batch holds
+exactly the first two.  A time outside the window (also one the window held
+before the prune), one without a zone and a Redis instance are 400s that
+create nothing; PUT pitr off closes the window and deletes the archive; PUT
+pitr on a Redis instance is a 400.
 """
 import datetime
 import time
@@ -16,6 +20,7 @@ import psycopg
 import pytest
 
 from tests.functional import helpers
+from tests.functional import pitr_api_env as penv
 
 PASSWORD = 's3cret-Pw'
 
@@ -36,10 +41,6 @@ def _create(stack, name, datastore, **extra):
     return stack.request('POST', '/instances', body)
 
 
-def _count(stack):
-    code, body = stack.request('GET', '/instances')
-    assert code == 200, body
-    return len(body['instances'])
 
 
 def _pg(address):
@@ -47,18 +48,12 @@ def _pg(address):
                            dbname='shop', connect_timeout=10, autocommit=True)
 
 
-def _backup(stack, instance_id):
-    code, body = stack.request('POST', '/backups', {'backup': {'name': 'pitr-full',
-                                                               'instance': instance_id}})
-    assert code == 202, body
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        _code, shown = stack.request('GET', '/backups/%s' % body['backup']['id'])
-        if shown['backup']['status'] in ('COMPLETED', 'FAILED'):
-            assert shown['backup']['status'] == 'COMPLETED', shown
-            return shown['backup']
-        time.sleep(1)
-    raise AssertionError('backup did not finish')
+
+
+
+
+
+
 
 
 def _write(conn, ids):
@@ -68,43 +63,27 @@ def _write(conn, ids):
     return datetime.datetime.now(datetime.UTC)
 
 
-def _pitr(stack, instance_id):
-    code, body = stack.request('GET', '/instances/%s' % instance_id)
-    assert code == 200, body
-    return body['instance']['pitr']
 
 
-def _parse(text):
-    return datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
 
 
-def _wait_latest(stack, instance_id, after, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        pitr = _pitr(stack, instance_id)
-        if pitr['latest_restorable_time'] and _parse(pitr['latest_restorable_time']) > after:
-            return pitr
-        time.sleep(1)
-    raise AssertionError('latest_restorable_time did not pass %s: %r' % (after, pitr))
 
 
-def _iso(when):
-    return when.isoformat().replace('+00:00', 'Z')
+
+
+def _start_wal(stack, backup):
+    """The first WAL segment a restore from ``backup`` reads (its store metadata)."""
+    return penv.backup_meta(stack, backup)['start_wal']
 
 
 def _refused(stack, name, restore_point):
-    before = _count(stack)
+    before = penv.count(stack)
     code, body = _create(stack, name, 'postgresql', restorePoint=restore_point)
     assert code == 400 and body['badRequest']['code'] == 400, (code, body)
-    assert _count(stack) == before
+    assert penv.count(stack) == before
     return body['badRequest']['message']
 
 
-def _delete(stack, ids):
-    for instance_id in ids:
-        stack.request('DELETE', '/instances/%s' % instance_id)
-    for instance_id in ids:
-        stack.wait_instance(instance_id, lambda c, b: c == 404, timeout=120)
 
 
 def test_restore_to_a_time_through_the_api(stack):
@@ -114,36 +93,52 @@ def test_restore_to_a_time_through_the_api(stack):
     made = [source]
     try:
         address = helpers.ready(stack, source)['addresses'][0]['address']
-        helpers.eventually(lambda: _pitr(stack, source)['enabled'], True)
+        helpers.eventually(lambda: penv.pitr(stack, source)['enabled'], True)
         with _pg(address) as conn:
             conn.execute('CREATE TABLE items (id INT PRIMARY KEY)')
             _write(conn, range(1, 11))
-            _backup(stack, source)
+            first = penv.backup(stack, source)
             # The window opens once the archive has shipped past the backup's end.
-            window = _wait_latest(stack, source, datetime.datetime.now(datetime.UTC))
+            window = penv.wait_latest(stack, source, datetime.datetime.now(datetime.UTC))
             assert window['earliest_restorable_time'] is not None, window
-            time.sleep(1.5)
-            second_done = _write(conn, range(11, 21))
+            _write(conn, range(11, 21))
+            second = penv.backup(stack, source)
+            second_done = datetime.datetime.now(datetime.UTC)
             time.sleep(1.5)
             third_start = datetime.datetime.now(datetime.UTC)
             last = _write(conn, range(21, 31))
-        _wait_latest(stack, source, last)
+        penv.wait_latest(stack, source, last)
         target = second_done + (third_start - second_done) / 2
 
+        # Retention of the archive: the first backup goes, and with it the
+        # segments only it needed; the window now starts at the second's end.
+        bound = _start_wal(stack, second)
+        assert _start_wal(stack, first) < bound
+        assert any(k < bound for k in penv.archive_keys(stack, source) if not k.endswith('history'))
+        kept = {k for k in penv.archive_keys(stack, source) if k >= bound}
+        penv.delete_backup(stack, first['id'])
+        helpers.eventually(lambda: {k for k in penv.archive_keys(stack, source) if k < bound},
+                           set())
+        assert kept <= penv.archive_keys(stack, source)
+        moved = penv.pitr(stack, source)['earliest_restorable_time']
+        assert penv.parse(moved) > penv.parse(window['earliest_restorable_time']), (moved, window)
+        assert 'outside' in _refused(stack, 'pitr-pruned', {
+            'instanceRef': source, 'restoreTime': window['earliest_restorable_time']})
+
         # Outside the window, without a zone, not a time: 400, nothing created.
-        early = _parse(window['earliest_restorable_time']) - datetime.timedelta(minutes=5)
+        early = penv.parse(window['earliest_restorable_time']) - datetime.timedelta(minutes=5)
         assert 'outside' in _refused(stack, 'pitr-early', {
-            'instanceRef': source, 'restoreTime': _iso(early)})
+            'instanceRef': source, 'restoreTime': penv.iso(early)})
         late = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
         assert 'outside' in _refused(stack, 'pitr-late', {
-            'instanceRef': source, 'restoreTime': _iso(late)})
+            'instanceRef': source, 'restoreTime': penv.iso(late)})
         assert 'zone' in _refused(stack, 'pitr-naive', {
             'instanceRef': source, 'restoreTime': target.replace(tzinfo=None).isoformat()})
         assert 'ISO 8601' in _refused(stack, 'pitr-garbage', {
             'instanceRef': source, 'restoreTime': 'yesterday'})
 
         code, body = _create(stack, 'pitr-restored', 'postgresql',
-                             restorePoint={'instanceRef': source, 'restoreTime': _iso(target)})
+                             restorePoint={'instanceRef': source, 'restoreTime': penv.iso(target)})
         assert code == 200, body
         restored = body['instance']['id']
         made.append(restored)
@@ -156,20 +151,22 @@ def test_restore_to_a_time_through_the_api(stack):
         code, body = stack.request('PUT', '/instances/%s' % source,
                                    {'instance': {'pitr': {'enabled': False}}})
         assert code == 202, body
-        helpers.eventually(lambda: _pitr(stack, source), {
+        helpers.eventually(lambda: penv.pitr(stack, source), {
             'enabled': False, 'earliest_restorable_time': None,
             'latest_restorable_time': None})
         assert 'no recoverable window' in _refused(stack, 'pitr-off', {
-            'instanceRef': source, 'restoreTime': _iso(target)})
+            'instanceRef': source, 'restoreTime': penv.iso(target)})
+        # No window needs the archive any more: it is deleted.
+        helpers.eventually(lambda: penv.archive_keys(stack, source), set())
     finally:
-        _delete(stack, made)
+        penv.delete(stack, made)
 
 
 def test_redis_refuses_pitr(stack):
-    before = _count(stack)
+    before = penv.count(stack)
     code, body = _create(stack, 'pitr-redis', 'redis', pitr={'enabled': True})
     assert code == 400 and 'not supported for the redis' in body['badRequest']['message'], body
-    assert _count(stack) == before
+    assert penv.count(stack) == before
     code, body = _create(stack, 'plain-redis', 'redis')
     assert code == 200, body
     redis_id = body['instance']['id']
@@ -178,6 +175,6 @@ def test_redis_refuses_pitr(stack):
         code, body = stack.request('PUT', '/instances/%s' % redis_id,
                                    {'instance': {'pitr': {'enabled': True}}})
         assert code == 400 and 'not supported for the redis' in body['badRequest']['message']
-        assert _pitr(stack, redis_id)['enabled'] is False
+        assert penv.pitr(stack, redis_id)['enabled'] is False
     finally:
-        _delete(stack, [redis_id])
+        penv.delete(stack, [redis_id])

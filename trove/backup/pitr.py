@@ -9,7 +9,12 @@ know, so the rules are in one place and tested on their own.
   starting point) and ends at the newest time the guest reported as
   shipped (trove.guestagent.archive.shipper).
 * A restore to time T starts from the newest such backup that ended at or
-  before T and replays the archive up to T.
+  before T and replays the archive up to T.  For an engine that applies a
+  whole backup chain before the replay (MariaDB: the replay starts at the
+  newest backup's binary log position), that may be an incremental backup
+  whose chain's full backup was taken while archiving was on: less of the
+  archive to replay.  PostgreSQL restores only a chain's base and replays
+  the rest from the archive, so there it is the newest full backup.
 * A time outside the window, a time without a zone, or a datastore with no
   archive (Redis) is a 400 that creates nothing.
 """
@@ -20,15 +25,20 @@ from trove.common import exception
 
 # Keep in sync with trove.guestagent.archive.STRATEGIES.
 PITR_MANAGERS = frozenset({'mariadb', 'mysql', 'postgresql'})
+# Those whose strategy replays from the newest backup of the chain it
+# restored (ArchiveStrategy.replay_backup); unit tested against the strategies.
+CHAIN_BASE_MANAGERS = frozenset({'mariadb', 'mysql'})
 
 
 @dataclasses.dataclass
 class FullBackup:
-    """A completed full backup of the instance."""
+    """A completed backup of the instance: a full one, or an incremental one
+    on ``parent_id``."""
 
     id: str
     started: datetime.datetime
     finished: datetime.datetime
+    parent_id: str | None = None
 
 
 @dataclasses.dataclass
@@ -37,8 +47,15 @@ class Window:
     latest: datetime.datetime | None
 
     def to_dict(self):
-        return {'earliest_restorable_time': _iso(self.earliest),
+        # Whole seconds inside the window: the earliest rounds up, the latest down.
+        return {'earliest_restorable_time': _iso(_ceil(self.earliest)),
                 'latest_restorable_time': _iso(self.latest)}
+
+
+def _ceil(when):
+    if when is None or not when.microsecond:
+        return when
+    return when.replace(microsecond=0) + datetime.timedelta(seconds=1)
 
 
 def _iso(when):
@@ -71,12 +88,33 @@ def parse_restore_time(text):
 
 
 def usable(backups, archive_since):
-    """The backups a restore may start from: taken while archiving was on."""
+    """The full backups a restore may start from: taken while archiving was
+    on, ordered by their end."""
+    return [b for b in bases(backups, archive_since) if b.parent_id is None]
+
+
+def bases(backups, archive_since):
+    """Every backup a restore may start from, fulls and incrementals, by
+    their end: its chain is complete in ``backups`` and its full backup was
+    taken while archiving was on."""
     if archive_since is None:
         return []
     since = _utc(archive_since)
-    return sorted((b for b in backups if _utc(b.started) >= since),
-                  key=lambda b: _utc(b.finished))
+    by_id = {b.id: b for b in backups}
+
+    def root(backup):
+        seen = set()
+        while backup is not None and backup.parent_id is not None and backup.id not in seen:
+            seen.add(backup.id)
+            backup = by_id.get(backup.parent_id)
+        return backup
+
+    found = []
+    for backup in backups:
+        full = root(backup)
+        if full is not None and full.parent_id is None and _utc(full.started) >= since:
+            found.append(backup)
+    return sorted(found, key=lambda b: _utc(b.finished))
 
 
 def window(backups, archive_since, latest):
@@ -87,8 +125,13 @@ def window(backups, archive_since, latest):
     return Window(_utc(kept[0].finished), _utc(latest))
 
 
-def choose_backup(backups, archive_since, latest, when):
-    """The backup to restore for time ``when``; 400 outside the window."""
+def choose_backup(backups, archive_since, latest, when, incremental=False):
+    """The backup to restore for time ``when``; 400 outside the window.
+
+    ``incremental``: the engine applies a whole chain before the replay
+    (CHAIN_BASE_MANAGERS), so the newest incremental ending before ``when``
+    may be the base; otherwise only full backups are.
+    """
     span = window(backups, archive_since, latest)
     if span.earliest is None:
         raise exception.BadRequest(detail='the instance has no recoverable window yet '
@@ -98,4 +141,5 @@ def choose_backup(backups, archive_since, latest, when):
         raise exception.BadRequest(detail='restoreTime %s is outside the recoverable window '
                                           '%s .. %s' % (_iso(when), _iso(span.earliest),
                                                         _iso(span.latest)))
-    return [b for b in usable(backups, archive_since) if _utc(b.finished) <= when][-1]
+    candidates = (bases if incremental else usable)(backups, archive_since)
+    return [b for b in candidates if _utc(b.finished) <= when][-1]

@@ -80,10 +80,42 @@ def pending():
 
 
 def full_backups(instance_id):
-    """(id, created, updated) of the instance's completed full backups."""
+    """(id, created, updated, location, storage_driver) of the instance's completed full backups."""
     b = models.Backup
     with reader() as session:
         return session.execute(
-            select(b.id, b.created, b.updated)
+            select(b.id, b.created, b.updated, b.location, b.storage_driver)
             .where(b.instance_id == instance_id, b.deleted.is_(False),
                    b.state == BackupState.COMPLETED, b.backup_type == 'full')).all()
+
+
+def delete(instance_id):
+    """Forget the archive of an instance (a deleted one's, once it is pruned away)."""
+    with writer() as session:
+        session.query(Row).filter(Row.instance_id == instance_id).delete()
+
+
+def forget_prefix(instance_id, prefix):
+    """The closed archive ``prefix`` was deleted: nothing to prune there any
+    more (unless archiving was turned on again meanwhile)."""
+    with writer() as session:
+        session.execute(update(Row).where(Row.instance_id == instance_id,
+                                          Row.enabled.is_(False), Row.prefix == prefix)
+                        .values(prefix=None))
+
+
+def with_prefix():
+    """Ids of the instances whose archive may hold objects."""
+    with reader() as session:
+        return list(session.scalars(select(Row.instance_id).where(Row.prefix.isnot(None))))
+
+
+def restorable_backups(instance_id):
+    """(id, created, updated, parent_id) of the instance's completed backups,
+    full and incremental."""
+    b = models.Backup
+    with reader() as session:
+        return session.execute(
+            select(b.id, b.created, b.updated, b.parent_id)
+            .where(b.instance_id == instance_id, b.deleted.is_(False),
+                   b.state == BackupState.COMPLETED)).all()

@@ -8,7 +8,10 @@ backup is requested as the API would (quota, NEW row, cast to any
 taskmanager).  An instance that cannot take a backup then (busy, down, a
 backup running) skips the slot; ``last_error`` says why.  Then retention
 deletes the completed backups of the schedule it no longer keeps, never
-one a kept backup (or a backup of another origin) is built on.
+one a kept backup (or a backup of another origin) is built on; each
+delete prunes the instance's continuous archive to what the kept backups
+need, and every ``retention_interval`` every archive is pruned so
+(trove.taskmanager.archive_retention).
 """
 from oslo_log import log as logging
 
@@ -24,6 +27,7 @@ from trove.db import backup_schedules
 from trove.db import backups as db_backups
 from trove.db import datastores
 from trove.db import models
+from trove.taskmanager import archive_retention
 from trove.taskmanager import rpcapi as tm_rpcapi
 from trove.taskmanager.flows import restart as restart_flow
 
@@ -119,4 +123,6 @@ def check(now=None, tm=None):
                 prune(tm, row, now)
         except Exception:
             LOG.exception('Backup schedule %s failed', row.id)
+    if everyone:
+        archive_retention.prune_all()
     return requested

@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from trove.backup import pitr
 from trove.common import states
 from trove.common.states import BackupState
 from trove.db import api as db_api
@@ -124,9 +125,10 @@ def test_update_refusals_change_nothing(app, tm):
     assert tm.calls == []
 
 
-def _full(inst, created, updated):
+def _full(inst, created, updated, parent=None):
     row = db_backups.create_backup(dict(
-        name='b', tenant_id='t1', instance_id=inst.id, backup_type='full',
+        name='b', tenant_id='t1', instance_id=inst.id,
+        backup_type='incremental' if parent else 'full', parent_id=parent,
         datastore_version_id=inst.datastore_version_id, storage_driver='local'))
     db_backups.update_backup(row.id, state=BackupState.COMPLETED, size=0.5,
                              location='/x/%s' % row.id, checksum='c' * 64)
@@ -157,7 +159,12 @@ def _at(minutes_ago):
 def test_show_and_restore_to_a_time(app, tm):
     inst, old, new = _archiving()
     window = _show(app, inst.id)['pitr']
-    assert window == {'enabled': True, 'earliest_restorable_time': _at(50),
+    # Whole seconds inside the window: the earliest rounded up, the latest down.
+    earliest = NOW - datetime.timedelta(minutes=50)
+    earliest = earliest.replace(microsecond=0) + datetime.timedelta(
+        seconds=1 if earliest.microsecond else 0)
+    assert window == {'enabled': True,
+                      'earliest_restorable_time': earliest.strftime('%Y-%m-%dT%H:%M:%SZ'),
                       'latest_restorable_time': _at(1)}
     for when, chosen in ((_at(30), old), (_at(10), new)):
         status, body = call(app, 'POST', T + '/instances', _pg_body(
@@ -172,6 +179,31 @@ def test_show_and_restore_to_a_time(app, tm):
     status, body = call(app, 'POST', T + '/instances', _pg_body(
         restorePoint={'backupRef': old, 'restoreTime': _at(10)}))
     assert status == 200 and tm.calls[-1][1]['backup_id'] == new
+
+
+@pytest.mark.parametrize('manager, version, base', [
+    ('mariadb', '10.11', 'incremental'), ('postgresql', '16', 'full')])
+def test_an_incremental_is_the_base_where_the_engine_applies_the_chain(
+        app, tm, manager, version, base):
+    """MariaDB replays from the newest backup of the chain it restored: the
+    incremental ending before the time; PostgreSQL from the chain's full."""
+    inst = _instance(manager, version)
+    db_pitr.request(inst.id, True, 'c1', 'local')
+    db_pitr.mark_started(inst.id, NOW - datetime.timedelta(minutes=60))
+    ago = lambda m: NOW - datetime.timedelta(minutes=m)  # noqa: E731
+    full = _full(inst, ago(51), ago(50))
+    inc = _full(inst, ago(21), ago(20), parent=full)
+    with writer() as session:
+        session.get(models.InstancePitr, inst.id).latest = ago(1)
+    # The window still opens at the full backup's end.
+    assert _show(app, inst.id)['pitr']['earliest_restorable_time'] == pitr.Window(
+        ago(50), None).to_dict()['earliest_restorable_time']
+    datastore = {'type': manager, 'version': version}
+    for when, chosen in ((_at(30), full), (_at(10), inc if base == 'incremental' else full)):
+        status, body = call(app, 'POST', T + '/instances', create_body(
+            datastore=datastore, restorePoint={'instanceRef': inst.id, 'restoreTime': when}))
+        assert status == 200, body
+        assert tm.calls[-1][1]['backup_id'] == chosen, (when, base)
 
 
 @pytest.mark.parametrize('point, words', [

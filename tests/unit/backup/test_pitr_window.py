@@ -61,3 +61,49 @@ def test_redis_is_refused_clearly():
 def test_the_managers_are_those_with_an_archive_strategy():
     from trove.guestagent import archive
     assert pitr.PITR_MANAGERS == set(archive.STRATEGIES)
+
+
+def test_the_shown_window_is_whole_seconds_inside_it():
+    """A restore to the times shown is accepted: the earliest rounds up."""
+    finished = _at(10) + datetime.timedelta(microseconds=250000)
+    latest = _at(20) + datetime.timedelta(microseconds=750000)
+    backups = [pitr.FullBackup('b1', _at(5), finished)]
+    shown = pitr.window(backups, T0, latest).to_dict()
+    assert shown == {'earliest_restorable_time': '2026-03-01T10:10:01Z',
+                     'latest_restorable_time': '2026-03-01T10:20:00Z'}
+    for text in shown.values():
+        when = pitr.parse_restore_time(text)
+        assert pitr.choose_backup(backups, T0, latest, when).id == 'b1'
+    with pytest.raises(exception.BadRequest, match='outside'):
+        pitr.choose_backup(backups, T0, latest, pitr.parse_restore_time('2026-03-01T10:10:00Z'))
+
+
+CHAIN = [pitr.FullBackup('before', _at(-30), _at(-20)),     # before archiving began
+         pitr.FullBackup('stale', _at(-10), _at(-5), 'before'),  # its chain began before
+         pitr.FullBackup('b1', _at(5), _at(10)),
+         pitr.FullBackup('i1', _at(30), _at(35), 'b1'),
+         pitr.FullBackup('i2', _at(40), _at(45), 'i1'),
+         pitr.FullBackup('lost', _at(50), _at(55), 'gone')]   # its parent was deleted
+
+
+def test_an_incremental_is_the_base_for_an_engine_that_applies_the_chain():
+    assert [b.id for b in pitr.bases(CHAIN, T0)] == ['b1', 'i1', 'i2']
+    assert [b.id for b in pitr.usable(CHAIN, T0)] == ['b1']
+    # The window still opens at the end of the oldest full backup.
+    assert pitr.window(CHAIN, T0, _at(90)).earliest == _at(10)
+    for when, expected in ((_at(20), 'b1'), (_at(35), 'i1'), (_at(44), 'i1'),
+                           (_at(45), 'i2'), (_at(90), 'i2')):
+        assert pitr.choose_backup(CHAIN, T0, _at(90), when, incremental=True).id == expected
+        assert pitr.choose_backup(CHAIN, T0, _at(90), when).id == 'b1'
+    with pytest.raises(exception.BadRequest, match='outside'):
+        pitr.choose_backup(CHAIN, T0, _at(90), _at(-6), incremental=True)
+
+
+def test_chain_base_managers_are_those_whose_strategy_replays_from_the_newest(tmp_path):
+    import types
+
+    from trove.guestagent import archive
+    engine = types.SimpleNamespace(paths=types.SimpleNamespace(state_dir=str(tmp_path)))
+    for manager in pitr.PITR_MANAGERS:
+        newest = archive.get_strategy(manager, engine).replay_backup(['full', 'incremental'])
+        assert (newest == 'incremental') == (manager in pitr.CHAIN_BASE_MANAGERS), manager

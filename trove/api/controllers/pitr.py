@@ -67,9 +67,10 @@ def update(inst, spec, tm):
     tm.apply_pitr(instance_id=inst.id)
 
 
-def _fulls(instance_id):
-    return [pitr.FullBackup(id=b.id, started=b.created, finished=b.updated)
-            for b in db_pitr.full_backups(instance_id)]
+def _backups(instance_id):
+    return [pitr.FullBackup(id=b.id, started=b.created, finished=b.updated,
+                            parent_id=b.parent_id)
+            for b in db_pitr.restorable_backups(instance_id)]
 
 
 def view(inst):
@@ -77,14 +78,19 @@ def view(inst):
     row = db_pitr.get(inst.id)
     if row is None or not row.enabled:
         return dict(enabled=False, **pitr.Window(None, None).to_dict())
-    return dict(enabled=True, **pitr.window(_fulls(inst.id), row.since, row.latest).to_dict())
+    return dict(enabled=True, **pitr.window(_backups(inst.id), row.since, row.latest).to_dict())
 
 
 def _source(context, point):
     if 'instanceRef' in point:
         return db_api.get_instance(point['instanceRef'], context.owner)
     row = db_backups.get_backup(point['backupRef'], context.owner)
-    return db_api.get_instance(row.instance_id, context.owner)
+    try:
+        return db_api.get_instance(row.instance_id, context.owner)
+    except exception.InstanceNotFound:
+        # A deleted instance's archive is kept while its backups are
+        # (trove.taskmanager.archive_retention): its window still serves.
+        return db_api.get_instance(row.instance_id, context.owner, deleted=True)
 
 
 def restore_point(context, point, datastore, version, volume_size):
@@ -96,11 +102,13 @@ def restore_point(context, point, datastore, version, volume_size):
                                               volume_size), None
     when = pitr.parse_restore_time(point['restoreTime'])
     source = _source(context, point)
-    pitr.refuse_unsupported(datastores.get_version_by_id(source.datastore_version_id).manager)
+    manager = datastores.get_version_by_id(source.datastore_version_id).manager
+    pitr.refuse_unsupported(manager)
     row = db_pitr.get(source.id)
     since, latest = (row.since, row.latest) if row is not None and row.enabled else (None,
                                                                                     None)
-    chosen = pitr.choose_backup(_fulls(source.id), since, latest, when)
+    chosen = pitr.choose_backup(_backups(source.id), since, latest, when,
+                                incremental=manager in pitr.CHAIN_BASE_MANAGERS)
     backup_id = backups.validate_restore_point(context, {'backupRef': chosen.id},
                                                datastore, version, volume_size)
     LOG.info('Restore of %s to %s from backup %s and archive %s', source.id,

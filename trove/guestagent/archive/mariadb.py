@@ -52,6 +52,7 @@ import subprocess
 
 from oslo_log import log as logging
 
+from trove.backup import archive_keys
 from trove.common import exception
 from trove.conf import CONF
 from trove.guestagent.archive import base
@@ -63,7 +64,7 @@ LOG = logging.getLogger(__name__)
 STREAM_USER = 'os_archive'
 # A binary log file of the engine (my.cnf: log-bin = mysql-bin); the .index
 # and other engine files (aria_log.00000001) are not.
-_SEGMENT = re.compile(r'^mysql-bin\.(\d{6,})$')
+_SEGMENT = archive_keys.BINLOG_RE
 # The byte of a binary log that changes after it was written: the low byte
 # of the format description event's flags (4-byte magic + 13-byte header
 # offset), whose LOG_EVENT_BINLOG_IN_USE_F bit the server clears when it
@@ -93,12 +94,7 @@ def backup_position(lsn_dir):
             'binlog_gtid': match.group(3) or ''}
 
 
-def binlog_number(name):
-    """The sequence number of binary log ``name`` (ValueError if not one)."""
-    match = _SEGMENT.match(name)
-    if not match:
-        raise ValueError('%r is not a binary log name' % name)
-    return int(match.group(1))
+binlog_number = archive_keys.binlog_number
 
 
 def list_binlogs(directory, first=None):
@@ -233,7 +229,7 @@ class MariaDBArchive(base.ArchiveStrategy):
         return chain[-1]
 
     def first_segment(self, backup_meta):
-        name = (backup_meta or {}).get('binlog_file')
+        name = archive_keys.binlog_first_segment(backup_meta)
         if not name:
             raise exception.EngineError(detail='the backup recorded no binary log position')
         return name

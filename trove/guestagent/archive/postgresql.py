@@ -40,6 +40,7 @@ import tempfile
 
 from oslo_log import log as logging
 
+from trove.backup import archive_keys
 from trove.common import exception
 from trove.conf import CONF
 from trove.guestagent.archive import base
@@ -132,12 +133,11 @@ class PgReceiveWal(base.ArchiveStrategy):
         return os.path.getsize(path)
 
     def sort_key(self, key):
-        # A timeline's history file sorts before the timeline's segments.
-        return key[:8], '' if key.endswith('.history') else key[8:]
+        return archive_keys.wal_order(key)
 
     def first_segment(self, backup_meta):
-        first = backup_meta.get('start_wal')
-        if backup_meta.get('pg_backup') != 'base' or not first:
+        first = archive_keys.wal_first_segment(backup_meta)
+        if not first:
             raise exception.EngineError(detail='a point-in-time restore starts from a '
                                                'PostgreSQL base backup')
         return first

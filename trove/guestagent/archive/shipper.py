@@ -42,6 +42,7 @@ import time
 
 from oslo_log import log as logging
 
+from trove.backup import archive_keys
 from trove.common import exception
 from trove.guestagent.engines.common import child
 
@@ -52,22 +53,10 @@ MAX_CHUNK = 8 * 1024 * 1024
 # Bytes before a segment's shipped end that must read the same before more is shipped.
 TAIL = 4096
 _UNKNOWN = object()  # a log position the engine could not tell
-
-
-def chunk_name(prefix, key, offset):
-    return '%s/%s/%016x' % (prefix, key, offset)
-
-
-def parse_chunk_name(prefix, name):
-    """(segment key, offset) of a chunk object name, or None."""
-    head = prefix.rstrip('/') + '/'
-    if not name.startswith(head):
-        return None
-    key, _, offset = name[len(head):].rpartition('/')
-    try:
-        return (key, int(offset, 16)) if key and '/' not in key and len(offset) == 16 else None
-    except ValueError:
-        return None
+# The object names, shared with the control plane's archive retention.
+chunk_name = archive_keys.chunk_name
+parse_chunk_name = archive_keys.parse_chunk_name
+list_chunks = archive_keys.list_chunks
 
 
 def _now():
@@ -321,16 +310,6 @@ class Shipper(threading.Thread):
         """Stop for good: also release what streaming held on the engine."""
         self.stop(timeout)
         self.strategy.end_stream()
-
-
-def list_chunks(store, container, prefix):
-    """{segment key: [(offset, location)] sorted by offset} of an archive."""
-    chunks = {}
-    for name, location in store.list_objects(container, prefix.strip('/') + '/'):
-        parsed = parse_chunk_name(prefix.strip('/'), name)
-        if parsed:
-            chunks.setdefault(parsed[0], []).append((parsed[1], location))
-    return {key: sorted(found) for key, found in chunks.items()}
 
 
 def fetch_segments(store, container, prefix, strategy, first_key, target_dir):

@@ -18,6 +18,7 @@ from trove.db import api as db_api
 from trove.db import backups as db_backups
 from trove.db import models
 from trove.guestagent import rpcapi as guest_rpcapi
+from trove.taskmanager import archive_retention
 
 LOG = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def delete_backup(context, backup_id):
             db_backups.request_delete(backup_id, requested=False)
             return
     LOG.info('Backup %s deleted', backup_id)
+    # The archive segments only this backup needed go too.
+    archive_retention.prune_quietly(row.instance_id)
 
 
 def watchdog():

@@ -13,6 +13,7 @@ from trove.conf import CONF
 from trove.db import api as db_api
 from trove.db import backup_schedules
 from trove.guestagent import rpcapi as guest_rpcapi
+from trove.taskmanager import archive_retention
 from trove.taskmanager.flows import writer
 
 LOG = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ def delete_instance(context, driver, instance_id):
     _delete_guest_queues(instance_id)
     backup_schedules.delete_of_instance(instance_id)   # its backups stay
     db_api.purge_instance(instance_id)
+    # Its archive stays while a kept backup can restore to a time with it.
+    archive_retention.prune_quietly(instance_id)
 
 
 def _delete_guest_queues(instance_id):

@@ -2,7 +2,7 @@
 
 The API records the wish in ``instance_pitr`` (trove.db.pitr); this flow
 makes the guest follow it (``start_archive`` / ``stop_archive``, GuestAPI
-1.9), after a create once the instance is ACTIVE and after every PUT
+1.10), after a create once the instance is ACTIVE and after every PUT
 ``pitr``.  The window opens when the guest confirms it archives (``since``,
 stamped after the call returned: a backup begun earlier may predate the
 stream); turning it off closes it.  A guest that cannot follow gets a fault
@@ -14,6 +14,7 @@ from trove.db import api as db_api
 from trove.db import models
 from trove.db import pitr as db_pitr
 from trove.guestagent import rpcapi as guest_rpcapi
+from trove.taskmanager import archive_retention
 from trove.taskmanager.flows import restart as restart_flow
 
 LOG = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def apply(context, instance_id):
         else:
             guest.stop_archive()
             db_pitr.mark_stopped(instance_id)
+            # No window needs the archive any more.
+            archive_retention.prune_quietly(instance_id)
     except Exception as exc:
         LOG.error('Continuous archive of %s (%s) failed: %s', instance_id,
                   'on' if row.enabled else 'off', exc)

@@ -1,0 +1,81 @@
+"""Names and order of continuous-archive objects, shared by guest and control plane.
+
+The guest's shipper stores each piece of a streamed segment as
+``<prefix>/<segment key>/<offset, 16 hex>``; a restore from a base backup
+reads the segments from the one the backup's metadata names on.  The
+control plane's archive retention (trove.taskmanager.archive_retention)
+prunes by the same rules, so they live here, where both may import them
+(the guest already imports trove.backup for its stores).
+"""
+import re
+
+# PostgreSQL: 24 hex digits (timeline, log, segment) and timeline history files.
+WAL_RE = re.compile(r'^[0-9A-F]{24}$')
+HISTORY_RE = re.compile(r'^[0-9A-F]{8}\.history$')
+# MariaDB (my.cnf: log-bin = mysql-bin); the .index and other engine files are not.
+BINLOG_RE = re.compile(r'^mysql-bin\.(\d{6,})$')
+
+
+def chunk_name(prefix, key, offset):
+    return '%s/%s/%016x' % (prefix, key, offset)
+
+
+def parse_chunk_name(prefix, name):
+    """(segment key, offset) of a chunk object name, or None."""
+    head = prefix.rstrip('/') + '/'
+    if not name.startswith(head):
+        return None
+    key, _, offset = name[len(head):].rpartition('/')
+    try:
+        return (key, int(offset, 16)) if key and '/' not in key and len(offset) == 16 else None
+    except ValueError:
+        return None
+
+
+def list_chunks(store, container, prefix):
+    """{segment key: [(offset, location)] sorted by offset} of an archive."""
+    chunks = {}
+    for name, location in store.list_objects(container, prefix.strip('/') + '/'):
+        parsed = parse_chunk_name(prefix.strip('/'), name)
+        if parsed:
+            chunks.setdefault(parsed[0], []).append((parsed[1], location))
+    return {key: sorted(found) for key, found in chunks.items()}
+
+
+def wal_order(key):
+    """Log order of a WAL key: a timeline's history file before its segments."""
+    return key[:8], '' if key.endswith('.history') else key[8:]
+
+
+def binlog_number(name):
+    """The sequence number of binary log ``name`` (ValueError if not one)."""
+    match = BINLOG_RE.match(name)
+    if not match:
+        raise ValueError('%r is not a binary log name' % name)
+    return int(match.group(1))
+
+
+def wal_first_segment(backup_meta):
+    """The first WAL segment a restore from this backup replays, or None
+    (only a base backup is a starting point)."""
+    meta = backup_meta or {}
+    return meta.get('start_wal') if meta.get('pg_backup') == 'base' else None
+
+
+def binlog_first_segment(backup_meta):
+    """The binary log a replay after this backup (full or incremental)
+    starts in, or None when it recorded no position."""
+    return (backup_meta or {}).get('binlog_file') or None
+
+
+# datastore manager -> (order of a segment key, first segment of a backup)
+_RULES = {
+    'postgresql': (wal_order, wal_first_segment),
+    'mariadb': (binlog_number, binlog_first_segment),
+    'mysql': (binlog_number, binlog_first_segment),
+}
+
+
+def rules(manager):
+    """(order, first_segment) of datastore ``manager``; KeyError without an archive."""
+    return _RULES[manager]
