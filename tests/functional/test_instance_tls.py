@@ -7,6 +7,7 @@ password-protected container, enforced, rollback, consumers, delete, and
 ``test_ssl_rebuild``: enforced TLS survives a rebuild on a new root disk).
 """
 import os
+import shutil
 import tempfile
 import time
 
@@ -288,7 +289,14 @@ def test_postgresql_replica_of_an_enforced_primary(stack):
     bundle = tls_certs.make_bundle(_address(primary), 'app', ca_name='CA replica')
     ref = stack.barbican.create_p12_secret(stack.auth_token, bundle['p12_payload'], 'p12-pg')
     tmp = tempfile.mkdtemp(prefix='trove-tls-pg-replica-')
-    ca = tls_certs.write_client_files(tmp, bundle, 'p')['ca']
+    try:
+        _replica_of_enforced(stack, primary, ref, tls_certs.write_client_files(
+            tmp, bundle, 'p')['ca'])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replica_of_enforced(stack, primary, ref, ca):
     code, reply = _ssl(stack, primary, {'enable': True, 'container_ref': ref,
                                         'mode': 'enforced'})
     assert code == 200, reply
@@ -310,6 +318,3 @@ def test_postgresql_replica_of_an_enforced_primary(stack):
         assert code == 202
         stack.wait_instance(inst['id'], lambda c, b: c == 404, timeout=120)
     assert _consumers(stack, ref) == []
-    for name in os.listdir(tmp):
-        os.remove(os.path.join(tmp, name))
-    os.rmdir(tmp)
