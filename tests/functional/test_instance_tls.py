@@ -7,6 +7,7 @@ password-protected container, enforced, rollback, consumers, delete, and
 ``test_ssl_rebuild``: enforced TLS survives a rebuild on a new root disk).
 """
 import os
+import shutil
 import tempfile
 import time
 
@@ -199,10 +200,12 @@ def _agent_pid(stack, iid):
     return server_state(stack, body['instance']['server_id'])['pid']
 
 
-def _pg_connect(inst, ca=None):
+def _pg_connect(inst, ca=None, identity=True):
     """True when ``app`` gets a PostgreSQL session: plain (no ``ca``) or TLS
-    verified against ``ca`` and the address (verify-full)."""
-    kwargs = {'sslmode': 'verify-full', 'sslrootcert': ca} if ca else {'sslmode': 'disable'}
+    verified against ``ca`` and the address (verify-full; verify-ca when
+    ``identity`` is false)."""
+    kwargs = ({'sslmode': 'verify-full' if identity else 'verify-ca', 'sslrootcert': ca}
+              if ca else {'sslmode': 'disable'})
     try:
         with psycopg.connect(host=_address(inst), port=5432, user='app', password=PASSWORD,
                              dbname='shop', connect_timeout=10, **kwargs) as conn:
@@ -267,3 +270,51 @@ def test_enforced_tls_survives_a_rebuild(stack, engine):
     for name in os.listdir(tmp):
         os.remove(os.path.join(tmp, name))
     os.rmdir(tmp)
+
+
+def test_postgresql_replica_of_an_enforced_primary(stack):
+    """The plugin's test_ssl_replication_enforced on PostgreSQL: a replica of
+    a primary that refuses plain TCP streams from it over TLS (the agent runs
+    as root, the engine as postgres: libpq must not trip over root's HOME)
+    and serves the same certificate in the same mode."""
+    if not stack.versions['postgresql']:
+        pytest.skip('PostgreSQL binaries are missing')
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls-pg-primary', 'flavorRef': '2', 'volume': {'size': 1},
+        'datastore': {'type': 'postgresql', 'version': stack.versions['postgresql']},
+        'databases': [{'name': 'shop'}],
+        'users': [{'name': 'app', 'password': PASSWORD, 'databases': [{'name': 'shop'}]}]}})
+    assert code == 200, reply
+    primary = helpers.ready(stack, reply['instance']['id'])
+    bundle = tls_certs.make_bundle(_address(primary), 'app', ca_name='CA replica')
+    ref = stack.barbican.create_p12_secret(stack.auth_token, bundle['p12_payload'], 'p12-pg')
+    tmp = tempfile.mkdtemp(prefix='trove-tls-pg-replica-')
+    try:
+        _replica_of_enforced(stack, primary, ref, tls_certs.write_client_files(
+            tmp, bundle, 'p')['ca'])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replica_of_enforced(stack, primary, ref, ca):
+    code, reply = _ssl(stack, primary, {'enable': True, 'container_ref': ref,
+                                        'mode': 'enforced'})
+    assert code == 200, reply
+    _restart_if_required(stack, primary, reply)
+    assert not _pg_connect(primary) and _pg_connect(primary, ca)
+
+    code, reply = stack.request('POST', '/instances', {'instance': {
+        'name': 'tls-pg-replica', 'replica_of': primary['id']}})
+    assert code == 200, reply
+    replica = helpers.ready(stack, reply['instance']['id'], timeout=600)
+    code, shown = stack.request('GET', '/instances/%s/ssl' % replica['id'])
+    assert (code, shown['ssl']['status'], shown['ssl']['mode']) == (200, 'on', 'enforced')
+    assert not _pg_connect(replica)
+    assert _pg_connect(replica, ca, identity=False)
+    assert sorted(_consumers(stack, ref)) == sorted([primary['id'], replica['id']])
+
+    for inst in (replica, primary):
+        code, _ = stack.request('DELETE', '/instances/%s' % inst['id'])
+        assert code == 202
+        stack.wait_instance(inst['id'], lambda c, b: c == 404, timeout=120)
+    assert _consumers(stack, ref) == []

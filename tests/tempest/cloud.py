@@ -1,6 +1,9 @@
-"""The cloud tempest talks to: a real Keystone and a private trove stack.
+"""The cloud tempest talks to: a real Keystone, a real Barbican and a private
+trove stack.
 
-Keystone comes from tests/functional/keystone_server.py; the stack is a
+Keystone comes from tests/functional/keystone_server.py and Barbican (the
+``key-manager`` of the catalog, where the plugin's SSL classes keep their
+PKCS#12 containers) from tests/functional/barbican_server.py; the stack is a
 tests/functional/stack.py Stack whose API runs the production ``trove``
 pipeline (keystonemiddleware authtoken) against that Keystone, with the
 mariadb and postgresql datastores of this machine registered twice, as the
@@ -17,6 +20,7 @@ import subprocess
 from dataclasses import dataclass
 
 from tests.functional import stack as ft_stack
+from tests.functional.barbican_server import Barbican
 from tests.functional.helpers import pg_version
 from tests.functional.keystone_server import ADMIN_PASSWORD, Keystone
 
@@ -64,10 +68,12 @@ def local_datastores():
 
 
 class TempestStack(ft_stack.Stack):
-    """A Stack on the ``trove`` pipeline against ``keystone``, with a backup store."""
+    """A Stack on the ``trove`` pipeline against ``keystone``, with a backup
+    store, reading the users' secrets from ``barbican`` through castellan."""
 
-    def __init__(self, keystone, datastores):
+    def __init__(self, keystone, barbican, datastores):
         self.keystone = keystone
+        self.barbican = barbican
         self.datastores = datastores
         super().__init__(tenant=None)
 
@@ -80,6 +86,9 @@ class TempestStack(ft_stack.Stack):
             'auth_type = password', 'username = admin', 'password = %s' % ADMIN_PASSWORD,
             'project_name = admin', 'user_domain_id = default', 'project_domain_id = default',
             'region_name = %s' % REGION,
+            '[key_manager]', 'backend = barbican',
+            '[barbican]', 'barbican_endpoint = %s' % self.barbican.url,
+            'barbican_api_version = v1', 'auth_endpoint = %s' % ks.url,
             '[backup]', 'local_store_path = %s' % os.path.join(self.dir, 'backups'),
             '']) + '\n'
 
@@ -116,33 +125,59 @@ class TempestStack(ft_stack.Stack):
         return 'http://127.0.0.1:%d/v1.0/$(project_id)s' % self.port
 
 
+def _started(server):
+    """``server`` started (the caller stops it), or stopped when it cannot start."""
+    try:
+        return server.start()
+    except BaseException:
+        server.stop()
+        raise
+
+
+def _make(cls, *args):
+    """A ``cls`` server; its venv's install failure as a RuntimeError."""
+    try:
+        return cls(*args)
+    except BaseException as err:
+        # throwaway_venv skips the pytest test when the venv cannot be installed.
+        if type(err).__name__ == 'Skipped':
+            raise RuntimeError('%s: %s' % (cls.__name__, err)) from None
+        raise
+
+
 def start_keystone():
     """A started Keystone (the caller stops it)."""
-    try:
-        ks = Keystone()
-    except BaseException as err:
-        # keystone_server skips the pytest test when Keystone cannot be installed.
-        if type(err).__name__ == 'Skipped':
-            raise RuntimeError('Keystone: %s' % err) from None
-        raise
-    try:
-        return ks.start()
-    except BaseException:
-        ks.stop()
-        raise
+    return _started(_make(Keystone))
 
 
-def register_database_service(keystone, stack):
-    """Put trove in Keystone's catalog as the ``database`` service."""
+def start_barbican(keystone):
+    """A started Barbican (SQLite, simple_crypto) behind ``keystone``."""
+    return _started(_make(Barbican, keystone))
+
+
+def _register_service(keystone, service_type, name, url):
+    """Put ``name`` in Keystone's catalog as ``service_type`` at ``url``."""
     token = keystone.admin_token()
     status, _, body = keystone.call('POST', '/services', {'service': {
-        'type': 'database', 'name': 'trove', 'enabled': True}}, token)
+        'type': service_type, 'name': name, 'enabled': True}}, token)
     if status != 201:
-        raise RuntimeError('cannot create the database service: %s %s' % (status, body))
+        raise RuntimeError('cannot create the %s service: %s %s' % (service_type, status, body))
     service_id = body['service']['id']
     for interface in ('public', 'internal', 'admin'):
         status, _, body = keystone.call('POST', '/endpoints', {'endpoint': {
             'service_id': service_id, 'interface': interface, 'region_id': REGION,
-            'url': stack.endpoint_template, 'enabled': True}}, token)
+            'url': url, 'enabled': True}}, token)
         if status != 201:
-            raise RuntimeError('cannot create the %s endpoint: %s %s' % (interface, status, body))
+            raise RuntimeError('cannot create the %s endpoint of %s: %s %s'
+                               % (interface, service_type, status, body))
+
+
+def register_database_service(keystone, stack):
+    """Put trove in Keystone's catalog as the ``database`` service."""
+    _register_service(keystone, 'database', 'trove', stack.endpoint_template)
+
+
+def register_key_manager_service(keystone, barbican):
+    """Put Barbican in the catalog as ``key-manager`` (barbican-tempest-plugin's
+    secret clients find it there; trove's castellan is given the URL)."""
+    _register_service(keystone, 'key-manager', 'barbican', barbican.url)

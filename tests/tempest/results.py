@@ -40,10 +40,6 @@ EXPECTED = (
     Expected(r'^test_cinder_backup\.TestCinderBackup%s\.' % MARIADB_PG,
              'needs Cinder: the backup is created with storage_driver=cinder '
              '(volume snapshots); the local driver has no Cinder'),
-    Expected(r'^test_instance_ssl\.TestInstanceSSL%s\.' % MARIADB_PG,
-             'SSL (/instances/{id}/ssl with Barbican containers) is not implemented yet; '
-             'no key-manager in the catalog',
-             pending='issue 14'),
     # Not passable with the unmodified plugin on any server (lead to decide
     # whether they stay here): the upgrade itself reaches HEALTHY, the check
     # after it cannot work.

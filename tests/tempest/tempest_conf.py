@@ -43,7 +43,10 @@ def render(keystone_url, datastores, workdir, timeouts=None):
         'identity-feature-enabled': {'api_v2': 'False', 'api_v3': 'True'},
         'service_available': {'trove': 'True', 'nova': 'False', 'neutron': 'False',
                               'glance': 'False', 'cinder': 'False', 'swift': 'False',
-                              'horizon': 'False', 'barbican': 'False'},
+                              'horizon': 'False', 'barbican': 'True'},
+        # barbican-tempest-plugin's secret clients (the SSL classes' containers).
+        'key_manager': {'catalog_type': 'key-manager', 'region': 'RegionOne',
+                        'endpoint_type': 'publicURL'},
         'database': {
             'catalog_type': 'database', 'endpoint_type': 'publicURL',
             'enabled_datastores': ','.join(d.datastore for d in datastores),

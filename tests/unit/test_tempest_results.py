@@ -6,7 +6,8 @@ RESIZE = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_resize[id-fb
 REBUILD = P + 'test_instance_actions.TestInstanceActionsMariaDB.test_rebuild[id-f7]'
 BASIC = P + 'test_instance_basic.TestInstanceBasicPostgreSQL.test_database_access[id-1]'
 MYSQL = P + 'test_instance_basic.TestInstanceBasicMySQL.test_database_access[id-2]'
-SSL = P + 'test_instance_ssl.TestInstanceSSLMariaDB.test_ssl_basic[id-3]'
+CINDER = P + 'test_cinder_backup.TestCinderBackupMariaDB.test_backup[id-3]'
+SSL = P + 'test_instance_ssl.TestInstanceSSLPostgreSQL.test_ssl_mtls[id-4]'
 
 TRACEBACK = '''Traceback (most recent call last):
   File "/x/base_actions.py", line 130, in resize_test
@@ -47,18 +48,18 @@ def test_outcomes_and_verdicts():
 
 
 def test_failed_setup_class_marks_its_tests_not_run():
-    rows = results.build_rows([SSL, BASIC], [
-        rec('setUpClass (%stest_instance_ssl.TestInstanceSSLMariaDB)' % P, 'fail',
+    rows = results.build_rows([CINDER, BASIC], [
+        rec('setUpClass (%stest_cinder_backup.TestCinderBackupMariaDB)' % P, 'fail',
             traceback=TRACEBACK),
         rec('tearDownClass (%stest_instance_basic.TestInstanceBasicPostgreSQL)' % P, 'fail',
             traceback=TRACEBACK),
     ])
     rows = by_short(rows)
-    ssl = rows['test_instance_ssl.TestInstanceSSLMariaDB.test_ssl_basic']
-    assert ssl.status == results.NOT_RUN
-    assert ssl.reason.startswith('setUpClass failed: EndpointNotFound')
-    assert ssl.verdict == 'expected' and ssl.expected.pending == 'issue 14'
-    assert rows['test_instance_ssl.TestInstanceSSLMariaDB.setUpClass'].verdict == 'expected'
+    cinder = rows['test_cinder_backup.TestCinderBackupMariaDB.test_backup']
+    assert cinder.status == results.NOT_RUN
+    assert cinder.reason.startswith('setUpClass failed: EndpointNotFound')
+    assert cinder.verdict == 'expected' and cinder.expected.tag == 'cloud'
+    assert rows['test_cinder_backup.TestCinderBackupMariaDB.setUpClass'].verdict == 'expected'
     assert rows['test_instance_basic.TestInstanceBasicPostgreSQL.test_database_access'] \
         .reason == 'no result (the run stopped?)'
     assert rows['test_instance_basic.TestInstanceBasicPostgreSQL.tearDownClass'] \
@@ -75,3 +76,10 @@ def test_mysql_may_only_skip_and_xpass_is_not_a_failure():
     summary = results.summary(rows.values())
     assert summary == {'UNEXPECTED': 1, 'xpass': 1}
     assert 'test_resize' in results.table(list(rows.values()))
+
+
+def test_ssl_rows_are_held_to_passing():
+    """The key manager is in the catalog: an SSL test that fails is a failure."""
+    rows = by_short(results.build_rows([SSL], [rec(SSL, 'fail', traceback=TRACEBACK)]))
+    ssl = rows['test_instance_ssl.TestInstanceSSLPostgreSQL.test_ssl_mtls']
+    assert ssl.expected is None and ssl.verdict == 'UNEXPECTED'

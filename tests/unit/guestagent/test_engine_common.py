@@ -149,3 +149,22 @@ def test_terminate_asks_again_when_the_engine_forgets(tmp_path):
     finally:
         if process.pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_engine_env_is_the_users_own():
+    """A command run as another user gets that user's HOME, not the agent's."""
+    import pwd
+    me = pwd.getpwuid(os.getuid())
+    env = files.engine_env((me.pw_uid, me.pw_gid), {'HOME': '/elsewhere', 'PATH': '/bin'})
+    assert env == {'HOME': me.pw_dir, 'USER': me.pw_name, 'LOGNAME': me.pw_name,
+                   'PATH': '/bin'}
+    kept = {'HOME': '/elsewhere'}
+    assert files.engine_env(None, kept) is kept
+
+
+@pytest.mark.skipif(files.engine_ids('nobody') is None, reason='needs root and user nobody')
+def test_run_as_engine_user_sets_its_home():
+    import pwd
+    out = process.run(['/bin/sh', '-c', 'echo "$HOME"'],
+                      ids=files.engine_ids('nobody'), cwd='/').stdout.strip()
+    assert out == pwd.getpwnam('nobody').pw_dir != os.environ.get('HOME')

@@ -13,6 +13,7 @@ from oslo_log import log as logging
 
 from trove.common import exception
 from trove.conf import CONF
+from trove.guestagent.engines.common import files
 
 LOG = logging.getLogger(__name__)
 _SECRET_MARKERS = ('password', 'passwd', 'secret', 'pwd')
@@ -34,12 +35,14 @@ def run(cmd, timeout=120, check=True, env=None, input_text=None, ids=None, cwd=N
     """Run ``cmd`` (a list) and return the CompletedProcess with text output.
 
     ``ids`` is an optional (uid, gid) the command runs as (initdb refuses
-    root).  Raises ProcessExecutionError with the (tail of) stderr when the
+    root), with that user's HOME (files.engine_env).  Raises
+    ProcessExecutionError with the (tail of) stderr when the
     command fails or does not finish within ``timeout`` seconds.
     """
     safe = safe_cmd(cmd)
     LOG.debug('Running %s', safe)
     kwargs = {'user': ids[0], 'group': ids[1], 'extra_groups': []} if ids else {}
+    env = files.engine_env(ids, env)
     try:
         result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
                                 timeout=timeout, env=env, input=input_text, check=False,

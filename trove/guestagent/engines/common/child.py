@@ -100,7 +100,9 @@ class ChildProcess:
         kwargs = {}
         ids = files.engine_ids(user)
         if ids:
-            kwargs = {'user': ids[0], 'group': ids[1], 'extra_groups': []}
+            # Its own HOME too: libpq in a walreceiver looks there (engine_env).
+            kwargs = {'user': ids[0], 'group': ids[1], 'extra_groups': [],
+                      'env': files.engine_env(ids)}
         LOG.info('Starting %s', process.safe_cmd(cmd))
         with open(self.console_log, 'ab') as out:
             # No start_new_session: see the module docstring.

@@ -28,6 +28,26 @@ def engine_ids(user):
     return entry.pw_uid, entry.pw_gid
 
 
+def engine_env(ids, env=None):
+    """The environment of a command run as ``ids`` (from engine_ids): that
+    user's HOME, USER and LOGNAME instead of the agent's, as a login would
+    set them; ``env`` (default the agent's) unchanged when ``ids`` is None.
+
+    Why: libpq opens ~/.postgresql/postgresql.crt on every TLS attempt and
+    fails the attempt, rather than going on without a client certificate,
+    when it may not enter HOME (root's 0700 home): a replica could then not
+    reach a primary that refuses plain connections."""
+    if not ids:
+        return env
+    try:
+        entry = pwd.getpwuid(ids[0])
+    except KeyError:
+        return env
+    env = dict(os.environ if env is None else env)
+    env.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name)
+    return env
+
+
 def make_traversable(path):
     """Give 'others' search permission on ``path`` and its parents.
 
