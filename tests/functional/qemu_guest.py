@@ -59,7 +59,8 @@ def qemu_command(env, workdir, seed, broker_port):
             '-pidfile', os.path.join(workdir, 'qemu.pid'),
             '-serial', 'file:%s' % os.path.join(workdir, 'console.log'),
             '-kernel', base + '.vmlinuz', '-initrd', base + '.initrd',
-            '-append', 'root=/dev/vda rw console=ttyS0',
+            # The journal on the console: the agent's log ends up in console.log.
+            '-append', 'root=/dev/vda rw console=ttyS0 systemd.journald.forward_to_console=1',
             '-drive', 'file=%s,if=virtio,format=qcow2' % os.path.join(workdir, 'root.qcow2'),
             '-drive', 'file=%s,if=virtio,format=raw' % os.path.join(workdir, 'data.raw'),
             '-drive', 'file=%s,if=virtio,format=raw,readonly=on' % seed,

@@ -82,6 +82,11 @@ def qemu_stack(monkeypatch):
         yield stack, sql_port, work
     finally:
         qemu_guest.stop_all(os.environ['TROVE_QEMU_WORK'])
+        if os.environ.get('TROVE_TEST_LOGS'):
+            shutil.copytree(os.environ['TROVE_QEMU_WORK'],
+                            os.path.join(os.environ['TROVE_TEST_LOGS'], 'qemu-guests'),
+                            ignore=shutil.ignore_patterns('*.raw', '*.qcow2', '*.img'),
+                            dirs_exist_ok=True)
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -51,8 +51,10 @@ def run(cmd, timeout=120, check=True, env=None, input_text=None, ids=None, cwd=N
     except OSError as exc:
         raise exception.ProcessExecutionError(cmd=safe, exit_code='error', stderr=str(exc))
     if check and result.returncode != 0:
+        # Some tools (mariadb-install-db) report their errors on stdout.
+        detail = (result.stderr or '').strip() or (result.stdout or '').strip()
         raise exception.ProcessExecutionError(
-            cmd=safe, exit_code=result.returncode, stderr=(result.stderr or '')[-2000:].strip())
+            cmd=safe, exit_code=result.returncode, stderr=detail[-2000:])
     return result
 
 
