@@ -124,8 +124,12 @@ def test_guest_image_boots_prepares_and_serves(qemu_stack):
         assert time.time() < deadline, 'no agent on %s; console:\n%s' % (queue, _console(work))
         time.sleep(2)
     queued = time.time()
-    started = float(open(os.path.join(work, 'servers', os.listdir(
-        os.path.join(work, 'servers'))[0], 'started')).read())
+    server_dir = os.path.join(work, 'servers', os.listdir(os.path.join(work, 'servers'))[0])
+    with open(os.path.join(server_dir, 'started')) as f:
+        started = float(f.read())
+    # Read now: QEMU removes its pid file when it exits.
+    with open(os.path.join(server_dir, 'qemu.pid')) as f:
+        pid = int(f.read())
     body = stack.wait_instance(instance_id, lambda c, b: c == 200 and (
         b['instance']['status'] == 'ERROR' or b['instance']['operating_status'] == 'HEALTHY'),
         timeout=300)
@@ -149,6 +153,4 @@ def test_guest_image_boots_prepares_and_serves(qemu_stack):
     code, _ = stack.request('DELETE', '/instances/%s' % instance_id)
     assert code == 202
     stack.wait_instance(instance_id, lambda c, b: c == 404, timeout=120)
-    server_dir = os.path.join(work, 'servers', os.listdir(os.path.join(work, 'servers'))[0])
-    pid = int(open(os.path.join(server_dir, 'qemu.pid')).read())
     assert not os.path.exists('/proc/%d' % pid), 'QEMU still runs after the delete'
