@@ -57,10 +57,15 @@ def _guest_config(stack, broker):
 
 @pytest.fixture
 def qemu_stack(monkeypatch):
-    for tool in ('qemu-system-x86_64', 'qemu-img', 'mkfs.vfat', 'mcopy', 'socat'):
+    tools = {'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils',
+             'mkfs.vfat': 'dosfstools', 'mcopy': 'mtools', 'socat': 'socat'}
+    missing = sorted({pkg for tool, pkg in tools.items() if not shutil.which(tool)})
+    if missing:
+        subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends', *missing],
+                       env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'), check=False)
+    for tool, pkg in tools.items():
         if not shutil.which(tool):
-            pytest.fail('%s is missing (apt-get install qemu-system-x86 qemu-utils '
-                        'dosfstools mtools socat)' % tool)
+            pytest.fail('%s is missing and apt-get could not install %s' % (tool, pkg))
     image = _image()
     work = tempfile.mkdtemp(prefix='trove-qemu-')
     site = os.path.join(work, 'site')
