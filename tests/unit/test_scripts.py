@@ -24,6 +24,7 @@ SCRIPTS = sorted(glob.glob(os.path.join(REPO, 'bin', '*.sh'))
                     os.path.join(REPO, 'devstack', 'settings'),
                     os.path.join(REPO, 'tests', 'fresh', 'run-in-debootstrap'),
                     os.path.join(REPO, 'tests', 'fresh', 'inner.sh'),
+                    os.path.join(REPO, 'tools', 'guest-image', 'build'),
                     os.path.join(REPO, '.ci', 'run')])
 DAEMONS = ('trove-api', 'trove-taskmanager', 'trove-conductor', 'trove-guestagent')
 

@@ -4,8 +4,9 @@ Nova's file injection (``personality``) is gone since microversion 2.57, so
 the files the taskmanager injects travel as cloud-init ``write_files``
 entries (base64, root-owned, not world readable: the guest config holds the
 broker password).  The same document formats and mounts the data volume,
-installs the guest agent into a venv unless the image ships it, and enables
-its systemd unit.
+links the image's guest agent (or, only when ``guest_package`` names one,
+installs it into the venv) and enables the agent's one systemd unit,
+etc/systemd/trove-guestagent.service, shipped in the image or in the wheel.
 """
 import base64
 import functools
@@ -34,11 +35,33 @@ def _env():
         autoescape=False)  # renders YAML, not HTML
 
 
-def _install_cmd(package):
+UNIT = 'trove-guestagent.service'
+# Where the unit shipped in the wheel (setup.cfg data_files) lands in the venv.
+VENV_UNIT = GUEST_VENV + '/share/trove/systemd/' + UNIT
+# The unit runs /usr/local/bin/trove-guestagent; the link points it at the venv.
+AGENT_LINK = '/usr/local/bin/trove-guestagent'
+
+
+def _fallback(package):
+    """Shell that installs the agent into the venv, or fails loudly without a package."""
     venv = GUEST_VENV
-    pkg = shlex.quote(package)
-    return (f'test -x {venv}/bin/trove-guestagent || '
-            f'(python3 -m venv {venv} && {venv}/bin/pip install --quiet {pkg})')
+    if not package:
+        return ('{ echo "trove-guestagent is missing from the image (%s) and '
+                'guest_package is empty" >&2; exit 1; }' % venv)
+    # python3-venv is fetched only when the image lacks it, never on every boot.
+    apt = ('{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y '
+           '--no-install-recommends python3-venv && python3 -m venv --clear %s; }' % venv)
+    return (f'{{ python3 -m venv {venv} || {apt}; }} && '
+            f'{venv}/bin/pip install --quiet {shlex.quote(package)}')
+
+
+def _install_cmd(package):
+    """Shell run once per instance: agent in the venv, its link and the shipped unit."""
+    venv = GUEST_VENV
+    return (f'set -e; test -x {venv}/bin/trove-guestagent || {_fallback(package)}; '
+            f'ln -sfn {venv}/bin/trove-guestagent {AGENT_LINK}; '
+            f'test -e /etc/systemd/system/{UNIT} || test -e /lib/systemd/system/{UNIT} || '
+            f'install -m 0644 {VENV_UNIT} /etc/systemd/system/{UNIT}')
 
 
 def render(files, device=None, mount_point=MOUNT_POINT):
@@ -52,8 +75,8 @@ def render(files, device=None, mount_point=MOUNT_POINT):
                 'permissions': '0640'}
                for path, content in sorted((files or {}).items())]
     return _env().get_template(TEMPLATE).render(
-        files=entries, device=device, mount_point=mount_point, venv=GUEST_VENV,
-        conf_dir=CONF_DIR, install_cmd=_install_cmd(CONF.guest_package))
+        files=entries, device=device, mount_point=mount_point,
+        install_cmd=_install_cmd(CONF.guest_package))
 
 
 # cloud-init picks a part's handler from its MIME type.

@@ -52,9 +52,14 @@ compute_opts = [
     cfg.StrOpt('cinder_volume_type', help='Cinder volume type of data volumes.'),
     cfg.StrOpt('block_device_mapping', default='vdb',
                help='Device name the data volume is attached as.'),
-    cfg.StrOpt('guest_package', default='trove',
+    # Not "trove": on PyPI that name is upstream OpenStack Trove, whose agent
+    # does not speak this control plane's RPC.
+    cfg.StrOpt('guest_package', default='',
                help='pip requirement the cloud-init userdata installs the guest '
-                    'agent from when the image has none.'),
+                    'agent from when the image has none, e.g. the URL of this '
+                    "project's wheel (https://example.org/trove-1.0-py3-none-any.whl). "
+                    'Empty (the default): no fallback, the image must carry the '
+                    'agent (tools/guest-image/build makes one).'),
 ]
 
 

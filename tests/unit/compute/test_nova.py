@@ -115,8 +115,8 @@ def test_create_server_request(cloud, driver):
     assert info['encoding'] == 'b64' and info['permissions'] == '0640'
     assert base64.b64decode(info['content']).decode() == files[
         '/etc/trove/conf.d/guest_info.conf']
-    assert 'trove-guestagent --config-dir /etc/trove/conf.d' in written[
-        '/etc/systemd/system/trove-guestagent.service']['content']
+    # The agent's unit is the shipped one, not a copy in the userdata.
+    assert '/etc/systemd/system/trove-guestagent.service' not in written
     assert doc['mounts'][0][:2] == ['/dev/vdb', '/var/lib/trove/volume']
     assert ['systemctl', 'enable', '--now', '--no-block',
             'trove-guestagent.service'] in doc['runcmd']

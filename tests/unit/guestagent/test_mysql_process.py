@@ -19,6 +19,12 @@ def test_failure_has_stderr_and_masks_passwords():
     assert 'hunter2' not in err.value.msg
 
 
+def test_failure_without_stderr_reports_stdout():
+    with pytest.raises(exception.ProcessExecutionError) as err:
+        process.run(['sh', '-c', 'echo "Neither host could be looked up"; exit 1'])
+    assert 'Neither host could be looked up' in err.value.msg
+
+
 def test_timeout_is_an_error():
     with pytest.raises(exception.ProcessExecutionError):
         process.run(['sleep', '5'], timeout=0.2)

@@ -13,6 +13,7 @@ from oslo_log import log as logging
 
 from trove.common import exception
 from trove.conf import CONF
+from trove.guestagent.engines import distro_services
 from trove.guestagent.engines.common import files
 
 LOG = logging.getLogger(__name__)
@@ -53,8 +54,10 @@ def run(cmd, timeout=120, check=True, env=None, input_text=None, ids=None, cwd=N
     except OSError as exc:
         raise exception.ProcessExecutionError(cmd=safe, exit_code='error', stderr=str(exc))
     if check and result.returncode != 0:
+        # Some tools (mariadb-install-db) report their errors on stdout.
+        detail = (result.stderr or '').strip() or (result.stdout or '').strip()
         raise exception.ProcessExecutionError(
-            cmd=safe, exit_code=result.returncode, stderr=(result.stderr or '')[-2000:].strip())
+            cmd=safe, exit_code=result.returncode, stderr=detail[-2000:])
     return result
 
 
@@ -88,12 +91,15 @@ def find_binary(name, extra_dirs=('/usr/sbin', '/usr/local/sbin', '/sbin')):
     return None
 
 
-def ensure_packages(binaries, packages, timeout=900, finder=find_binary):
+def ensure_packages(binaries, packages, timeout=900, finder=find_binary, units=()):
     """Install Debian ``packages`` with apt-get if any of ``binaries`` is missing.
 
     ``finder(name)`` locates a binary (engines with versioned bin dirs pass
-    their own).  Only when CONF.install_packages allows it; raises
-    EngineError otherwise or when the binaries are still missing afterwards.
+    their own).  ``units`` are the distribution's systemd units of the engine:
+    none may start during the install, and those the install brought are
+    disabled and masked afterwards (see distro_services).  Only when
+    CONF.install_packages allows it; raises EngineError otherwise or when the
+    binaries are still missing afterwards.
     """
     missing = [b for b in binaries if not finder(b)]
     if not missing:
@@ -103,11 +109,13 @@ def ensure_packages(binaries, packages, timeout=900, finder=find_binary):
                                     % ', '.join(missing))
     LOG.info('Installing %s because %s is missing', ' '.join(packages), ', '.join(missing))
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    before = distro_services.present_units(units)
     run(['apt-get', 'update'], timeout=timeout, env=env)
-    # policy-rc.d is not ours to change; --no-install-recommends keeps the
-    # install small.  The distribution's own service may start; we never use it.
-    run(['apt-get', 'install', '-y', '--no-install-recommends'] + list(packages),
-        timeout=timeout, env=env)
+    # --no-install-recommends keeps the install small.
+    with distro_services.starts_forbidden():
+        run(['apt-get', 'install', '-y', '--no-install-recommends'] + list(packages),
+            timeout=timeout, env=env)
+    distro_services.disable_and_mask(distro_services.present_units(units) - before, run)
     still = [b for b in binaries if not finder(b)]
     if still:
         raise exception.EngineError(detail='%s still missing after installing %s'

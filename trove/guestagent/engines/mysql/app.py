@@ -12,7 +12,7 @@ from oslo_log import log as logging
 
 from trove.common import exception
 from trove.conf import CONF
-from trove.guestagent.engines import process
+from trove.guestagent.engines import distro_services, process
 from trove.guestagent.engines.common import child, files
 from trove.guestagent.engines.mysql import config
 
@@ -34,7 +34,8 @@ class MariaDBApp:
     # -- installation and initialisation -------------------------------
     def install(self):
         """Install the engine packages when the binaries are missing."""
-        process.ensure_packages(BINARIES, CONF.mariadb.packages)
+        process.ensure_packages(BINARIES, CONF.mariadb.packages,
+                                units=distro_services.ENGINE_UNITS['mariadb'])
 
     def make_dirs(self):
         """Create datadir, run and log dirs owned by the engine user."""

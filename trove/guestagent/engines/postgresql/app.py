@@ -14,7 +14,7 @@ from oslo_log import log as logging
 
 from trove.common import exception
 from trove.conf import CONF
-from trove.guestagent.engines import process
+from trove.guestagent.engines import distro_services, process
 from trove.guestagent.engines.common import child, files
 from trove.guestagent.engines.postgresql import config
 
@@ -67,7 +67,8 @@ class PostgresApp:
 
     def install(self):
         """Install the engine packages when the binaries are missing."""
-        process.ensure_packages(BINARIES, CONF.postgresql.packages, finder=self._find)
+        process.ensure_packages(BINARIES, CONF.postgresql.packages, finder=self._find,
+                                units=distro_services.ENGINE_UNITS['postgresql'])
 
     def make_dirs(self):
         """Create the data (0700, as postgres demands), run and log dirs."""

@@ -7,7 +7,7 @@ writes one also in the foreground and removes it on a clean shutdown.
 import signal
 
 from trove.conf import CONF
-from trove.guestagent.engines import process
+from trove.guestagent.engines import distro_services, process
 from trove.guestagent.engines.common import child, files
 from trove.guestagent.engines.redis import config
 
@@ -29,7 +29,8 @@ class RedisApp:
 
     def install(self):
         """Install the engine package when the binary is missing."""
-        process.ensure_packages(BINARIES, CONF.redis.packages)
+        process.ensure_packages(BINARIES, CONF.redis.packages,
+                                units=distro_services.ENGINE_UNITS['redis'])
 
     def make_dirs(self):
         p = self.paths
