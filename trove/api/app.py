@@ -46,11 +46,9 @@ def urlmap_factory(loader, global_conf, **local_conf):
 
 
 def pipeline_factory(loader, global_conf, **local_conf):
-    """Composite that loads the pipeline named by ``CONF.api_pipeline``, or the
-    one its key maps that name to (the catalog apps follow /v1.0's choice)."""
-    name = local_conf.get(CONF.api_pipeline, CONF.api_pipeline)
-    LOG.info('API pipeline: %s', name)
-    return loader.get_app(name, global_conf=global_conf)
+    """Composite that loads the pipeline named by ``CONF.api_pipeline``."""
+    LOG.info('API pipeline: %s', CONF.api_pipeline)
+    return loader.get_app(CONF.api_pipeline, global_conf=global_conf)
 
 
 def versions_factory(global_conf, **local_conf):

@@ -168,6 +168,30 @@ class CatalogApp:
         return resp
 
 
+class PublicVersions:
+    """The version documents without auth (clients fetch them before they
+    send a token, as for trove's own ``GET /``), everything else through
+    ``pipeline``."""
+
+    def __init__(self, bare, pipeline):
+        self.bare, self.pipeline = bare, pipeline
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        if req.path_info.rstrip('/') in ('', self.bare.prefix):
+            return req.get_response(self.bare)
+        return req.get_response(self.pipeline)
+
+
+def composite_factory(loader, global_conf, **local_conf):
+    """Paste composite: ``app`` (the bare catalog app) for the version
+    documents, and the pipeline of the one CONF.api_pipeline names."""
+    from trove.conf import CONF
+    pipeline = local_conf.get(CONF.api_pipeline, CONF.api_pipeline)
+    return PublicVersions(loader.get_app(local_conf['app'], global_conf=global_conf),
+                          loader.get_app(pipeline, global_conf=global_conf))
+
+
 def nova_factory(global_conf, **local_conf):
     """Paste app factory of the read-only compute endpoint."""
     return CatalogApp('nova')
