@@ -46,3 +46,28 @@ def barbican(keystone):
     finally:
         server.stop()
 
+
+
+# A real Swift all-in-one (no auth middleware) per test module that asks for
+# one; ``keystone_swift`` is one behind the module's Keystone, in its catalog.
+@pytest.fixture(scope='module')
+def swift():
+    from tests.functional.swift_server import SwiftServer
+    server = SwiftServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope='module')
+def keystone_swift(keystone):
+    from tests.functional.swift_server import SwiftServer
+    server = SwiftServer(keystone)
+    try:
+        server.start()
+        server.register()
+        server.grant_reseller_admin()
+        yield server
+    finally:
+        server.stop()

@@ -18,6 +18,11 @@ def _load_class(name):
     return cls
 
 
-def get_store(name=None):
-    """An instance of the store ``name`` (default ``[backup] storage_driver``)."""
-    return _load_class(name or CONF.backup.storage_driver)()
+def get_store(name=None, tenant_id=None):
+    """An instance of the store ``name`` (default ``[backup] storage_driver``);
+    ``tenant_id`` is the project whose objects it handles, for stores that keep
+    each project's apart (Swift with per-project accounts)."""
+    cls = _load_class(name or CONF.backup.storage_driver)
+    if tenant_id and getattr(cls, 'per_tenant', False):
+        return cls(tenant_id=tenant_id)
+    return cls()

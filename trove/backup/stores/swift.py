@@ -7,6 +7,14 @@ an SLO manifest ``<container>/<object>`` that carries the metadata as
 ``X-Object-Meta-*`` headers.  Until the manifest exists there is no object,
 and a failed upload deletes the segments it wrote.  The location recorded
 is the full URL ``<storage_url>/<container>/<object>``.
+
+``[backup] swift_url`` may name the account of the instance owner with
+``%(tenant_id)s`` (``http://host:8080/v1/AUTH_%(tenant_id)s``): objects then
+go to the owner's account, where the owner's own clients (python-troveclient's
+``log tail``, Horizon) find them, and the configured user must hold Swift's
+reseller admin role.  Operations on a location use the account the location
+names.  Without ``swift_auth_url`` the store talks to a Swift that has no auth
+middleware (a loopback all-in-one behind the noauth API).
 """
 import hashlib
 import json
@@ -21,17 +29,37 @@ from trove.common import exception
 from trove.conf import CONF
 
 LOG = logging.getLogger(__name__)
+
+
 META_PREFIX = 'x-object-meta-'
+TENANT = '%(tenant_id)s'
+# A Swift without auth middleware ignores tokens; swiftclient needs one so it
+# does not try to authenticate.
+NOAUTH_TOKEN = 'noauth'
 
 
-def _connect():
+def _connect(storage_url=None):
     conf = CONF.backup
+    url = storage_url or conf.swift_url or None
+    token = None if conf.swift_auth_url else NOAUTH_TOKEN
     return swift_client.Connection(
         authurl=conf.swift_auth_url or None, user=conf.swift_user or None,
         key=conf.swift_key or None, auth_version='3',
         os_options={'project_name': conf.swift_project or None,
                     'user_domain_name': 'Default', 'project_domain_name': 'Default'},
-        preauthurl=conf.swift_url or None, retries=3)
+        preauthurl=url, preauthtoken=token, retries=3)
+
+
+def _per_tenant():
+    return TENANT in CONF.backup.swift_url
+
+
+def account_url(tenant_id):
+    """Storage URL of ``tenant_id``'s account (``swift_url`` naming the tenant)."""
+    if not tenant_id or '/' in tenant_id:
+        raise exception.BadRequest(detail='the Swift store needs the project of the '
+                                          'instance (swift_url names %s)' % TENANT)
+    return CONF.backup.swift_url.replace(TENANT, tenant_id)
 
 
 class _Segmenter:
@@ -87,27 +115,56 @@ class SwiftStore(base.BackupStore):
     """Objects in a Swift account."""
 
     name = 'swift'
+    # get_store passes the owning project (see account_url).
+    per_tenant = True
 
-    def __init__(self, connection=None, segment_size=None):
-        self.conn = connection or _connect()
+    def __init__(self, connection=None, segment_size=None, tenant_id=None):
+        # The guest writes into its owner's account (guest_info's tenant_id).
+        self.tenant_id = tenant_id or CONF.tenant_id
+        self._conn = connection
+        self._accounts = {}
         self.segment_size = segment_size or CONF.backup.swift_segment_size
+
+    @property
+    def conn(self):
+        """The connection to this store's own account (made on first use)."""
+        if self._conn is None:
+            self._conn = _connect(account_url(self.tenant_id) if _per_tenant() else None)
+        return self._conn
 
     def _url(self):
         if not self.conn.url:
             self.conn.get_auth()
         return self.conn.url.rstrip('/')
 
+    def _account(self, location):
+        """(connection, path below the account) of a location URL."""
+        url = urllib.parse.urlsplit(location)
+        path = url.path
+        if _per_tenant():
+            base = urllib.parse.urlsplit(CONF.backup.swift_url.split(TENANT)[0])
+            if url.netloc == base.netloc and path.startswith(base.path):
+                tenant, _, rest = path[len(base.path):].partition('/')
+                tenant = urllib.parse.unquote(tenant)
+                if tenant == self.tenant_id and self._conn is not None:
+                    return self._conn, rest
+                if tenant not in self._accounts:
+                    self._accounts[tenant] = _connect(account_url(tenant))
+                return self._accounts[tenant], rest
+        else:
+            prefix = urllib.parse.urlsplit(self._url()).path.rstrip('/') + '/'
+            if path.startswith(prefix):
+                return self.conn, path[len(prefix):]
+        raise exception.BadRequest(detail='location %s is not in this Swift account'
+                                   % location)
+
     def _split(self, location):
-        """(container, object) of a location URL of this account."""
-        path = urllib.parse.urlsplit(location).path
-        prefix = urllib.parse.urlsplit(self._url()).path.rstrip('/') + '/'
-        if not path.startswith(prefix):
-            raise exception.BadRequest(detail='location %s is not in this Swift account'
-                                       % location)
-        container, _, obj = path[len(prefix):].partition('/')
+        """(connection, container, object) of a location URL."""
+        conn, rest = self._account(location)
+        container, _, obj = rest.partition('/')
         if not container or not obj:
             raise exception.BadRequest(detail='invalid Swift location %s' % location)
-        return urllib.parse.unquote(container), urllib.parse.unquote(obj)
+        return conn, urllib.parse.unquote(container), urllib.parse.unquote(obj)
 
     def put_stream(self, container, object_name, chunks, metadata):
         seg_container = container + '_segments'
@@ -153,9 +210,9 @@ class SwiftStore(base.BackupStore):
         return names
 
     def get_stream(self, location, chunk_size=base.CHUNK_SIZE):
-        container, obj = self._split(location)
+        conn, container, obj = self._split(location)
         try:
-            _headers, body = self.conn.get_object(container, obj,
+            _headers, body = conn.get_object(container, obj,
                                                   resp_chunk_size=chunk_size)
         except swift_exc.ClientException as exc:
             if exc.http_status == 404:
@@ -164,9 +221,9 @@ class SwiftStore(base.BackupStore):
         return body
 
     def get_metadata(self, location):
-        container, obj = self._split(location)
+        conn, container, obj = self._split(location)
         try:
-            headers = self.conn.head_object(container, obj)
+            headers = conn.head_object(container, obj)
         except swift_exc.ClientException as exc:
             if exc.http_status == 404:
                 raise exception.NotFound(uuid=location)
@@ -178,9 +235,9 @@ class SwiftStore(base.BackupStore):
         return meta
 
     def delete(self, location):
-        container, obj = self._split(location)
+        conn, container, obj = self._split(location)
         try:
-            self.conn.delete_object(container, obj, query_string='multipart-manifest=delete')
+            conn.delete_object(container, obj, query_string='multipart-manifest=delete')
         except swift_exc.ClientException as exc:
             if exc.http_status != 404:
                 raise

@@ -115,7 +115,8 @@ def _discard_partial(backup_id):
     """A guest that died mid-upload could not clean up after itself."""
     try:
         row = db_backups.get_backup(backup_id)
-        removed = stores.get_store(row.storage_driver).discard_partial(backup_id)
+        removed = stores.get_store(row.storage_driver,
+                                   tenant_id=row.tenant_id).discard_partial(backup_id)
         if removed:
             LOG.info('Removed partial upload of backup %s: %s', backup_id, removed)
     except Exception as exc:
