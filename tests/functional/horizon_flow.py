@@ -134,8 +134,11 @@ class Flow:
         return row.inner_text().replace('\t', ' ')[:200]
 
     def restore(self):
+        """Launch from the backup; the restored instance has the backup's database."""
         self.launch(RESTORED, backup=BACKUP)
-        return self.wait_active(RESTORED)
+        state = self.wait_active(RESTORED)
+        self.detail_tab(RESTORED, 'database_tab', 'hzdb')
+        return state
 
     def configuration_group(self):
         self.goto('/project/database_configurations/create')
