@@ -14,8 +14,12 @@
 # TROVE_DEBUG (false), TROVE_API_TIMEOUT (60), TROVE_INSTANCE_TIMEOUT (900),
 # TROVE_SPARES (1: pre-started MariaDB spare servers to keep),
 # TROVE_TASKMANAGERS (1; more start that many taskmanagers, coordinated
-# through a private redis-server on TROVE_COORDINATION_PORT, 6380), plus
-# those of bin/lib/common.sh.
+# through a private redis-server on TROVE_COORDINATION_PORT, 6380),
+# TROVE_KEYSTONE_URL (a Keystone v3 URL: with it and the cloud admin's
+# OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME the API uses Keystone and the
+# set-up registers database, compute and block-storage in its catalog;
+# TROVE_OBJECT_STORE_URL adds a real Swift as object-store), plus those of
+# bin/lib/common.sh.
 set -euo pipefail
 
 # shellcheck source=bin/lib/common.sh
@@ -31,6 +35,12 @@ RUN_DIR=$TROVE_STATE_DIR/run
 LOG_DIR=$TROVE_STATE_DIR/log
 PASSWORD_FILE=$TROVE_STATE_DIR/quickstart.password
 DAEMONS=(trove-api trove-taskmanager trove-conductor)
+KEYSTONE_URL=${TROVE_KEYSTONE_URL:-}
+API_PIPELINE=trove-noauth
+if [[ -n "$KEYSTONE_URL" ]]; then
+    [[ -n "${OS_PASSWORD:-}" ]] || die "TROVE_KEYSTONE_URL needs the cloud admin's OS_PASSWORD (and OS_USERNAME, OS_PROJECT_NAME)"
+    API_PIPELINE=trove
+fi
 TASKMANAGERS=${TROVE_TASKMANAGERS:-1}
 COORDINATION_PORT=${TROVE_COORDINATION_PORT:-6380}
 [[ "$TASKMANAGERS" =~ ^[1-9][0-9]*$ ]] || die "TROVE_TASKMANAGERS must be a positive number"
@@ -58,7 +68,7 @@ report_interval = 5
 bind_host = 127.0.0.1
 bind_port = 8779
 api_paste_config = $TROVE_REPO/etc/trove/api-paste.ini
-api_pipeline = trove-noauth
+api_pipeline = $API_PIPELINE
 # Empty: derive the guest agent's config from this file instead of reading
 # /etc/trove/trove-guestagent.conf.
 guest_config =
@@ -73,6 +83,7 @@ address_prefix = 127.77
 # a second; TROVE_SPARES=0 turns it off (bin/unstack.sh removes spares).
 spare_servers = mariadb:${TROVE_SPARES:-1}
 EOF
+    [[ -z "$KEYSTONE_URL" ]] || write_keystone_config
     if (( TASKMANAGERS > 1 )); then
         cat >>"$CONF_FILE" <<EOF
 
@@ -82,6 +93,35 @@ EOF
 backend_url = redis://127.0.0.1:$COORDINATION_PORT?timeout=5
 EOF
     fi
+}
+
+# keystonemiddleware's section: the API validates tokens as the cloud admin
+# (the file holds that password, so only its owner may read it).
+write_keystone_config() {
+    chmod 600 "$CONF_FILE"
+    cat >>"$CONF_FILE" <<EOF
+
+[keystone_authtoken]
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+username = ${OS_USERNAME:-admin}
+password = $OS_PASSWORD
+project_name = ${OS_PROJECT_NAME:-admin}
+user_domain_id = ${OS_USER_DOMAIN_ID:-default}
+project_domain_id = ${OS_PROJECT_DOMAIN_ID:-default}
+region_name = ${OS_REGION_NAME:-RegionOne}
+EOF
+}
+
+# The catalog entries clients look up: trove itself, and the read-only Nova
+# and Cinder reads trove-api serves for the local driver (Horizon's Launch
+# Instance reads flavors, zones and volume types from them).
+register_catalog() {
+    [[ -n "$KEYSTONE_URL" ]] || return 0
+    say "Registering database, compute and block-storage in Keystone ($KEYSTONE_URL)"
+    OS_AUTH_URL=$KEYSTONE_URL "$TROVE_VENV/bin/python" "$TROVE_REPO/bin/lib/keystone_catalog.py" \
+        --api-url "$API_URL" ${TROVE_OBJECT_STORE_URL:+--object-store-url "$TROVE_OBJECT_STORE_URL"}
 }
 
 # The coordination backend of several taskmanagers: a redis-server of this
@@ -215,7 +255,12 @@ start_daemons() {
 # ------------------------------------------------------------- instance ----
 
 os_cli() {
-    "$TROVE_VENV/bin/openstack" --os-auth-type none --os-endpoint "$ENDPOINT" "$@"
+    if [[ -n "$KEYSTONE_URL" ]]; then
+        # The admin's OS_* credentials; the endpoint comes from the catalog.
+        OS_AUTH_URL=$KEYSTONE_URL "$TROVE_VENV/bin/openstack" "$@"
+    else
+        "$TROVE_VENV/bin/openstack" --os-auth-type none --os-endpoint "$ENDPOINT" "$@"
+    fi
 }
 
 # Reads JSON on stdin and prints what the python snippet $1 computes from it
@@ -321,6 +366,7 @@ wait_active() {
 
 print_summary() {
     local cli="openstack --os-auth-type none --os-endpoint $ENDPOINT"
+    [[ -z "$KEYSTONE_URL" ]] || cli="OS_AUTH_URL=$KEYSTONE_URL openstack"
     local pwfile=$PASSWORD_FILE
     [[ "$pwfile" == "$PWD"/* ]] && pwfile=${pwfile#"$PWD"/}
     cat <<EOF
@@ -353,6 +399,7 @@ main() {
     register_datastore
     start_coordination
     start_daemons
+    register_catalog
     create_instance
     wait_active
     print_summary

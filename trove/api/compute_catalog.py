@@ -10,7 +10,7 @@ Trove's own ``/flavors`` (the API process's compute driver), so Horizon shows
 what Trove will accept.  It is mounted in the API's paste file under
 ``/compute`` and ``/volume`` behind the same auth pipeline as ``/v1.0``.
 
-It is not a Nova or Cinder: every write answers 405 with ``Allow: GET``
+It is not a Nova or Cinder: a write to these paths answers 405 (``Allow: GET, HEAD``)
 and every other path 404, so a client that expects more fails plainly.
 """
 import re
@@ -39,17 +39,14 @@ def _link(req, path):
     return [{'rel': 'self', 'href': req.host_url + req.script_name + path}]
 
 
-def _flavor(req, prefix, flavor, detail):
-    """One flavor in Nova's shape; ``detail`` adds the sizes."""
-    body = {'id': flavor.id, 'name': flavor.name,
-            'links': _link(req, '%s/flavors/%s' % (prefix, flavor.id))}
-    if detail:
-        body.update({'ram': flavor.ram, 'vcpus': flavor.vcpus, 'disk': flavor.disk,
-                     'OS-FLV-EXT-DATA:ephemeral': flavor.ephemeral, 'swap': 0,
-                     'rxtx_factor': 1.0, 'os-flavor-access:is_public': True,
-                     'OS-FLV-DISABLED:disabled': False, 'description': None,
-                     'extra_specs': {}})
-    return body
+def _flavor(req, prefix, flavor):
+    """One flavor in Nova's detailed shape (no swap, public, enabled)."""
+    return {'id': flavor.id, 'name': flavor.name,
+            'links': _link(req, '%s/flavors/%s' % (prefix, flavor.id)),
+            'ram': flavor.ram, 'vcpus': flavor.vcpus, 'disk': flavor.disk,
+            'OS-FLV-EXT-DATA:ephemeral': flavor.ephemeral, 'swap': 0,
+            'rxtx_factor': 1.0, 'os-flavor-access:is_public': True,
+            'OS-FLV-DISABLED:disabled': False, 'description': None, 'extra_specs': {}}
 
 
 def _find_flavor(flavor_id):
@@ -60,20 +57,19 @@ def _find_flavor(flavor_id):
 
 
 def _nova(req, prefix, rest):
-    """The compute reads; ``rest`` is the path after the (optional) project."""
-    flavors = flavor_source.get_compute().list_flavors
-    if rest in ('/flavors', '/flavors/detail'):
-        return {'flavors': [_flavor(req, prefix, f, rest.endswith('detail'))
-                            for f in flavors()]}
-    match = re.fullmatch(r'/flavors/([^/]+)(/os-extra_specs)?', rest)
+    """The compute reads Horizon makes (its log on the Launch Instance path):
+    flavors in detail, one flavor (the instances table names it), the zones.
+    ``rest`` is the path after the (optional) project segment."""
+    if rest == '/flavors/detail':
+        return {'flavors': [_flavor(req, prefix, f)
+                            for f in flavor_source.get_compute().list_flavors()]}
+    match = re.fullmatch(r'/flavors/([^/]+)', rest)
     if match:
         flavor = _find_flavor(match.group(1))
         if flavor is None:
             return _fault(404, 'Flavor %s could not be found.' % match.group(1))
-        if match.group(2):
-            return {'extra_specs': {}}
-        return {'flavor': _flavor(req, prefix, flavor, True)}
-    if rest in ('/os-availability-zone', '/os-availability-zone/detail'):
+        return {'flavor': _flavor(req, prefix, flavor)}
+    if rest == '/os-availability-zone':
         return {'availabilityZoneInfo': [{'zoneName': ZONE, 'zoneState': {'available': True},
                                           'hosts': None}]}
     return None
@@ -88,19 +84,11 @@ def _type_view(volume_type):
 
 
 def _cinder(req, prefix, rest):
-    """The block-storage reads: the driver's volume types (none on local)."""
-    types = flavor_source.get_compute().list_volume_types()
+    """The one block-storage read Horizon makes: the driver's volume types
+    (none on the local driver; the form then offers "No volume type")."""
     if rest == '/types':
+        types = flavor_source.get_compute().list_volume_types()
         return {'volume_types': [_type_view(t) for t in types]}
-    match = re.fullmatch(r'/types/([^/]+)', rest)
-    if match:
-        for volume_type in types:
-            if match.group(1) in (volume_type['id'], volume_type['name']):
-                return {'volume_type': _type_view(volume_type)}
-        what = 'Default volume type' if match.group(1) == 'default' else match.group(1)
-        return _fault(404, 'Volume type %s could not be found.' % what)
-    if rest == '/availability-zones' or rest == '/os-availability-zone':
-        return {'availabilityZoneInfo': [{'zoneName': ZONE, 'zoneState': {'available': True}}]}
     return None
 
 
