@@ -33,7 +33,11 @@ class Flow:
                              full_page=True)
 
     def goto(self, path):
-        self.page.goto(self.url + path, wait_until='networkidle', timeout=120000)
+        """Open ``path``; Horizon's error page (a 500 without the compute
+        catalog entry, say) fails the step at once with its status."""
+        resp = self.page.goto(self.url + path, wait_until='networkidle', timeout=120000)
+        if resp is not None and resp.status >= 400:
+            raise AssertionError('GET %s answered %d' % (path, resp.status))
 
     def submit(self):
         """Submit the page's form and wait for the page it leads to."""
