@@ -15,6 +15,9 @@
 # TROVE_SPARES (1: pre-started MariaDB spare servers to keep),
 # TROVE_TASKMANAGERS (1; more start that many taskmanagers, coordinated
 # through a private redis-server on TROVE_COORDINATION_PORT, 6380),
+# TROVE_OBJECT_STORE (local: backups and published guest logs in a directory;
+# swift: in an OpenStack Swift all-in-one on 127.0.0.1:TROVE_SWIFT_PORT, 8080,
+# installed into state/swift-venv),
 # TROVE_KEYSTONE_URL (a Keystone v3 URL: with it and the cloud admin's
 # OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME the API uses Keystone and the
 # set-up registers database, compute and block-storage in its catalog;
@@ -35,6 +38,11 @@ RUN_DIR=$TROVE_STATE_DIR/run
 LOG_DIR=$TROVE_STATE_DIR/log
 PASSWORD_FILE=$TROVE_STATE_DIR/quickstart.password
 DAEMONS=(trove-api trove-taskmanager trove-conductor)
+SWIFT_AIO=$TROVE_REPO/bin/lib/swift_aio.py
+SWIFT_DIR=$TROVE_STATE_DIR/swift
+SWIFT_VENV=$TROVE_STATE_DIR/swift-venv
+SWIFT_PORT=${TROVE_SWIFT_PORT:-8080}
+SWIFT_URL=http://127.0.0.1:$SWIFT_PORT
 KEYSTONE_URL=${TROVE_KEYSTONE_URL:-}
 API_PIPELINE=trove-noauth
 if [[ -n "$KEYSTONE_URL" ]]; then
@@ -44,6 +52,9 @@ fi
 TASKMANAGERS=${TROVE_TASKMANAGERS:-1}
 COORDINATION_PORT=${TROVE_COORDINATION_PORT:-6380}
 [[ "$TASKMANAGERS" =~ ^[1-9][0-9]*$ ]] || die "TROVE_TASKMANAGERS must be a positive number"
+OBJECT_STORE=${TROVE_OBJECT_STORE:-local}
+[[ "$OBJECT_STORE" == local || "$OBJECT_STORE" == swift ]] \
+    || die "TROVE_OBJECT_STORE must be local or swift"
 for ((n = 2; n <= TASKMANAGERS; n++)); do
     DAEMONS+=("trove-taskmanager-$n")
 done
@@ -83,6 +94,16 @@ address_prefix = 127.77
 # a second; TROVE_SPARES=0 turns it off (bin/unstack.sh removes spares).
 spare_servers = mariadb:${TROVE_SPARES:-1}
 EOF
+    if [[ "$OBJECT_STORE" == swift ]]; then
+        cat >>"$CONF_FILE" <<EOF
+
+[backup]
+# Backups and published guest logs go to the Swift all-in-one (bin/stack.sh
+# starts it), each into the account of the instance's project.
+storage_driver = swift
+swift_url = $SWIFT_URL/v1/AUTH_%(tenant_id)s
+EOF
+    fi
     [[ -z "$KEYSTONE_URL" ]] || write_keystone_config
     if (( TASKMANAGERS > 1 )); then
         cat >>"$CONF_FILE" <<EOF
@@ -120,6 +141,12 @@ EOF
 register_catalog() {
     [[ -n "$KEYSTONE_URL" ]] || return 0
     say "Registering database, compute and block-storage in Keystone ($KEYSTONE_URL)"
+    if [[ "$OBJECT_STORE" == swift && -z "${TROVE_OBJECT_STORE_URL:-}" ]]; then
+        # The all-in-one started here has no auth middleware: it is not put
+        # into a Keystone catalog (Horizon's Backups panels need an
+        # object-store entry: give a keystoneauth Swift in TROVE_OBJECT_STORE_URL).
+        warn "the Swift all-in-one runs without auth; not registered as object-store"
+    fi
     OS_AUTH_URL=$KEYSTONE_URL "$TROVE_VENV/bin/python" "$TROVE_REPO/bin/lib/keystone_catalog.py" \
         --api-url "$API_URL" ${TROVE_OBJECT_STORE_URL:+--object-store-url "$TROVE_OBJECT_STORE_URL"}
 }
@@ -148,6 +175,23 @@ start_coordination() {
         waited=$((waited + 1))
     done
     say "Started the coordination redis-server on 127.0.0.1:$COORDINATION_PORT (pid $(cat "$pidfile"))"
+}
+
+# The object store of TROVE_OBJECT_STORE=swift: proxy, account, container
+# and object servers of bin/lib/swift_aio.py on loopback, one replica on a
+# plain directory (state/swift), from their own venv (state/swift-venv:
+# Swift pins its own dependency versions).  No auth middleware, like the
+# API's noauth pipeline; a Keystone in front of both would hand the proxy
+# keystoneauth (swift_aio.py start --keystone URL --password PW).
+start_swift() {
+    [[ "$OBJECT_STORE" == swift ]] || return 0
+    if ! "$TROVE_VENV/bin/python" "$SWIFT_AIO" running "$SWIFT_DIR" \
+            && port_open 127.0.0.1 "$SWIFT_PORT"; then
+        die "port $SWIFT_PORT is taken; set TROVE_SWIFT_PORT to a free one"
+    fi
+    say "Starting the Swift all-in-one on $SWIFT_URL (the first run installs it)"
+    "$TROVE_VENV/bin/python" "$SWIFT_AIO" start "$SWIFT_DIR" "$SWIFT_VENV" --port "$SWIFT_PORT" \
+        || die "Swift did not start (logs in $SWIFT_DIR/log)"
 }
 
 manage() {
@@ -364,6 +408,12 @@ wait_active() {
     done
 }
 
+swift_summary() {
+    [[ "$OBJECT_STORE" == swift ]] || return 0
+    printf 'Backups and published logs are in Swift: %s/v1/AUTH_%s (logs in %s)\n' \
+        "$SWIFT_URL" "$TENANT" "$SWIFT_DIR/log"
+}
+
 print_summary() {
     local cli="openstack --os-auth-type none --os-endpoint $ENDPOINT"
     [[ -z "$KEYSTONE_URL" ]] || cli="OS_AUTH_URL=$KEYSTONE_URL openstack"
@@ -381,6 +431,7 @@ Use the CLI (from $TROVE_VENV/bin, or after 'source $TROVE_VENV/bin/activate'):
     $cli database instance show $INSTANCE_NAME
     $cli database user list $INSTANCE_NAME
 
+$(swift_summary)
 State, config and logs: $TROVE_STATE_DIR  (logs in $LOG_DIR)
 Stop:   $TROVE_REPO/bin/unstack.sh          (add --purge to remove the state)
 EOF
@@ -388,7 +439,7 @@ EOF
 
 main() {
     case "${1:-}" in
-        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
         "") ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
@@ -397,6 +448,7 @@ main() {
     ensure_venv
     write_config
     register_datastore
+    start_swift
     start_coordination
     start_daemons
     register_catalog

@@ -7,7 +7,8 @@
 # Instances are deleted through the API first (best effort), so that the
 # taskmanager stops their guest agents and engines.  The daemons are then
 # stopped by their pid files: SIGTERM, and SIGKILL after TROVE_STOP_TIMEOUT
-# seconds (default 20).  RabbitMQ and the system MariaDB are left alone.
+# seconds (default 20), then the Swift all-in-one of TROVE_OBJECT_STORE=swift
+# by its own pid files.  RabbitMQ and the system MariaDB are left alone.
 set -euo pipefail
 
 # shellcheck source=bin/lib/common.sh
@@ -150,12 +151,21 @@ stop_strays() {
     [[ -z "$pids" ]] || kill -KILL $pids 2>/dev/null || true
 }
 
+# The Swift all-in-one bin/stack.sh started (TROVE_OBJECT_STORE=swift);
+# its data stays in state/swift unless --purge.
+stop_swift() {
+    compgen -G "$TROVE_STATE_DIR/swift/run/*.pid" >/dev/null || return 0
+    say "Stopping the Swift all-in-one"
+    "$TROVE_VENV/bin/python" "$TROVE_REPO/bin/lib/swift_aio.py" stop "$TROVE_STATE_DIR/swift" \
+        || warn "could not stop Swift (pid files in $TROVE_STATE_DIR/swift/run)"
+}
+
 main() {
     local name
     for arg in "$@"; do
         case "$arg" in
             --purge) PURGE=1 ;;
-            -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+            -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
             *) die "unknown argument: $arg (see --help)" ;;
         esac
     done
@@ -174,6 +184,7 @@ main() {
         stop_daemon coordination-redis redis-server
     fi
     delete_spares
+    stop_swift
     stop_strays
     if (( PURGE )); then
         case "$(cd "$TROVE_STATE_DIR" && pwd -P)" in

@@ -15,8 +15,10 @@ holders may use every project's account.
     python3 swift_aio.py install VENV
     python3 swift_aio.py start DIR VENV --port P [--keystone URL --password PW]
     python3 swift_aio.py stop DIR
+    python3 swift_aio.py running DIR     # exit 0 when all four servers run
 """
 import argparse
+import json
 import os
 import pwd
 import secrets
@@ -127,14 +129,16 @@ reseller_admin_role = {reseller}
 
 
 def write_configs(root, ports, keystone_url=None, admin_password=None):
-    """swift.conf and the four server configs under ``root/etc``."""
+    """swift.conf (kept once written: its hash suffix places the objects) and
+    the four server configs under ``root/etc``."""
     etc = os.path.join(root, 'etc')
     for sub in ('etc', 'node/d1', 'run', 'log'):
         os.makedirs(os.path.join(root, sub), exist_ok=True)
-    with open(os.path.join(etc, 'swift.conf'), 'w') as f:
-        f.write('[swift-hash]\nswift_hash_path_suffix = %s\n\n'
-                '[storage-policy:0]\nname = Policy-0\ndefault = yes\n'
-                % secrets.token_hex(8))
+    if not os.path.exists(os.path.join(etc, 'swift.conf')):
+        with open(os.path.join(etc, 'swift.conf'), 'w') as f:
+            f.write('[swift-hash]\nswift_hash_path_suffix = %s\n\n'
+                    '[storage-policy:0]\nname = Policy-0\ndefault = yes\n'
+                    % secrets.token_hex(8))
     for name in ('account', 'container', 'object'):
         with open(os.path.join(etc, '%s-server.conf' % name), 'w') as f:
             f.write(_server_conf(name, ports[name], root))
@@ -194,10 +198,16 @@ def _wait(url, timeout, procs):
 
 def start(root, venv, proxy_port, keystone_url=None, admin_password=None, timeout=60):
     """Configure, build rings, start the four servers and wait for them all."""
-    ports = {name: free_port() for name in ('account', 'container', 'object')}
+    ports = _storage_ports(root)
+    fresh = ports is None
+    if fresh:
+        ports = {name: free_port() for name in ('account', 'container', 'object')}
     ports['proxy'] = proxy_port
     write_configs(root, ports, keystone_url, admin_password)
-    build_rings(root, venv, ports)
+    if fresh:
+        build_rings(root, venv, ports)
+        with open(os.path.join(root, 'etc', 'ports.json'), 'w') as f:
+            json.dump(ports, f)
     procs = []
     try:
         for name in SERVERS:
@@ -209,6 +219,27 @@ def start(root, venv, proxy_port, keystone_url=None, admin_password=None, timeou
         stop(root)
         raise
     return ports
+
+
+def _storage_ports(root):
+    """The storage servers' ports of an earlier start (the rings name them)."""
+    try:
+        with open(os.path.join(root, 'etc', 'ports.json')) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def running(root):
+    """True when every server of ``root`` has a live pid file."""
+    for name in SERVERS:
+        try:
+            with open(os.path.join(root, 'run', '%s.pid' % name)) as f:
+                if not _alive(int(f.read().strip())):
+                    return False
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 def _alive(pid):
@@ -264,10 +295,16 @@ def main(argv=None):
     st.add_argument('--keystone')
     st.add_argument('--password')
     sub.add_parser('stop').add_argument('dir')
+    sub.add_parser('running').add_argument('dir')
     args = parser.parse_args(argv)
+    if args.cmd == 'running':
+        sys.exit(0 if running(args.dir) else 1)
     if args.cmd == 'install':
         print(install(args.venv))
     elif args.cmd == 'start':
+        if running(args.dir):
+            print('swift already running from %s' % args.dir)
+            return
         install(args.venv)
         start(args.dir, args.venv, args.port, args.keystone, args.password)
         print('swift proxy on http://127.0.0.1:%d' % args.port)

@@ -5,8 +5,8 @@ A member of a project creates a MariaDB instance through the real
 the catalog); its backup goes into the project's own Swift account, a new
 instance is restored from it with the rows intact, the general log is
 published into ``database_logs`` and ``openstack database log tail`` /
-``log save`` (python-troveclient reading Swift with the user's own
-credentials, as upstream) print the published lines.  Deleting the backup
+``log save`` and the legacy ``trove log-tail`` (python-troveclient reading
+Swift with the user's own credentials, as upstream) print the published lines.  Deleting the backup
 empties the containers.
 """
 import os
@@ -61,13 +61,14 @@ class SwiftStack(Stack):
                 'url': 'http://127.0.0.1:%d/v1.0/$(project_id)s' % self.port}}, admin)
             assert status == 201
 
-    def cli(self, *args, check=True):
-        """``openstack ...`` as the project's member, through Keystone's catalog."""
+    def cli(self, *args, check=True, program='openstack'):
+        """``openstack ...`` (or the legacy ``trove ...``) as the project's
+        member, through Keystone's catalog."""
         env = dict(os.environ, OS_AUTH_URL=self.keystone.url, OS_USERNAME=USER,
                    OS_PASSWORD=PASSWORD, OS_PROJECT_NAME=PROJECT, OS_USER_DOMAIN_ID='default',
                    OS_PROJECT_DOMAIN_ID='default', OS_REGION_NAME='RegionOne',
                    OS_IDENTITY_API_VERSION='3')
-        res = subprocess.run([os.path.join(BIN, 'openstack'), *args], capture_output=True,
+        res = subprocess.run([os.path.join(BIN, program), *args], capture_output=True,
                              text=True, timeout=120, env=env)
         if check and res.returncode != 0:
             raise AssertionError('%s failed: %s%s' % (' '.join(args), res.stdout, res.stderr))
@@ -171,6 +172,8 @@ def test_backup_restore_and_log_tail_through_swift(stack, tmp_path):
     _publish_marker(stack, source)
     tail = stack.cli('database', 'log', 'tail', source, 'general', '--lines', '500')
     assert MARKER in tail.stdout, tail.stdout[-2000:]
+    legacy = stack.cli('log-tail', source, 'general', program='trove')
+    assert MARKER in legacy.stdout, legacy.stdout[-2000:] + legacy.stderr
     saved = tmp_path / 'general.log'
     res = stack.cli('database', 'log', 'save', source, 'general', '--file', str(saved))
     assert MARKER in saved.read_text(), res.stdout

@@ -16,9 +16,14 @@ opts = [
                help='Directory of the local object store; guests of the local '
                     'compute driver write to it directly.'),
     cfg.StrOpt('swift_url', default='',
-               help='Swift endpoint (https://host/v1/AUTH_project); empty '
-                    'means look it up with the credentials below.'),
-    cfg.StrOpt('swift_auth_url', default='', help='Keystone URL for Swift.'),
+               help='Swift account URL (https://host/v1/AUTH_project); '
+                    '%(tenant_id)s in it stands for the project of the instance, '
+                    'whose account then holds its backups and logs (the Swift '
+                    'user below needs the reseller admin role).  Empty means '
+                    'look it up with the credentials below.'),
+    cfg.StrOpt('swift_auth_url', default='',
+               help='Keystone URL for Swift; empty: a Swift without auth '
+                    'middleware at swift_url.'),
     cfg.StrOpt('swift_user', default='', help='Swift user.'),
     cfg.StrOpt('swift_key', default='', secret=True, help='Swift password.'),
     cfg.StrOpt('swift_project', default='', help='Swift project.'),

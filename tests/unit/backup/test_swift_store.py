@@ -89,16 +89,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return b''.join(self.server.objects[e['path'].lstrip('/')][1] for e in value)
 
     def do_GET(self):
-        query, container, obj = self._split()
+        _query, container, obj = self._split()
         self.server.requests.append(('GET', self.path, None, {}))
-        if obj is None:
-            params = dict(urllib.parse.parse_qsl(query))
-            names = sorted(k.split('/', 1)[1] for k in self.server.objects
-                           if k.startswith(container + '/'))
-            names = [n for n in names if n.startswith(params.get('prefix', ''))
-                     and n > params.get('marker', '')]
-            body = json.dumps([{'name': n} for n in names]).encode()
-            return self._reply(200, body, {'Content-Type': 'application/json'})
         key = '%s/%s' % (container, obj)
         if key not in self.server.objects:
             return self._reply(404)
@@ -220,3 +212,30 @@ def test_etag_mismatch_fails_upload(store, fake):
     with pytest.raises(exception.BadRequest, match='ETag mismatch'):
         store.put_stream('bk', 'b4', iter([b'z' * 5]), {})
     assert fake.objects == {}
+
+
+@pytest.fixture
+def per_project(fake):
+    """``swift_url`` naming the project; no swift_auth_url (noauth token)."""
+    from trove.conf import CONF
+    CONF.set_override('swift_url', 'http://127.0.0.1:%d/v1/AUTH_%%(tenant_id)s'
+                      % fake.server_address[1], group='backup')
+    try:
+        yield fake
+    finally:
+        CONF.clear_override('swift_url', group='backup')
+
+
+def test_per_project_accounts_on_the_wire(per_project):
+    fake = per_project
+    obj = swift.SwiftStore(tenant_id='p1', segment_size=10).put_stream('logs', 'x', [b'a'], {})
+    assert obj.location.endswith('/v1/AUTH_p1/logs/x')
+    assert {r[1].split('/')[2] for r in fake.requests} == {'AUTH_p1'}
+    # A store without a project reaches the object through its location.
+    control = swift.SwiftStore()
+    assert control.get_metadata(obj.location)['size'] == 1
+    assert fake.requests[-1][:2] == ('HEAD', '/v1/AUTH_p1/logs/x')
+    with pytest.raises(exception.BadRequest, match='project'):
+        control.put_stream('logs', 'y', [b'y'], {})
+    with pytest.raises(exception.BadRequest, match='project'):
+        swift.account_url('a/b')

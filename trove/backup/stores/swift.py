@@ -29,8 +29,6 @@ from trove.common import exception
 from trove.conf import CONF
 
 LOG = logging.getLogger(__name__)
-
-
 META_PREFIX = 'x-object-meta-'
 TENANT = '%(tenant_id)s'
 # A Swift without auth middleware ignores tokens; swiftclient needs one so it
@@ -212,8 +210,7 @@ class SwiftStore(base.BackupStore):
     def get_stream(self, location, chunk_size=base.CHUNK_SIZE):
         conn, container, obj = self._split(location)
         try:
-            _headers, body = conn.get_object(container, obj,
-                                                  resp_chunk_size=chunk_size)
+            _headers, body = conn.get_object(container, obj, resp_chunk_size=chunk_size)
         except swift_exc.ClientException as exc:
             if exc.http_status == 404:
                 raise exception.NotFound(uuid=location)
