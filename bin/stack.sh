@@ -17,7 +17,12 @@
 # through a private redis-server on TROVE_COORDINATION_PORT, 6380),
 # TROVE_OBJECT_STORE (local: backups and published guest logs in a directory;
 # swift: in an OpenStack Swift all-in-one on 127.0.0.1:TROVE_SWIFT_PORT, 8080,
-# installed into state/swift-venv), plus those of bin/lib/common.sh.
+# installed into state/swift-venv),
+# TROVE_KEYSTONE_URL (a Keystone v3 URL: with it and the cloud admin's
+# OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME the API uses Keystone and the
+# set-up registers database, compute and block-storage in its catalog;
+# TROVE_OBJECT_STORE_URL adds a real Swift as object-store), plus those of
+# bin/lib/common.sh.
 set -euo pipefail
 
 # shellcheck source=bin/lib/common.sh
@@ -38,6 +43,12 @@ SWIFT_DIR=$TROVE_STATE_DIR/swift
 SWIFT_VENV=$TROVE_STATE_DIR/swift-venv
 SWIFT_PORT=${TROVE_SWIFT_PORT:-8080}
 SWIFT_URL=http://127.0.0.1:$SWIFT_PORT
+KEYSTONE_URL=${TROVE_KEYSTONE_URL:-}
+API_PIPELINE=trove-noauth
+if [[ -n "$KEYSTONE_URL" ]]; then
+    [[ -n "${OS_PASSWORD:-}" ]] || die "TROVE_KEYSTONE_URL needs the cloud admin's OS_PASSWORD (and OS_USERNAME, OS_PROJECT_NAME)"
+    API_PIPELINE=trove
+fi
 TASKMANAGERS=${TROVE_TASKMANAGERS:-1}
 COORDINATION_PORT=${TROVE_COORDINATION_PORT:-6380}
 [[ "$TASKMANAGERS" =~ ^[1-9][0-9]*$ ]] || die "TROVE_TASKMANAGERS must be a positive number"
@@ -68,7 +79,7 @@ report_interval = 5
 bind_host = 127.0.0.1
 bind_port = 8779
 api_paste_config = $TROVE_REPO/etc/trove/api-paste.ini
-api_pipeline = trove-noauth
+api_pipeline = $API_PIPELINE
 # Empty: derive the guest agent's config from this file instead of reading
 # /etc/trove/trove-guestagent.conf.
 guest_config =
@@ -93,6 +104,7 @@ storage_driver = swift
 swift_url = $SWIFT_URL/v1/AUTH_%(tenant_id)s
 EOF
     fi
+    [[ -z "$KEYSTONE_URL" ]] || write_keystone_config
     if (( TASKMANAGERS > 1 )); then
         cat >>"$CONF_FILE" <<EOF
 
@@ -102,6 +114,41 @@ EOF
 backend_url = redis://127.0.0.1:$COORDINATION_PORT?timeout=5
 EOF
     fi
+}
+
+# keystonemiddleware's section: the API validates tokens as the cloud admin
+# (the file holds that password, so only its owner may read it).
+write_keystone_config() {
+    chmod 600 "$CONF_FILE"
+    cat >>"$CONF_FILE" <<EOF
+
+[keystone_authtoken]
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+username = ${OS_USERNAME:-admin}
+password = $OS_PASSWORD
+project_name = ${OS_PROJECT_NAME:-admin}
+user_domain_id = ${OS_USER_DOMAIN_ID:-default}
+project_domain_id = ${OS_PROJECT_DOMAIN_ID:-default}
+region_name = ${OS_REGION_NAME:-RegionOne}
+EOF
+}
+
+# The catalog entries clients look up: trove itself, and the read-only Nova
+# and Cinder reads trove-api serves for the local driver (Horizon's Launch
+# Instance reads flavors, zones and volume types from them).
+register_catalog() {
+    [[ -n "$KEYSTONE_URL" ]] || return 0
+    say "Registering database, compute and block-storage in Keystone ($KEYSTONE_URL)"
+    if [[ "$OBJECT_STORE" == swift && -z "${TROVE_OBJECT_STORE_URL:-}" ]]; then
+        # The all-in-one started here has no auth middleware: it is not put
+        # into a Keystone catalog (Horizon's Backups panels need an
+        # object-store entry: give a keystoneauth Swift in TROVE_OBJECT_STORE_URL).
+        warn "the Swift all-in-one runs without auth; not registered as object-store"
+    fi
+    OS_AUTH_URL=$KEYSTONE_URL "$TROVE_VENV/bin/python" "$TROVE_REPO/bin/lib/keystone_catalog.py" \
+        --api-url "$API_URL" ${TROVE_OBJECT_STORE_URL:+--object-store-url "$TROVE_OBJECT_STORE_URL"}
 }
 
 # The coordination backend of several taskmanagers: a redis-server of this
@@ -252,7 +299,12 @@ start_daemons() {
 # ------------------------------------------------------------- instance ----
 
 os_cli() {
-    "$TROVE_VENV/bin/openstack" --os-auth-type none --os-endpoint "$ENDPOINT" "$@"
+    if [[ -n "$KEYSTONE_URL" ]]; then
+        # The admin's OS_* credentials; the endpoint comes from the catalog.
+        OS_AUTH_URL=$KEYSTONE_URL "$TROVE_VENV/bin/openstack" "$@"
+    else
+        "$TROVE_VENV/bin/openstack" --os-auth-type none --os-endpoint "$ENDPOINT" "$@"
+    fi
 }
 
 # Reads JSON on stdin and prints what the python snippet $1 computes from it
@@ -364,6 +416,7 @@ swift_summary() {
 
 print_summary() {
     local cli="openstack --os-auth-type none --os-endpoint $ENDPOINT"
+    [[ -z "$KEYSTONE_URL" ]] || cli="OS_AUTH_URL=$KEYSTONE_URL openstack"
     local pwfile=$PASSWORD_FILE
     [[ "$pwfile" == "$PWD"/* ]] && pwfile=${pwfile#"$PWD"/}
     cat <<EOF
@@ -398,6 +451,7 @@ main() {
     start_swift
     start_coordination
     start_daemons
+    register_catalog
     create_instance
     wait_active
     print_summary

@@ -21,6 +21,10 @@ TROVE_PYTHON=${TROVE_PYTHON:-python3}
 # tests/unit/test_scripts.py.
 TROVE_DEB_PACKAGES=(rabbitmq-server mariadb-server mariadb-backup postgresql redis-server python3-venv
                     python3-dev gcc shellcheck systemd)
+# What only bin/run-tests needs: the browser tests/functional/test_horizon.py
+# drives Horizon with (Playwright uses Debian's chromium, never a download).
+# shellcheck disable=SC2034  # used by bin/run-tests
+TROVE_TEST_DEB_PACKAGES=(chromium chromium-driver)
 
 RABBIT_HOST=127.0.0.1
 RABBIT_PORT=5672

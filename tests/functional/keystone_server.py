@@ -36,8 +36,8 @@ simple_server.make_server('127.0.0.1', port, app, server_class=Server).serve_for
 '''
 
 
-def throwaway_venv(venv, requirement):
-    """Path of ``venv``'s python with ``requirement`` installed, creating the
+def throwaway_venv(venv, *requirements, env=None):
+    """Path of ``venv``'s python with ``requirements`` installed, creating the
     venv on first use (cached; the test skips when the registry cannot serve it)."""
     python = os.path.join(venv, 'bin', 'python')
     if os.path.exists(os.path.join(venv, '.complete')):
@@ -45,12 +45,14 @@ def throwaway_venv(venv, requirement):
     shutil.rmtree(venv, ignore_errors=True)
     base = getattr(sys, '_base_executable', None) or 'python3'
     subprocess.run([base, '-m', 'venv', venv], check=True)
-    res = subprocess.run([python, '-m', 'pip', 'install', '--quiet', requirement],
-                         capture_output=True, text=True, timeout=900)
+    res = subprocess.run([python, '-m', 'pip', 'install', '--quiet', *requirements],
+                         capture_output=True, text=True, timeout=900,
+                         env=dict(os.environ, **(env or {})))
     if res.returncode != 0:
         tail = (res.stderr or res.stdout)[-600:]
         shutil.rmtree(venv, ignore_errors=True)
-        pytest.skip('cannot install %s from the package registry: %s' % (requirement, tail))
+        pytest.skip('cannot install %s from the package registry: %s'
+                    % (' '.join(requirements), tail))
     open(os.path.join(venv, '.complete'), 'w').close()
     return python
 

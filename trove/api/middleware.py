@@ -123,7 +123,7 @@ def _foreign_fault_message(resp):
 
 
 def _kept_headers(resp):
-    keep = ('WWW-Authenticate', 'Retry-After', 'x-openstack-request-id')
+    keep = ('WWW-Authenticate', 'Retry-After', 'Allow', 'x-openstack-request-id')
     return {k: v for k, v in resp.headers.items() if k in keep}
 
 

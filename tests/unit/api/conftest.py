@@ -36,6 +36,9 @@ class FakeCompute:
                 return flavor
         raise exception.FlavorNotFound(uuid=flavor_id)
 
+    def list_volume_types(self):
+        return []
+
 
 class Recorder:
     """Stands in for TaskManagerAPI and records every cast."""
