@@ -48,6 +48,11 @@ API_PIPELINE=trove-noauth
 if [[ -n "$KEYSTONE_URL" ]]; then
     [[ -n "${OS_PASSWORD:-}" ]] || die "TROVE_KEYSTONE_URL needs the cloud admin's OS_PASSWORD (and OS_USERNAME, OS_PROJECT_NAME)"
     API_PIPELINE=trove
+    # The same defaults as the API's [keystone_authtoken] and the catalog
+    # registration, for the openstack CLI calls below.
+    export OS_USERNAME=${OS_USERNAME:-admin} OS_PROJECT_NAME=${OS_PROJECT_NAME:-admin}
+    export OS_USER_DOMAIN_ID=${OS_USER_DOMAIN_ID:-default}
+    export OS_PROJECT_DOMAIN_ID=${OS_PROJECT_DOMAIN_ID:-default}
 fi
 TASKMANAGERS=${TROVE_TASKMANAGERS:-1}
 COORDINATION_PORT=${TROVE_COORDINATION_PORT:-6380}
@@ -103,6 +108,16 @@ EOF
 storage_driver = swift
 swift_url = $SWIFT_URL/v1/AUTH_%(tenant_id)s
 EOF
+        if [[ -n "$KEYSTONE_URL" ]]; then
+            # The cloud admin (granted ResellerAdmin by register_catalog)
+            # writes into each project's account.
+            cat >>"$CONF_FILE" <<EOF
+swift_auth_url = $KEYSTONE_URL
+swift_user = ${OS_USERNAME:-admin}
+swift_key = $OS_PASSWORD
+swift_project = ${OS_PROJECT_NAME:-admin}
+EOF
+        fi
     fi
     [[ -z "$KEYSTONE_URL" ]] || write_keystone_config
     if (( TASKMANAGERS > 1 )); then
@@ -141,14 +156,15 @@ EOF
 register_catalog() {
     [[ -n "$KEYSTONE_URL" ]] || return 0
     say "Registering database, compute and block-storage in Keystone ($KEYSTONE_URL)"
-    if [[ "$OBJECT_STORE" == swift && -z "${TROVE_OBJECT_STORE_URL:-}" ]]; then
-        # The all-in-one started here has no auth middleware: it is not put
-        # into a Keystone catalog (Horizon's Backups panels need an
-        # object-store entry: give a keystoneauth Swift in TROVE_OBJECT_STORE_URL).
-        warn "the Swift all-in-one runs without auth; not registered as object-store"
+    local object_store=${TROVE_OBJECT_STORE_URL:-} reseller=
+    if [[ "$OBJECT_STORE" == swift && -z "$object_store" ]]; then
+        # The all-in-one started here checks Keystone tokens (start_swift):
+        # clients (log tail, Horizon's Backups panels) find it in the catalog.
+        object_store="$SWIFT_URL/v1/AUTH_\$(project_id)s"
+        reseller=--reseller-admin
     fi
     OS_AUTH_URL=$KEYSTONE_URL "$TROVE_VENV/bin/python" "$TROVE_REPO/bin/lib/keystone_catalog.py" \
-        --api-url "$API_URL" ${TROVE_OBJECT_STORE_URL:+--object-store-url "$TROVE_OBJECT_STORE_URL"}
+        --api-url "$API_URL" ${object_store:+--object-store-url "$object_store"} $reseller
 }
 
 # The coordination backend of several taskmanagers: a redis-server of this
@@ -190,7 +206,10 @@ start_swift() {
         die "port $SWIFT_PORT is taken; set TROVE_SWIFT_PORT to a free one"
     fi
     say "Starting the Swift all-in-one on $SWIFT_URL (the first run installs it)"
+    # Behind a Keystone the proxy checks tokens (keystoneauth; the admin
+    # password reaches it through OS_PASSWORD, not the command line).
     "$TROVE_VENV/bin/python" "$SWIFT_AIO" start "$SWIFT_DIR" "$SWIFT_VENV" --port "$SWIFT_PORT" \
+        ${KEYSTONE_URL:+--keystone "$KEYSTONE_URL"} \
         || die "Swift did not start (logs in $SWIFT_DIR/log)"
 }
 
@@ -410,8 +429,11 @@ wait_active() {
 
 swift_summary() {
     [[ "$OBJECT_STORE" == swift ]] || return 0
+    # Behind Keystone the account is the project's id, as in the catalog.
+    local account=$TENANT
+    [[ -z "$KEYSTONE_URL" ]] || account='<project id> (object-store in the catalog)'
     printf 'Backups and published logs are in Swift: %s/v1/AUTH_%s (logs in %s)\n' \
-        "$SWIFT_URL" "$TENANT" "$SWIFT_DIR/log"
+        "$SWIFT_URL" "$account" "$SWIFT_DIR/log"
 }
 
 print_summary() {

@@ -10,7 +10,10 @@ Registers, idempotently (an endpoint whose URL changed is updated):
   compute        <api>/compute/v2.1           trove-api's read-only Nova reads
   block-storage  <api>/volume/v3/$(project_id)s  ... and Cinder reads
   volumev3       (the same; older clients look the service up by this type)
-  object-store   --object-store-url, only when given (a real Swift)
+  object-store   --object-store-url, only when given (a real Swift); with
+                 --reseller-admin the cloud admin also gets the role
+                 ResellerAdmin on its project: trove's guests store backups
+                 and published logs into each user's own account with it
 The compute and block-storage entries are served by
 trove/api/compute_catalog.py: the local driver's flavors, its one zone and
 its volume types, which Horizon's Launch Instance reads from Nova and Cinder.
@@ -82,13 +85,29 @@ def ensure_endpoint(sess, service_id, interface, url, region):
     return 'kept'
 
 
+def ensure_reseller_admin(sess, role='ResellerAdmin'):
+    """Create ``role`` when missing and grant it to the session's user on its project."""
+    found = _identity(sess, 'GET', '/roles?name=%s' % role)['roles']
+    role_id = found[0]['id'] if found else _identity(
+        sess, 'POST', '/roles', {'role': {'name': role}})['role']['id']
+    user_id, project_id = sess.get_user_id(), sess.get_project_id()
+    _identity(sess, 'PUT', '/projects/%s/users/%s/roles/%s' % (project_id, user_id, role_id))
+    return role_id
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--api-url', required=True, help='trove-api, e.g. http://127.0.0.1:8779')
     parser.add_argument('--object-store-url', help='a real Swift proxy, AUTH_$(project_id)s URL')
     parser.add_argument('--region', default=os.environ.get('OS_REGION_NAME', 'RegionOne'))
+    parser.add_argument('--reseller-admin', action='store_true',
+                        help='grant the cloud admin ResellerAdmin (trove writes into '
+                             'its users\' Swift accounts as that user)')
     args = parser.parse_args(argv)
     sess = admin_session()
+    if args.reseller_admin:
+        ensure_reseller_admin(sess)
+        print('%-13s granted to the cloud admin' % 'ResellerAdmin')
     for service_type, name, url in services(args.api_url, args.object_store_url):
         service_id = ensure_service(sess, service_type, name)
         done = {ensure_endpoint(sess, service_id, i, url, args.region) for i in INTERFACES}

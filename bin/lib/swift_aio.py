@@ -293,7 +293,8 @@ def main(argv=None):
     st.add_argument('venv')
     st.add_argument('--port', type=int, default=8080)
     st.add_argument('--keystone')
-    st.add_argument('--password')
+    st.add_argument('--password', help='the admin password of --keystone (default: '
+                    'the OS_PASSWORD variable, which keeps it out of the process list)')
     sub.add_parser('stop').add_argument('dir')
     sub.add_parser('running').add_argument('dir')
     args = parser.parse_args(argv)
@@ -306,7 +307,8 @@ def main(argv=None):
             print('swift already running from %s' % args.dir)
             return
         install(args.venv)
-        start(args.dir, args.venv, args.port, args.keystone, args.password)
+        password = (args.password or os.environ.get('OS_PASSWORD')) if args.keystone else None
+        start(args.dir, args.venv, args.port, args.keystone, password)
         print('swift proxy on http://127.0.0.1:%d' % args.port)
     else:
         stop(args.dir)
