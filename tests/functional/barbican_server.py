@@ -19,7 +19,7 @@ import urllib.request
 
 
 from tests.functional.keystone_server import ADMIN_PASSWORD, throwaway_venv
-from tests.functional.stack import free_port
+from tests.functional.stack import end_process, free_port
 
 BARBICAN_REQ = 'barbican==23.0.0'
 VENV = os.environ.get('TROVE_TEST_BARBICAN_VENV', '/tmp/trove-test-barbican-venv')
@@ -124,13 +124,7 @@ class Barbican:
         raise RuntimeError('barbican did not answer; see %s' % self.dir)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # REST helpers, as barbican-tempest-plugin's secret clients use them -------

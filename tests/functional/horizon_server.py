@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from tests.functional.keystone_server import throwaway_venv
-from tests.functional.stack import free_port
+from tests.functional.stack import end_process, free_port
 
 HORIZON_REQS = ('horizon>=27,<28', 'trove-dashboard>=27,<28')
 HORIZON_VENV = os.environ.get('TROVE_TEST_HORIZON_VENV', '/tmp/trove-test-horizon-venv')
@@ -117,13 +117,7 @@ class Horizon:
 
     def stop(self, keep=None):
         """Stop Horizon; with ``keep`` (a directory) copy its log there first."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         if keep and os.path.exists(self.log):
             shutil.copy(self.log, os.path.join(keep, 'horizon.log'))
         shutil.rmtree(self.dir, ignore_errors=True)

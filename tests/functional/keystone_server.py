@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from tests.functional.stack import free_port
+from tests.functional.stack import end_process, free_port
 
 KEYSTONE_REQ = 'keystone==30.0.0'
 VENV = os.environ.get('TROVE_TEST_KEYSTONE_VENV', '/tmp/trove-test-keystone-venv')
@@ -115,13 +115,7 @@ class Keystone:
         raise RuntimeError('keystone did not answer; see %s' % self.dir)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # REST helpers ---------------------------------------------------------

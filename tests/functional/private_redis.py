@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from tests.functional.stack import free_port
+from tests.functional.stack import end_process, free_port
 
 
 class PrivateRedis:
@@ -46,11 +46,5 @@ class PrivateRedis:
         raise RuntimeError('redis-server did not answer on port %d' % self.port)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc, 10)
         shutil.rmtree(self.dir, ignore_errors=True)

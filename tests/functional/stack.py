@@ -31,6 +31,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def end_process(proc, timeout=20):
+    """SIGTERM the Popen ``proc`` (one the test started) if it still runs,
+    SIGKILL it after ``timeout`` seconds, and reap it."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def engine_version():
     """Version name of the MariaDB on this machine, e.g. '10.11'."""
     out = subprocess.run(['mariadbd', '--version'], capture_output=True, text=True).stdout
