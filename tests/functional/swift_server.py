@@ -49,6 +49,18 @@ def ensure_venv():
     return VENV
 
 
+
+def object_names(conn, container):
+    """Names of the objects in ``container`` (a swiftclient Connection's);
+    [] when the container does not exist."""
+    from swiftclient import client as swift_client
+    try:
+        return [o['name'] for o in conn.get_container(container, full_listing=True)[1]]
+    except swift_client.ClientException as exc:
+        if exc.http_status == 404:
+            return []
+        raise
+
 class SwiftServer:
     """One Swift AIO: its directory (configs, rings, device, logs) and processes."""
 

@@ -19,6 +19,7 @@ from swiftclient import client as swift_client
 from tests.functional import helpers
 from tests.functional.keystone_server import ADMIN_PASSWORD
 from tests.functional.stack import BIN, Stack
+from tests.functional.swift_server import object_names
 
 USER, PASSWORD, PROJECT = 'swift-user', 'swift-user-pw', 'swift-project'
 ROWS = [(i, 'row-%03d' % i) for i in range(1, 31)]
@@ -95,15 +96,6 @@ def _user_swift(stack):
                                                'project_domain_id': 'default'})
 
 
-def _names(conn, container):
-    try:
-        return [o['name'] for o in conn.get_container(container, full_listing=True)[1]]
-    except swift_client.ClientException as exc:
-        if exc.http_status == 404:
-            return []
-        raise
-
-
 def _create(stack, name, backup=None):
     args = ['database', 'instance', 'create', name, '--flavor', '2', '--size', '1',
             '--datastore', 'mariadb']
@@ -133,7 +125,7 @@ def _publish_marker(stack, instance_id, timeout=15):
     prefix = '%s/mariadb-general/' % instance_id
     while True:
         stack.cli_json('database', 'log', 'set', instance_id, 'general', '--publish')
-        parts = [n for n in _names(conn, 'database_logs') if n.startswith(prefix)]
+        parts = [n for n in object_names(conn, 'database_logs') if n.startswith(prefix)]
         if any(MARKER.encode() in conn.get_object('database_logs', n)[1] for n in parts):
             return parts
         assert time.monotonic() < deadline, 'marker never published: %r' % parts
@@ -153,9 +145,9 @@ def test_backup_restore_and_log_tail_through_swift(stack, tmp_path):
     backup = _wait_backup(stack, backup['id'])
     assert backup['status'] == 'COMPLETED', backup
     user_swift = _user_swift(stack)
-    [manifest] = [n for n in _names(user_swift, 'database_backups')
+    [manifest] = [n for n in object_names(user_swift, 'database_backups')
                   if n.startswith(backup['id'])]
-    assert len(_names(user_swift, 'database_backups_segments')) > 1
+    assert len(object_names(user_swift, 'database_backups_segments')) > 1
     # A static large object of the segments, in the user's own account.
     assert user_swift.head_object('database_backups', manifest)[
         'x-static-large-object'] == 'True'
@@ -180,8 +172,8 @@ def test_backup_restore_and_log_tail_through_swift(stack, tmp_path):
 
     stack.cli('database', 'instance', 'delete', source)
     stack.cli('database', 'backup', 'delete', backup['id'])
-    helpers.eventually(lambda: (_names(user_swift, 'database_backups'),
-                                _names(user_swift, 'database_backups_segments')),
+    helpers.eventually(lambda: (object_names(user_swift, 'database_backups'),
+                                object_names(user_swift, 'database_backups_segments')),
                        ([], []), timeout=60)
     for instance_id in (source, restored):
         stack.wait_instance(instance_id, helpers.gone, timeout=120)

@@ -17,6 +17,8 @@ from trove.backup.stores import base, swift as swift_store
 from trove.common import exception
 from trove.conf import CONF
 
+from tests.functional.swift_server import object_names
+
 PAYLOAD = bytes(range(256)) * 10  # 2560 bytes: three segments of 1024
 
 
@@ -30,15 +32,6 @@ def store(swift):
     return swift_store.SwiftStore(connection=_conn(swift), segment_size=1024)
 
 
-def _names(conn, container):
-    try:
-        return [o['name'] for o in conn.get_container(container, full_listing=True)[1]]
-    except swift_client.ClientException as exc:
-        if exc.http_status == 404:
-            return []
-        raise
-
-
 def test_segmented_object_round_trip(store, swift):
     chunks = [PAYLOAD[:700], PAYLOAD[700:1900], PAYLOAD[1900:]]
     obj = store.put_stream('bk', 'b1.xbstream.zst', iter(chunks), {'parent_id': 'p1'})
@@ -46,7 +39,7 @@ def test_segmented_object_round_trip(store, swift):
     assert obj.checksum == hashlib.sha256(PAYLOAD).hexdigest()
     assert obj.location == swift.account_url('t') + '/bk/b1.xbstream.zst'
     conn = _conn(swift)
-    assert _names(conn, 'bk_segments') == ['b1.xbstream.zst/%08d' % i for i in range(3)]
+    assert object_names(conn, 'bk_segments') == ['b1.xbstream.zst/%08d' % i for i in range(3)]
     # Swift itself answers the manifest with the joined segments.
     headers, body = conn.get_object('bk', 'b1.xbstream.zst')
     assert body == PAYLOAD and headers['x-static-large-object'] == 'True'
@@ -58,7 +51,7 @@ def test_segmented_object_round_trip(store, swift):
 
     store.delete(obj.location)
     assert not store.exists(obj.location)
-    assert _names(conn, 'bk') == [] and _names(conn, 'bk_segments') == []
+    assert object_names(conn, 'bk') == [] and object_names(conn, 'bk_segments') == []
     store.delete(obj.location)  # already gone is fine
 
 
@@ -75,7 +68,7 @@ def test_discard_partial_removes_orphan_segments(store, swift):
         conn.put_object('database_backups_segments', name, contents=b'x')
     assert store.discard_partial('b7') == ['b7.xbstream.zst/00000000',
                                            'b7.xbstream.zst/00000001']
-    assert _names(conn, 'database_backups_segments') == ['other/00000000']
+    assert object_names(conn, 'database_backups_segments') == ['other/00000000']
     assert store.discard_partial('b7', container='nothing-here') == []
 
 
