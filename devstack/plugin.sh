@@ -112,10 +112,26 @@ _trove_manage() {
     "$TROVE_BIN_DIR/trove-manage" --config-file "$TROVE_CONF" "$@"
 }
 
-# Upload the guest image (when one is configured) and print its id.
+# Build the guest image of the datastore's engine from this checkout and
+# upload its kernel, initrd and disk; print the disk image's id.
+_build_guest_image() {
+    sudo "$TROVE_DIR/tools/guest-image/build" --cache "$TROVE_GUEST_IMAGE_CACHE" \
+        --engine "$TROVE_DATASTORE_MANAGER" >&2
+    OS_REGION_NAME=$REGION_NAME "$TROVE_DIR/tools/guest-image/upload" \
+        --output "$TROVE_GUEST_IMAGE_CACHE/out" --engine "$TROVE_DATASTORE_MANAGER" \
+        --name "$TROVE_GUEST_IMAGE_NAME" -- \
+        --project "$SERVICE_PROJECT_NAME" --private --tag trove
+}
+
+# Upload the guest image (when one is configured or built) and print its id.
 _upload_guest_image() {
     local file
-    [[ -n "$TROVE_GUEST_IMAGE_URL" ]] || return 0
+    if [[ -z "$TROVE_GUEST_IMAGE_URL" ]]; then
+        if [[ "$TROVE_GUEST_IMAGE_BUILD" == True ]]; then
+            _build_guest_image
+        fi
+        return 0
+    fi
     file=$FILES/$(basename "$TROVE_GUEST_IMAGE_URL")
     if [[ ! -f "$file" ]]; then
         curl -fsSL -o "$file" "$TROVE_GUEST_IMAGE_URL"

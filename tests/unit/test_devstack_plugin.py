@@ -47,14 +47,34 @@ stop_process() { rec stop_process "$@"; }
 wait_for_service() { rec wait_for_service "$@"; }
 die() { echo "die: $*" >&2; exit 1; }
 echo_summary() { :; }
-sudo() { rec sudo "$@"; "$@"; }
-openstack() { rec openstack "$@"; echo image-1234; }
+# The image build needs root and the network: recorded, and its three output
+# files made, instead of run.
+sudo() {
+    rec sudo "$@"
+    if [[ "$1" == */tools/guest-image/build ]]; then
+        local cache=$3 engine=$5
+        mkdir -p "$cache/out"
+        for s in qcow2 vmlinuz initrd; do echo "$s" >"$cache/out/trove-guest-$engine.$s"; done
+        return 0
+    fi
+    "$@"
+}
+openstack() {
+    rec "OS_REGION_NAME=${OS_REGION_NAME:-} openstack $*"
+    n=$(( $(cat "$WORK/image-count" 2>/dev/null || echo 0) + 1 ))
+    echo "$n" >"$WORK/image-count"
+    if [[ "$n" == 1 ]]; then echo image-1234; else echo "image-$n"; fi
+}
 curl() { rec curl "$@"; }
+# tools/guest-image/upload is a script of its own: it sees these through the
+# environment.
+export LOG
+export -f rec openstack
 DEST=$WORK/dest DATA_DIR=$WORK/data FILES=$WORK/files SERVICE_HOST=10.0.0.5
 SERVICE_PROTOCOL=http REGION_NAME=RegionOne STACK_USER=$(id -un)
 SERVICE_PASSWORD=svcpw SERVICE_PROJECT_NAME=service ENABLE_DEBUG_LOG_LEVEL=True
 KEYSTONE_SERVICE_URI=http://10.0.0.5/identity SERVICE_LISTEN_ADDRESS=0.0.0.0 SERVICE_TIMEOUT=60
-TROVE_DIR=$REPO TROVE_CONF_DIR=$WORK/etc TROVE_GUEST_IMAGE_URL=http://images/guest.qcow2
+TROVE_DIR=$REPO TROVE_CONF_DIR=$WORK/etc TROVE_GUEST_IMAGE_URL=${IMAGE_URL-http://images/guest.qcow2}
 mkdir -p "$WORK/bin" "$FILES"
 printf '#!/bin/sh\necho "trove-manage $*" >>"%s"\n' "$LOG" >"$WORK/bin/trove-manage"
 chmod +x "$WORK/bin/trove-manage"
@@ -67,8 +87,8 @@ done
 '''
 
 
-def _run(tmp_path, enabled='trove trove-api trove-tmgr trove-cond keystone g-api'):
-    env = dict(os.environ, WORK=str(tmp_path), REPO=REPO, ENABLED=enabled)
+def _run(tmp_path, enabled='trove trove-api trove-tmgr trove-cond keystone g-api', **extra):
+    env = dict(os.environ, WORK=str(tmp_path), REPO=REPO, ENABLED=enabled, **extra)
     res = subprocess.run(['bash', '-c', HARNESS], env=env, capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -99,7 +119,7 @@ def test_phases_configure_register_and_start(tmp_path):
     assert manage[0].endswith('db_sync')
     assert any('datastore_version_update mariadb 10.11 mariadb image-1234' in c
                for c in manage)
-    assert any(c.startswith('openstack') and 'image create' in c for c in calls)
+    assert any('openstack --os-region-name RegionOne image create' in c for c in calls)
     started = [c.split()[1] for c in calls if c.startswith('run_process')]
     assert started == ['trove-api', 'trove-tmgr', 'trove-cond']
     assert any('trove-taskmanager --config-file' in c for c in calls)
@@ -110,3 +130,33 @@ def test_phases_configure_register_and_start(tmp_path):
 def test_plugin_is_inert_when_trove_is_disabled(tmp_path):
     calls = _run(tmp_path, enabled='keystone')
     assert calls == ['enable_service trove trove-api trove-tmgr trove-cond']
+
+
+def test_without_an_image_url_the_image_is_built_and_uploaded_with_its_kernel(tmp_path):
+    calls = _run(tmp_path, IMAGE_URL='', TROVE_DATASTORE_MANAGER='postgresql',
+                 TROVE_DATASTORE_TYPE='postgresql', TROVE_DATASTORE_VERSION='15')
+    cache = tmp_path / 'data' / 'trove' / 'guest-image'
+    build = [c for c in calls if c.startswith('sudo ') and 'guest-image/build' in c]
+    assert build == ['sudo %s/tools/guest-image/build --cache %s --engine postgresql'
+                     % (REPO, cache)]
+    uploads = [c for c in calls if 'openstack image create' in c]
+    assert len(uploads) == 3
+    assert all(c.startswith('OS_REGION_NAME=RegionOne ') for c in uploads)
+    assert all('--project service --private --tag trove' in c for c in uploads)
+    kernel, ramdisk, disk = uploads
+    assert '--disk-format aki' in kernel and 'trove-guest-postgresql.vmlinuz' in kernel
+    assert '--disk-format ari' in ramdisk and 'trove-guest-postgresql.initrd' in ramdisk
+    assert '--disk-format qcow2' in disk and 'trove-guest-postgresql.qcow2' in disk
+    # The ids the first two uploads printed are the disk's kernel and ramdisk.
+    assert 'kernel_id=image-1234' in disk and 'ramdisk_id=image-2' in disk
+    assert "os_command_line=root=/dev/vda rw console=ttyS0" in disk
+    manage = [c for c in calls if c.startswith('trove-manage')]
+    assert any('datastore_version_update postgresql 15 postgresql image-3' in c
+               for c in manage)
+
+
+def test_local_driver_builds_no_image(tmp_path):
+    calls = _run(tmp_path, IMAGE_URL='', TROVE_COMPUTE_DRIVER='local')
+    assert not [c for c in calls if 'guest-image' in c or 'image create' in c]
+    manage = [c for c in calls if c.startswith('trove-manage')]
+    assert any("datastore_version_update mariadb 10.11 mariadb  " in c for c in manage)
