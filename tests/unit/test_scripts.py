@@ -25,6 +25,7 @@ SCRIPTS = sorted(glob.glob(os.path.join(REPO, 'bin', '*.sh'))
                     os.path.join(REPO, 'tests', 'fresh', 'run-in-debootstrap'),
                     os.path.join(REPO, 'tests', 'fresh', 'inner.sh'),
                     os.path.join(REPO, 'tools', 'guest-image', 'build'),
+                    os.path.join(REPO, 'tools', 'guest-image', 'upload'),
                     os.path.join(REPO, '.ci', 'run')])
 DAEMONS = ('trove-api', 'trove-taskmanager', 'trove-conductor', 'trove-guestagent')
 
