@@ -11,7 +11,8 @@ what Trove will accept.  It is mounted in the API's paste file under
 ``/compute`` and ``/volume`` behind the same auth pipeline as ``/v1.0``.
 
 It is not a Nova or Cinder: a write to these paths answers 405 (``Allow: GET, HEAD``)
-and every other path 404, so a client that expects more fails plainly.
+and every other path 404, so a client that expects more fails plainly.  With
+the ``nova`` driver every path here is a 404: the cloud's own services answer.
 """
 import re
 
@@ -138,6 +139,13 @@ class CatalogApp:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        from trove.conf import CONF
+        if CONF.compute_driver == 'nova':
+            # A cloud's own Nova and Cinder are in the catalog; answering
+            # here too would show clients a second, partial compute service.
+            return _fault(404, 'The nova compute driver uses the cloud\'s own %s; this '
+                          'endpoint serves the single-host drivers only.'
+                          % ('Nova' if self.service == 'nova' else 'Cinder'))
         body = self._route(req)
         if body is None:
             return _fault(404, 'The resource could not be found.')

@@ -73,6 +73,20 @@ def test_writes_are_refused_and_change_nothing(app, method, path):
     assert call(app, 'GET', '/compute/v2.1/flavors/detail')[1] == before
 
 
+def test_with_the_nova_driver_nothing_is_served(app):
+    CONF.set_override('compute_driver', 'nova')
+    try:
+        for path in ('/compute/v2.1/flavors/detail', '/compute/v2.1/os-availability-zone',
+                     '/volume/v3/p/types'):
+            status, body = call(app, 'GET', path)
+            assert status == 404, path
+            assert "cloud's own" in body['itemNotFound']['message']
+    finally:
+        CONF.clear_override('compute_driver')
+    status, _ = call(app, 'GET', '/compute/v2.1/flavors/detail')
+    assert status == 200
+
+
 def test_unknown_paths_are_404(app):
     # Only the reads Horizon makes exist: not even Nova's other flavor reads.
     for path in ('/compute/v2.1/servers', '/compute/v2.1/p/servers/detail', '/volume/v3/p/volumes',
