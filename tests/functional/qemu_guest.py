@@ -11,15 +11,60 @@ forward carries one connection only) and its MariaDB is forwarded to a host
 port.  QEMU daemonizes with a pid file; ``stop_all`` ends it by that PID.
 """
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
+import urllib.parse
+
+import pytest
 
 from trove.compute import fake, nova_userdata
 from trove.conf import CONF
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BROKER_GUEST_ADDRESS = '10.0.2.100'
 ENTRY_POINT = 'qemu-test'
+CACHE = os.environ.get('TROVE_QEMU_CACHE', '/var/tmp/trove-guest-cache')
+IMAGE = os.path.join(CACHE, 'out', 'trove-guest-mariadb.qcow2')
+TOOLS = {'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils',
+         'mkfs.vfat': 'dosfstools', 'mcopy': 'mtools', 'socat': 'socat'}
+
+
+def ensure_tools():
+    """QEMU and the seed and forwarding tools, installed with apt-get when missing."""
+    missing = sorted({pkg for tool, pkg in TOOLS.items() if not shutil.which(tool)})
+    if missing:
+        subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends', *missing],
+                       env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'), check=False)
+    for tool, pkg in TOOLS.items():
+        if not shutil.which(tool):
+            pytest.fail('%s is missing and apt-get could not install %s' % (tool, pkg))
+
+
+def cached_image():
+    """The cached image, built first when missing (or asked to)."""
+    if os.environ.get('TROVE_QEMU_REBUILD') == '1' or not os.path.exists(IMAGE):
+        start = time.time()
+        subprocess.run([os.path.join(REPO, 'tools', 'guest-image', 'build'), '--cache', CACHE],
+                       check=True, env=dict(os.environ, PYTHON=sys.executable))
+        print('image built in %.0f s, %d MiB allocated'
+              % (time.time() - start, os.stat(IMAGE).st_blocks * 512 // 2 ** 20))
+    return IMAGE
+
+
+def guest_config(stack, broker):
+    """The guest agent's config: the broker as the guest sees it (the same URL
+    at the guestfwd address)."""
+    parts = urllib.parse.urlsplit(broker)
+    netloc = parts.netloc.rsplit('@', 1)
+    creds = netloc[0] + '@' if len(netloc) == 2 else ''
+    url = urllib.parse.urlunsplit(parts._replace(
+        netloc='%s%s:5672' % (creds, BROKER_GUEST_ADDRESS)))
+    return ('[DEFAULT]\ntransport_url = %s\ncontrol_exchange = trove-test-%s\n'
+            'conductor_queue = %s\nreport_interval = 5\ndebug = true\n'
+            % (url, stack.tag, stack.conductor_topic))
 
 
 def install_plugin(site_dir):

@@ -13,8 +13,6 @@ both cores for a few minutes, so it is never part of the default run.
 """
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -28,45 +26,10 @@ from tests.functional.stack import REPO, Stack, TRANSPORT, free_port
 
 pytestmark = pytest.mark.skipif(os.environ.get('TROVE_TEST_QEMU') != '1',
                                 reason='opt-in: TROVE_TEST_QEMU=1 boots a QEMU guest')
-CACHE = os.environ.get('TROVE_QEMU_CACHE', '/var/tmp/trove-guest-cache')
-IMAGE = os.path.join(CACHE, 'out', 'trove-guest-mariadb.qcow2')
-
-
-def _image():
-    """The cached image, built first when missing (or asked to)."""
-    if os.environ.get('TROVE_QEMU_REBUILD') == '1' or not os.path.exists(IMAGE):
-        start = time.time()
-        subprocess.run([os.path.join(REPO, 'tools', 'guest-image', 'build'), '--cache', CACHE],
-                       check=True, env=dict(os.environ, PYTHON=sys.executable))
-        print('image built in %.0f s, %d MiB allocated'
-              % (time.time() - start, os.stat(IMAGE).st_blocks * 512 // 2 ** 20))
-    return IMAGE
-
-
-def _guest_config(stack, broker):
-    """The broker as the guest sees it: the same URL at the guestfwd address."""
-    parts = urllib.parse.urlsplit(broker)
-    netloc = parts.netloc.rsplit('@', 1)
-    creds = netloc[0] + '@' if len(netloc) == 2 else ''
-    url = urllib.parse.urlunsplit(parts._replace(
-        netloc='%s%s:5672' % (creds, qemu_guest.BROKER_GUEST_ADDRESS)))
-    return ('[DEFAULT]\ntransport_url = %s\ncontrol_exchange = trove-test-%s\n'
-            'conductor_queue = %s\nreport_interval = 5\ndebug = true\n'
-            % (url, stack.tag, stack.conductor_topic))
-
-
 @pytest.fixture
 def qemu_stack(monkeypatch):
-    tools = {'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils',
-             'mkfs.vfat': 'dosfstools', 'mcopy': 'mtools', 'socat': 'socat'}
-    missing = sorted({pkg for tool, pkg in tools.items() if not shutil.which(tool)})
-    if missing:
-        subprocess.run(['apt-get', 'install', '-y', '--no-install-recommends', *missing],
-                       env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'), check=False)
-    for tool, pkg in tools.items():
-        if not shutil.which(tool):
-            pytest.fail('%s is missing and apt-get could not install %s' % (tool, pkg))
-    image = _image()
+    qemu_guest.ensure_tools()
+    image = qemu_guest.cached_image()
     work = tempfile.mkdtemp(prefix='trove-qemu-')
     site = os.path.join(work, 'site')
     qemu_guest.install_plugin(site)
@@ -81,7 +44,7 @@ def qemu_stack(monkeypatch):
     os.makedirs(os.environ['TROVE_QEMU_WORK'])
     stack = Stack(usage_timeout=900, default_opts={'compute_driver': qemu_guest.ENTRY_POINT})
     with open(stack.guest_config, 'w') as f:
-        f.write(_guest_config(stack, TRANSPORT))
+        f.write(qemu_guest.guest_config(stack, TRANSPORT))
     try:
         stack.start()
         yield stack, sql_port, work
