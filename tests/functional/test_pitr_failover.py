@@ -6,9 +6,9 @@ of it.  Every process of the primary's server is killed -9; the failover
 watch promotes the replica, which then archives its own binary logs
 (trove/taskmanager/flows/pitr_failover.py) and gets a full backup of its
 own.  Rows written on the new primary after the failover are restorable:
-a new instance restored from the new primary to a time after them holds
-every row, those from before the failover too.  The old primary keeps its
-window.
+a new instance restored from the new primary to its latest restorable
+time, after them, holds every row, those from before the failover too.
+The old primary keeps its window.
 """
 import datetime
 
@@ -40,7 +40,7 @@ def _backups_of(st, instance_id):
 def test_archiving_moves_to_the_promoted_primary(fstack):
     st, engine = fstack, env.MariaDB()
     primary, replica = env.build_set(st, engine, False, name='pf', pitr={'enabled': True})
-    made = [primary['id'], replica['id']]
+    made = [replica['id'], primary['id']]
     try:
         helpers.eventually(lambda: penv.pitr(st, primary['id'])['enabled'], True)
         assert penv.pitr(st, replica['id'])['enabled'] is False   # a replica does not archive
@@ -73,7 +73,10 @@ def test_archiving_moves_to_the_promoted_primary(fstack):
         assert kept['enabled'] and kept['earliest_restorable_time'] == old_window[
             'earliest_restorable_time']
 
-        target = penv.iso(written + datetime.timedelta(milliseconds=200))
+        # To the latest restorable time, after every row: a restore to T
+        # holds the commits up to the newest position sample at or before T.
+        target = window['latest_restorable_time']
+        assert penv.parse(target) > written
         code, body = st.request('POST', '/instances', {'instance': {
             'name': 'pf-restored', 'flavorRef': '2', 'volume': {'size': 1},
             'datastore': {'type': 'mariadb'},
@@ -82,8 +85,16 @@ def test_archiving_moves_to_the_promoted_primary(fstack):
         made.append(body['instance']['id'])
         restored = helpers.ready(st, body['instance']['id'])
         assert env.rows(engine, restored) == expected
+        # The old primary rejoins as a replica first: then every delete works.
+        helpers.eventually(lambda: st.request('GET', '/instances/%s/failovers' % primary[
+            'id'])[1]['failovers'][0]['rejoin'], 'rejoined', timeout=180)
     finally:
-        penv.delete(st, made)
+        # The old primary (a replica now) before the new one, which has it
+        # as a replica until it is gone.
+        for iid in reversed(made):
+            code, body = st.request('DELETE', '/instances/%s' % iid)
+            assert code == 202, (iid, code, body)
+            st.wait_instance(iid, helpers.gone, timeout=180)
 
 
 def killed_at_utc(killed_at):
