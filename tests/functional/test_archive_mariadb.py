@@ -170,6 +170,11 @@ def run(env):
         out['inc'] = menv.backup(eng, store, parent=out['full'], storage_driver='local')
         out['inc_done'] = datetime.datetime.now(UTC)
         time.sleep(1.5)
+    except BaseException:
+        for agent in agents:  # a scenario cut short leaves no agent behind
+            agent.kill()
+            agent.wait()
+        raise
     finally:
         writer.stop()
         out['writer_errors'], out['acked'] = writer.errors, writer.acked
