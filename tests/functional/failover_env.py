@@ -105,13 +105,14 @@ class Writer(threading.Thread):
                 time.sleep(0.05)
 
 
-def build_set(st, engine, synchronous, name='ha'):
-    """An HA primary (table ``t`` with row 'before') and its replica, both ACTIVE."""
-    code, body = st.request('POST', '/instances', {'instance': {
+def build_set(st, engine, synchronous, name='ha', **primary):
+    """An HA primary (table ``t`` with row 'before'; ``primary``: more of
+    its create request) and its replica, both ACTIVE."""
+    code, body = st.request('POST', '/instances', {'instance': dict({
         'name': '%s-primary' % name, 'flavorRef': '2', 'volume': {'size': 1},
         'datastore': {'type': engine.name}, 'databases': [{'name': 'shop'}],
         'users': [{'name': 'app', 'password': PASSWORD, 'databases': [{'name': 'shop'}]}],
-        'high_availability': {'enabled': True, 'synchronous': synchronous}}})
+        'high_availability': {'enabled': True, 'synchronous': synchronous}}, **primary)})
     assert code == 200, body
     primary = helpers.ready(st, body['instance']['id'])
     engine.create_table(primary)

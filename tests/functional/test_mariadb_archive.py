@@ -8,9 +8,11 @@ the backup strategy and runner into a local store.  While the writer runs,
 the streaming process is killed with SIGKILL and later the engine too (and
 started again).  Then the spool must hold the engine's binary logs byte for
 byte, and restores of the backup into fresh datadirs, replayed up to
-several times T, must hold exactly the rows stamped at or before T's second
-(the rule in trove/guestagent/archive/mariadb.py); a transaction whose
-first row and COMMIT fall in two seconds counts, whole, at its COMMIT.
+several times T without position samples (no shipper here: the coarse rule
+of trove/guestagent/archive/mariadb.py alone), must hold exactly the rows
+stamped in a second before T's; a transaction whose first row and COMMIT
+fall in two seconds counts, whole, at its COMMIT's second.  The sampled,
+sub-second restores are tested through the shipper in test_archive_mariadb.
 """
 import contextlib
 import dataclasses
@@ -277,12 +279,11 @@ def test_restores_to_several_times(env, run):
     seconds = [after + datetime.timedelta(seconds=s) for s in (1, 3, 6)]
     targets = [t.replace(microsecond=0) for t in seconds]
     targets[1] = targets[1].replace(microsecond=400000)  # inside a second
-    # The second of a transaction's first row, then of its COMMIT: a
-    # transaction counts at its commit, whole.
-    span = run['span_second']
-    assert [ts.replace(microsecond=0) for _i, ts in run['spans']] == [
-        span, span + datetime.timedelta(seconds=1)]
-    targets += [span, span + datetime.timedelta(seconds=1, microseconds=500000)]
+    # Inside the second of a transaction's COMMIT, then in the one after it:
+    # a transaction counts at its commit's second, whole.
+    span, second = run['span_second'], datetime.timedelta(seconds=1)
+    assert [ts.replace(microsecond=0) for _i, ts in run['spans']] == [span, span + second]
+    targets += [span + second * 1.5, span + second * 2]
     targets.append(last + datetime.timedelta(seconds=5))  # after the last commit
     for index, target in enumerate(targets):
         # Targets after the incremental restore the chain full + incremental.
@@ -291,11 +292,11 @@ def test_restores_to_several_times(env, run):
         eng = _restore(env, run, index, target, info)
         seconds = time.monotonic() - started
         cutoff = target.replace(microsecond=0)
-        expected = [r for r in rows if r[1].replace(microsecond=0) <= cutoff]
+        expected = [r for r in rows if r[1].replace(microsecond=0) < cutoff]
         restored = menv.rows(ADDRESS, CONF.mariadb.port, PASSWORD)
         assert restored == expected, (target, len(restored), len(expected))
         spans = [i for i, _ts in menv.rows(ADDRESS, CONF.mariadb.port, PASSWORD, 'spans')]
-        assert spans == ([1, 2] if target >= span + datetime.timedelta(seconds=1) else [])
+        assert spans == ([1, 2] if cutoff > span + second else [])
         assert 0 < len(expected) <= len(rows)
         # Writable once replayed, and no longer claiming the backup's position.
         assert not os.path.exists(os.path.join(eng.paths.datadir, 'xtrabackup_info'))

@@ -4,8 +4,9 @@ deleted instance's backup.
 An instance created with ``pitr: {enabled: true}`` streams its binary logs
 into the store once ACTIVE; rows are written in three batches, a full
 backup taken after the first and an incremental one after the second, then
-a pause of three seconds before the third (MariaDB's commit stamps are
-whole seconds: a target replays its whole second).  Once
+a pause of three seconds before the third (a target in it is more than a
+second after the second batch and before the third, whatever sample the
+replay stops at: trove/guestagent/archive/mariadb.py).  Once
 ``latest_restorable_time`` has passed the last write the source is deleted:
 its archive stays, since its backups are kept, and a new instance restored
 with ``restorePoint: {backupRef, restoreTime}`` to a time in the pause

@@ -7,6 +7,7 @@ control plane's archive retention (trove.taskmanager.archive_retention)
 prunes by the same rules, so they live here, where both may import them
 (the guest already imports trove.backup for its stores).
 """
+import datetime
 import re
 
 # PostgreSQL: 24 hex digits (timeline, log, segment) and timeline history files.
@@ -40,6 +41,52 @@ def list_chunks(store, container, prefix):
         if parsed:
             chunks.setdefault(parsed[0], []).append((parsed[1], location))
     return {key: sorted(found) for key, found in chunks.items()}
+
+
+# A position sample of the log (shipper.py): ``<prefix>/<segment key>/at/<offset,
+# 16 hex>-<UTC time, %Y%m%dT%H%M%S.%fZ>``, beside the chunks of its segment.
+POSITION_DIR = 'at'
+_POSITION_TIME = '%Y%m%dT%H%M%S.%fZ'
+
+
+def position_name(prefix, key, offset, when):
+    """The object name of a sample: the log had reached ``offset`` of segment
+    ``key`` at ``when`` (aware UTC)."""
+    return '%s/%s/%s/%016x-%s' % (prefix, key, POSITION_DIR, offset,
+                                   when.astimezone(datetime.UTC).strftime(_POSITION_TIME))
+
+
+def parse_position_name(prefix, name):
+    """(segment key, offset, aware UTC time) of a sample's object name, or None."""
+    head = prefix.rstrip('/') + '/'
+    parts = name[len(head):].split('/') if name.startswith(head) else []
+    if len(parts) != 3 or parts[1] != POSITION_DIR:
+        return None
+    offset, _, stamp = parts[2].partition('-')
+    try:
+        when = datetime.datetime.strptime(stamp, _POSITION_TIME).replace(tzinfo=datetime.UTC)
+        return (parts[0], int(offset, 16), when) if len(offset) == 16 else None
+    except ValueError:
+        return None
+
+
+def list_positions(store, container, prefix):
+    """[(time, segment key, offset, location)] of an archive's samples, by time."""
+    found = []
+    for name, location in store.list_objects(container, prefix.strip('/') + '/'):
+        parsed = parse_position_name(prefix.strip('/'), name)
+        if parsed:
+            found.append((parsed[2], parsed[0], parsed[1], location))
+    return sorted(found)
+
+
+def list_segment_objects(store, container, prefix):
+    """{segment key: [(offset, location)]} of every object of an archive,
+    chunks and samples, for its pruning: a segment goes with its samples."""
+    found = list_chunks(store, container, prefix)
+    for _when, key, offset, location in list_positions(store, container, prefix):
+        found.setdefault(key, []).append((offset, location))
+    return found
 
 
 def wal_order(key):

@@ -47,9 +47,11 @@ class Window:
     latest: datetime.datetime | None
 
     def to_dict(self):
-        # Whole seconds inside the window: the earliest rounds up, the latest down.
+        # Times inside the window: the earliest rounded up to the second, the
+        # latest down to the millisecond (MariaDB's and PostgreSQL's are
+        # sub-second: a restore to it holds every commit up to it).
         return {'earliest_restorable_time': _iso(_ceil(self.earliest)),
-                'latest_restorable_time': _iso(self.latest)}
+                'latest_restorable_time': _iso_ms(self.latest)}
 
 
 def _ceil(when):
@@ -60,6 +62,13 @@ def _ceil(when):
 
 def _iso(when):
     return when.strftime('%Y-%m-%dT%H:%M:%SZ') if when else None
+
+
+def _iso_ms(when):
+    """ISO 8601 UTC, with milliseconds (truncated) when there is a fraction."""
+    if when is None or when.microsecond < 1000:
+        return _iso(when)
+    return when.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (when.microsecond // 1000)
 
 
 def _utc(when):

@@ -7,6 +7,7 @@ import datetime
 
 from sqlalchemy import (Boolean, DateTime, Double, ForeignKey, Integer, String,
                         Text, UniqueConstraint, false)
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -370,5 +371,7 @@ class InstancePitr(Base):
     prefix: Mapped[str | None] = mapped_column(String(255))
     storage_driver: Mapped[str | None] = mapped_column(String(32))
     since: Mapped[datetime.datetime | None] = mapped_column(DateTime)
-    latest: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    # Microseconds kept (migration 0013): MariaDB's is a sub-second time.
+    latest: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql', 'mariadb'))
     updated: Mapped[datetime.datetime | None] = mapped_column(DateTime, default=utcnow)

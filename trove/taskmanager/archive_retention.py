@@ -106,7 +106,7 @@ def prune_instance(instance_id):
         return 0
     inst, deleted = _instance(instance_id)
     store = stores.get_store(row.storage_driver)
-    chunks = archive_keys.list_chunks(store, row.container, row.prefix)
+    chunks = archive_keys.list_segment_objects(store, row.container, row.prefix)
     everything = sorted(loc for pieces in chunks.values() for _o, loc in pieces)
     if not row.enabled:
         if row.since is not None:

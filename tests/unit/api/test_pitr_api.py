@@ -159,13 +159,15 @@ def _at(minutes_ago):
 def test_show_and_restore_to_a_time(app, tm):
     inst, old, new = _archiving()
     window = _show(app, inst.id)['pitr']
-    # Whole seconds inside the window: the earliest rounded up, the latest down.
+    # Inside the window: the earliest rounded up to the second, the latest
+    # down to the millisecond.
     earliest = NOW - datetime.timedelta(minutes=50)
     earliest = earliest.replace(microsecond=0) + datetime.timedelta(
         seconds=1 if earliest.microsecond else 0)
     assert window == {'enabled': True,
                       'earliest_restorable_time': earliest.strftime('%Y-%m-%dT%H:%M:%SZ'),
-                      'latest_restorable_time': _at(1)}
+                      'latest_restorable_time': _at(1).replace('Z', '.%03dZ' % (
+                          NOW.microsecond // 1000) if NOW.microsecond >= 1000 else 'Z')}
     for when, chosen in ((_at(30), old), (_at(10), new)):
         status, body = call(app, 'POST', T + '/instances', _pg_body(
             restorePoint={'instanceRef': inst.id, 'restoreTime': when}))

@@ -63,19 +63,21 @@ def test_the_managers_are_those_with_an_archive_strategy():
     assert pitr.PITR_MANAGERS == set(archive.STRATEGIES)
 
 
-def test_the_shown_window_is_whole_seconds_inside_it():
-    """A restore to the times shown is accepted: the earliest rounds up."""
+def test_the_shown_window_is_inside_it():
+    """A restore to the times shown is accepted: the earliest rounds up to
+    the second, the latest down to the millisecond."""
     finished = _at(10) + datetime.timedelta(microseconds=250000)
     latest = _at(20) + datetime.timedelta(microseconds=750000)
     backups = [pitr.FullBackup('b1', _at(5), finished)]
     shown = pitr.window(backups, T0, latest).to_dict()
     assert shown == {'earliest_restorable_time': '2026-03-01T10:10:01Z',
-                     'latest_restorable_time': '2026-03-01T10:20:00Z'}
+                     'latest_restorable_time': '2026-03-01T10:20:00.750Z'}
     for text in shown.values():
         when = pitr.parse_restore_time(text)
         assert pitr.choose_backup(backups, T0, latest, when).id == 'b1'
-    with pytest.raises(exception.BadRequest, match='outside'):
-        pitr.choose_backup(backups, T0, latest, pitr.parse_restore_time('2026-03-01T10:10:00Z'))
+    for outside in ('2026-03-01T10:10:00Z', '2026-03-01T10:20:00.751Z'):
+        with pytest.raises(exception.BadRequest, match='outside'):
+            pitr.choose_backup(backups, T0, latest, pitr.parse_restore_time(outside))
 
 
 CHAIN = [pitr.FullBackup('before', _at(-30), _at(-20)),     # before archiving began

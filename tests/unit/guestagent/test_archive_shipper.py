@@ -4,6 +4,8 @@ The streaming process is ``archive_streamer.py`` (an endless, resumable
 sequence of numbered lines in segment files), so what the archive must
 hold is known exactly: every line the streamer wrote, once, in order.
 """
+import datetime
+import functools
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ import time
 
 import pytest
 
+from trove.backup import archive_keys
 from trove.backup.stores import local
 from trove.common import exception
 from trove.guestagent.archive import base, shipper
@@ -304,3 +307,65 @@ def test_the_recoverable_time_waits_for_the_logged_position(dirs):
     assert ship.state.latest > latest
     # A position in a log that a later shipped log follows is reached.
     assert ship._reached(('seg-000000', 10 ** 6)) and not ship._reached(('seg-000001', 11))
+
+
+class SamplingStrategy(PositionStrategy):
+    samples_positions = True
+
+
+def _iso(text):
+    return datetime.datetime.fromisoformat(text)
+
+
+def test_position_samples_are_stored_once_archived_and_found_by_time(dirs):
+    strategy, store = SamplingStrategy(), local.LocalStore(dirs['store'])
+    ship = _shipper(dirs, strategy, store)
+    ship.resume()
+    _write(dirs, 'seg-000000', b'a' * 100)
+    strategy.end = ('seg-000000', 100)
+    before = datetime.datetime.now(datetime.UTC)
+    ship.ship_once()
+    first = _iso(ship.state.latest)
+    assert first > before  # the sample's own time, vouched in the same pass
+    ship.ship_once()  # idle: the time moves on, no new object
+    assert _iso(ship.state.latest) > first
+    samples = archive_keys.list_positions(store, 'archives', 'inst-1')
+    assert [(k, o) for _t, k, o, _loc in samples] == [('seg-000000', 100)]
+    assert samples[0][0] == first
+    strategy.end = ('seg-000000', 250)  # the engine logged more than the stream has
+    ship.ship_once()
+    held = ship.state.latest
+    assert len(archive_keys.list_positions(store, 'archives', 'inst-1')) == 1
+    _write(dirs, 'seg-000000', b'a' * 250)
+    ship.ship_once()  # the waiting sample and this pass's are archived now
+    assert _iso(ship.state.latest) > _iso(held)
+    samples = archive_keys.list_positions(store, 'archives', 'inst-1')
+    assert [(k, o) for _t, k, o, _loc in samples] == [('seg-000000', 100), ('seg-000000', 250)]
+    # A restore finds the newest sample at or before its time, checked.
+    at = samples[1][0]
+    find = functools.partial(shipper.position_at, store, 'archives', 'inst-1', strategy,
+                             'seg-000000')
+    assert find(at) == ('seg-000000', 250)
+    assert find(at - datetime.timedelta(microseconds=1)) == ('seg-000000', 100)
+    assert find(samples[0][0] - datetime.timedelta(microseconds=1)) is None
+    assert shipper.position_at(store, 'archives', 'inst-1', strategy, 'seg-000001', at) is None
+    with open(samples[1][3], 'wb') as f:
+        f.write(b'{"segment": "seg-000000", "offset": 999}')
+    with pytest.raises(exception.EngineError, match='checksum'):
+        find(at)
+    # Pruning takes a segment's samples with its chunks.
+    objects = archive_keys.list_segment_objects(store, 'archives', 'inst-1')
+    assert {loc for _t, _k, _o, loc in samples} <= {loc for _o, loc in objects['seg-000000']}
+
+
+def test_position_names_round_trip():
+    when = datetime.datetime(2026, 3, 1, 10, 0, 5, 123456, tzinfo=datetime.UTC)
+    name = archive_keys.position_name('pitr/i1', 'mysql-bin.000003', 4096, when)
+    assert name == 'pitr/i1/mysql-bin.000003/at/0000000000001000-20260301T100005.123456Z'
+    assert archive_keys.parse_position_name('pitr/i1', name) == ('mysql-bin.000003', 4096,
+                                                                  when)
+    assert shipper.parse_chunk_name('pitr/i1', name) is None  # never read as a chunk
+    for bad in ('pitr/i1/k/0000000000001000', 'pitr/i1/k/at/1000-20260301T100005.123456Z',
+                'pitr/i1/k/at/0000000000001000-x', 'pitr/i2/k/at/0000000000001000-'
+                '20260301T100005.123456Z'):
+        assert archive_keys.parse_position_name('pitr/i1', bad) is None, bad

@@ -63,15 +63,35 @@ def test_backup_metadata_records_the_binlog_position(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize('target, expected', [
-    # The whole second T falls in is included: the stop is exclusive.
-    ('2026-12-03T14:07:03+00:00', '2026-12-03 14:07:04'),
-    ('2026-12-03T14:07:03.999999+00:00', '2026-12-03 14:07:04'),
-    ('2026-12-03T23:59:59.5+00:00', '2026-12-04 00:00:00'),
+    # The stop is exclusive: commits stamped in T's second are not replayed by it.
+    ('2026-12-03T14:07:03+00:00', '2026-12-03 14:07:03'),
+    ('2026-12-03T14:07:03.999999+00:00', '2026-12-03 14:07:03'),
+    ('2026-12-03T23:59:59.5+00:00', '2026-12-03 23:59:59'),
     # Any zone: mariadb-binlog runs with TZ=UTC.
-    ('2026-12-03T15:07:03.2+01:00', '2026-12-03 14:07:04'),
+    ('2026-12-03T15:07:03.2+01:00', '2026-12-03 14:07:03'),
 ])
-def test_stop_datetime_is_the_next_second_in_utc(target, expected):
+def test_stop_datetime_is_the_start_of_the_second_in_utc(target, expected):
     assert archive.stop_datetime(datetime.datetime.fromisoformat(target)) == expected
+
+
+T = datetime.datetime(2026, 3, 1, 10, 0, 5, 300000, tzinfo=datetime.UTC)
+KEYS = ['mysql-bin.000002', 'mysql-bin.000003', 'mysql-bin.000004']
+
+
+def test_replay_runs_stop_at_the_sample_then_by_commit_stamp():
+    # A sample in a later file: up to it, then on to T's second.
+    assert archive.replay_runs(KEYS, 900, ('mysql-bin.000003', 5000), T) == [
+        (['--start-position=900', '--stop-position=5000'], KEYS[:2]),
+        (['--start-position=5000', '--stop-datetime=2026-03-01 10:00:05'], KEYS[1:])]
+    # In the backup's own file, past its position.
+    assert archive.replay_runs(KEYS, 900, ('mysql-bin.000002', 1200), T) == [
+        (['--start-position=900', '--stop-position=1200'], KEYS[:1]),
+        (['--start-position=1200', '--stop-datetime=2026-03-01 10:00:05'], KEYS)]
+    # None, or one the backup already holds: by commit stamp from the backup.
+    plain = [(['--start-position=900', '--stop-datetime=2026-03-01 10:00:05'], KEYS)]
+    for sample in (None, ('mysql-bin.000002', 900), ('mysql-bin.000002', 400),
+                   ('mysql-bin.000001', 9000)):
+        assert archive.replay_runs(KEYS, 900, sample, T) == plain, sample
 
 
 def test_last_commit_stamp_is_the_last_gtid_header():
@@ -175,11 +195,7 @@ def test_archive_dispatch_start_and_replay_backup(tmp_path):
     assert pga.PgReceiveWal(eng).volatile_offsets('000000010000000000000001') == ()
 
 
-def test_restorable_time_is_the_last_whole_archived_second(tmp_path):
-    strategy = archive.MariaDBArchive(Engine(str(tmp_path)))
-    utc = datetime.UTC
-    when = datetime.datetime(2026, 3, 1, 10, 0, 5, 300000, tzinfo=utc)
-    # Commits stamped 10:00:05 may follow 05.3; all stamped 10:00:04 are in.
-    assert strategy.restorable_time(when) == datetime.datetime(2026, 3, 1, 10, 0, 4, 999999,
-                                                               tzinfo=utc)
-    assert archive.stop_datetime(strategy.restorable_time(when)) == '2026-03-01 10:00:05'
+def test_mariadb_samples_positions_postgresql_does_not(tmp_path):
+    assert archive.MariaDBArchive(Engine(str(tmp_path))).samples_positions is True
+    from trove.guestagent.archive import postgresql
+    assert postgresql.PgReceiveWal.samples_positions is False

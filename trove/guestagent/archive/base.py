@@ -23,6 +23,9 @@ class ReplayRequest:
     backup_meta: dict
     # Aware UTC time: every commit at or before it is replayed, none after it.
     target_time: datetime.datetime
+    # (segment key, offset) of the newest position sample at or before
+    # target_time (shipper.position_at), for a strategy that samples.
+    position: tuple | None = None
 
 
 class ArchiveStrategy(abc.ABC):
@@ -65,6 +68,11 @@ class ArchiveStrategy(abc.ABC):
         shipper ignores them when it checks that a rewrite gives back the
         bytes it shipped.  None by default."""
         return ()
+
+    # Whether the shipper stores samples of ``log_end`` with the archive and
+    # the newest archived one is the recoverable time (shipper.py): for an
+    # engine whose log stamps are too coarse to stop a replay between them.
+    samples_positions = False
 
     def log_end(self):
         """(segment key, offset) the engine's log has reached now: every

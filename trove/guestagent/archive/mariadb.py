@@ -29,26 +29,40 @@ the restored engine.
 Which commits a target time T includes: MariaDB stamps every binlog event
 with the whole second at which its statement began.  A transaction is
 written at commit, led by its GTID event, which carries the second of the
-committing statement (the COMMIT, or the one autocommit statement); its
-other events are stamped no later (a row inserted at 14:11:19 in a
-transaction committed at 14:11:20 has events stamped 19 behind a GTID
-stamped 20).  Call that second the transaction's commit stamp.  A restore
-to T replays the binary log in commit order up to, not including, the first
-transaction whose commit stamp is later than T's second, floor(T)
-(``--stop-datetime`` = floor(T) + 1 s, which is exclusive and read in UTC
-here); the stop therefore always falls on a transaction boundary.  So it
-holds every transaction stamped at or before floor(T) that committed before
-the first one stamped after it, and nothing stamped after floor(T).  With
-commit stamps increasing in log order, as a single writer's are, that is
-exactly the transactions whose ``NOW()`` at commit, truncated to the
-second, is at or before T.  (Concurrent commits can reach the log out of
-stamp order by a second; the result is still a prefix of the commit order,
-a state the source really had.)
+committing statement (the COMMIT, or the one autocommit statement); call
+that its commit stamp.  Whole seconds alone would lose up to a second, so
+the shipper also samples ``SHOW MASTER STATUS`` every pass (about 0.4 s)
+and stores each sample, (time, file, position), with the archive once the
+archive holds the log up to it (shipper.py); the time is read after the
+engine answered, so the log up to the position is what the engine had
+logged at an instant no later than the sample's time.  The latest
+restorable time is the newest such sample.  A restore to T replays the
+binary log in log order
+
+1. up to the position of the newest sample at or before T
+   (``--stop-position``, on the last file given), then
+2. on from there up to, not including, the first transaction whose commit
+   stamp is T's second or later (``--stop-datetime`` = floor(T), exclusive,
+   read in UTC); without such a sample step 2 starts at the backup.
+
+So a restore to T holds exactly a prefix of the commit order: every
+transaction the engine had logged at the sample's instant (every commit
+acknowledged before the sample was asked for), and every transaction
+stamped in a second before T's that precedes the first one stamped later;
+nothing logged after the sample whose committing statement began in T's
+second or later.  With a single writer stamping rows ``NOW(6)`` this means:
+every row of a second before T's is there, every row acknowledged before
+the sample is there, and no row stamped after T is (a row logged before the
+sample ran its statement before the sample's time, which is at most T).
+Both stops fall on transaction boundaries (a sample's position is the end
+of a logged event group).  The two steps are two ``mariadb-binlog`` runs
+piped one after the other into one ``mariadb`` client.
 """
 import datetime
 import os
 import re
 import subprocess
+import time
 
 from oslo_log import log as logging
 
@@ -123,11 +137,30 @@ def last_commit_stamp(lines):
 
 def stop_datetime(target_time):
     """The exclusive ``--stop-datetime`` (UTC text) of a restore to
-    ``target_time``: the second after the one it falls in."""
+    ``target_time``: the start of the second it falls in."""
     if target_time.tzinfo is None:
         raise exception.BadRequest(detail='the target time needs a time zone')
     utc = target_time.astimezone(datetime.UTC).replace(microsecond=0)
-    return (utc + datetime.timedelta(seconds=1)).strftime('%Y-%m-%d %H:%M:%S')
+    return utc.strftime('%Y-%m-%d %H:%M:%S')
+
+
+def replay_runs(keys, start_position, sample, target_time):
+    """The mariadb-binlog arguments (options, then files) of the runs that
+    replay ``keys`` (log order, from the backup's file) from
+    ``start_position`` to ``target_time``: up to ``sample`` = (file,
+    position) when it lies past the start, then on by commit stamp."""
+    begin, first = (keys[0], start_position), keys[0]
+    runs = []
+    if sample is not None and sample[0] in keys and \
+            (binlog_number(sample[0]), sample[1]) > (binlog_number(first), start_position):
+        upto = keys[:keys.index(sample[0]) + 1]
+        runs.append((['--start-position=%d' % start_position,
+                      '--stop-position=%d' % sample[1]], upto))
+        begin = sample
+    rest = keys[keys.index(begin[0]):]
+    runs.append((['--start-position=%d' % begin[1],
+                  '--stop-datetime=%s' % stop_datetime(target_time)], rest))
+    return runs
 
 
 def _write_option_file(path, user, password, socket_path):
@@ -216,10 +249,8 @@ class MariaDBArchive(base.ArchiveStrategy):
         rows = self.engine.admin.execute('SHOW MASTER STATUS')
         return (rows[0][0], int(rows[0][1])) if rows else None
 
-    def restorable_time(self, archived_before):
-        # A target in second S replays every commit stamped S, and those
-        # after ``archived_before`` in its second may not be archived yet.
-        return archived_before.replace(microsecond=0) - datetime.timedelta(microseconds=1)
+    # The recoverable time is the newest archived position sample.
+    samples_positions = True
 
     def start_from(self, backup_meta):
         self.start_file = self.first_segment(backup_meta)
@@ -301,22 +332,35 @@ class MariaDBArchive(base.ArchiveStrategy):
         _write_option_file(login, CONF.mariadb.root_controller_user,
                            self.engine.secret.read(), paths.socket)
         log_path = os.path.join(paths.log_dir, 'binlog-replay.log')
-        decode = [process.find_binary('mariadb-binlog') or 'mariadb-binlog', '--no-defaults',
-                  '--start-position=%d' % int(req.backup_meta.get('binlog_position') or 4),
-                  '--stop-datetime=%s' % stop_datetime(req.target_time),
-                  *[os.path.join(req.segments_dir, k) for k in keys]]
+        binlog = process.find_binary('mariadb-binlog') or 'mariadb-binlog'
+        runs = replay_runs(keys, int(req.backup_meta.get('binlog_position') or 4),
+                           req.position, req.target_time)
         apply = [process.find_binary('mariadb') or 'mariadb', '--defaults-file=%s' % login,
                  '--binary-mode', '--max-allowed-packet=%d' % MAX_PACKET]
         # --stop-datetime is read in the local time zone of mariadb-binlog.
         env = dict(os.environ, TZ='UTC')
+        deadline = time.monotonic() + CONF.backup.restore_timeout
         try:
             with open(log_path, 'ab') as err:
-                producer = subprocess.Popen(decode, stdout=subprocess.PIPE, stderr=err,
-                                            stdin=subprocess.DEVNULL, env=env)
-                consumer = subprocess.Popen(apply, stdin=producer.stdout, stderr=err,
-                                            stdout=subprocess.DEVNULL)
-                producer.stdout.close()  # only the client holds the read end
-                codes = _wait_all((consumer, producer), CONF.backup.restore_timeout)
+                read_end, write_end = os.pipe()
+                with os.fdopen(read_end, 'rb') as source:
+                    consumer = subprocess.Popen(apply, stdin=source, stderr=err,
+                                                stdout=subprocess.DEVNULL)
+                codes = []
+                try:
+                    # One run after the other into the one client.
+                    for options, names in runs:
+                        producer = subprocess.Popen(
+                            [binlog, '--no-defaults', *options,
+                             *[os.path.join(req.segments_dir, k) for k in names]],
+                            stdout=write_end, stderr=err, stdin=subprocess.DEVNULL, env=env)
+                        codes += _wait_all((producer,), max(1, deadline - time.monotonic()),
+                                           also=(consumer,))
+                        if codes[-1]:
+                            break
+                finally:
+                    os.close(write_end)
+                codes += _wait_all((consumer,), max(1, deadline - time.monotonic()))
         finally:
             os.unlink(login)
         if any(codes):
@@ -324,12 +368,13 @@ class MariaDBArchive(base.ArchiveStrategy):
                                         % (codes, process.tail(log_path, 8).strip()))
 
 
-def _wait_all(procs, timeout):
-    """Exit codes of ``procs``; all are killed when one outlives ``timeout``."""
+def _wait_all(procs, timeout, also=()):
+    """Exit codes of ``procs``; all of them and ``also`` are killed when one
+    outlives ``timeout``."""
     try:
         return [p.wait(timeout=timeout) for p in procs]
     except subprocess.TimeoutExpired:
-        for p in procs:
+        for p in (*procs, *also):
             p.kill()
             p.wait()
         raise exception.EngineError(detail='binary log replay took over %ss' % timeout)

@@ -46,8 +46,13 @@ def run_pitr_restore(engine, manager, backup_strategy, backup_info):
     try:
         keys = shipper.fetch_segments(store, pitr['container'], pitr['prefix'], strategy,
                                       strategy.first_segment(meta), segments)
-        LOG.info('Replaying %d archived segments up to %s', len(keys), target.isoformat())
+        position = None
+        if strategy.samples_positions:
+            position = shipper.position_at(store, pitr['container'], pitr['prefix'], strategy,
+                                           keys[0], target)
+        LOG.info('Replaying %d archived segments up to %s (sample %s)', len(keys),
+                 target.isoformat(), position)
         strategy.replay(base.ReplayRequest(segments_dir=segments, backup_meta=meta,
-                                           target_time=target))
+                                           target_time=target, position=position))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -27,6 +27,19 @@ out, MariaDB's in-use flag): a rewrite that gave back other bytes stops the
 archive (an error in every pass, the recoverable time frozen) rather than
 joining two different logs.
 
+A strategy whose log stamps commits too coarsely for a sub-second
+recoverable time (``samples_positions``: MariaDB, whole seconds) gets
+position samples instead: every pass reads the engine's log end
+(``log_end``) between two readings of the clock, and once the archive
+holds the log up to that position the sample is stored beside the chunks
+of its segment (``<prefix>/<key>/at/<offset>-<time>``, checksummed like
+them, archive_keys.position_name) before its time is reported as the newest
+recoverable one.  The time stored is the one read after the engine
+answered: the log up to the position is what the engine had logged at an
+instant no later than it.  Only a sample whose position differs from the
+previous stored one is stored (an idle engine adds no objects); a restore
+to T replays up to the newest sample at or before T (``position_at``).
+
 ``fetch_segments`` does the reverse for a restore: it lists the chunks of
 an archive, checks that each segment's chunks are contiguous and that
 every chunk hashes to the checksum the store recorded, and writes whole
@@ -35,6 +48,7 @@ segment files from a given first segment on.
 import contextlib
 import datetime
 import hashlib
+import io
 import json
 import os
 import threading
@@ -52,6 +66,9 @@ KEEP_SHIPPED = 2
 MAX_CHUNK = 8 * 1024 * 1024
 # Bytes before a segment's shipped end that must read the same before more is shipped.
 TAIL = 4096
+# Samples kept while the stream is behind them (older ones are dropped: a
+# restore between them falls back to the strategy's coarser rule).
+MAX_SAMPLES = 256
 _UNKNOWN = object()  # a log position the engine could not tell
 # The object names, shared with the control plane's archive retention.
 chunk_name = archive_keys.chunk_name
@@ -116,6 +133,10 @@ class Shipper(threading.Thread):
         self._resumed = False
         # Keys of the spool files the last pass found shorter than shipped.
         self.rewriting = set()
+        # Position samples (asked, answered, (key, offset)) not archived yet.
+        self.sampling = getattr(strategy, 'samples_positions', False)
+        self._samples = []
+        self._stored_position = None
 
     # -- the streaming process ------------------------------------------------
     def _child(self, argv):
@@ -191,6 +212,8 @@ class Shipper(threading.Thread):
         # A pass cut short by an error vouches for nothing.
         previous, self._previous_start = self._previous_start, None
         position = self._log_end() if streaming else _UNKNOWN
+        if self.sampling and streaming and position not in (None, _UNKNOWN):
+            self._samples = self._samples[-MAX_SAMPLES + 1:] + [(started, _now(), position)]
         spool = self._spool()
         self.rewriting = set()
         for key, path in spool:
@@ -199,7 +222,9 @@ class Shipper(threading.Thread):
             except FileNotFoundError:  # renamed (.partial finished): next pass
                 continue
         caught_up = streaming and not self.rewriting
-        if caught_up and previous and self._reached(previous[1]):
+        if self.sampling:
+            self._store_samples()
+        elif caught_up and previous and self._reached(previous[1]):
             latest = self.strategy.restorable_time(previous[0])
             self.state.latest = latest.isoformat()
             self.state.save()
@@ -208,6 +233,27 @@ class Shipper(threading.Thread):
         self._previous_start = (started, position) if caught_up else None
         self._drop_shipped(spool)
         return total
+
+    def _store_samples(self):
+        """Store the samples whose position the archive holds, newest last,
+        and report the newest one's time; the others wait for their bytes."""
+        reached = [s for s in self._samples if self._reached(s[2])]
+        if not reached:
+            return
+        self._samples = [s for s in self._samples if s not in reached]
+        for asked, answered, (key, offset) in reached:
+            if (key, offset) == self._stored_position:
+                continue  # nothing logged since: the stored sample says it
+            body = json.dumps({'segment': key, 'offset': offset, 'asked': asked.isoformat(),
+                               'time': answered.isoformat()}).encode()
+            self.store.put_stream(self.container, archive_keys.position_name(
+                self.prefix, key, offset, answered), [body], {'format': 'archive-position'})
+            self._stored_position = (key, offset)
+        latest = reached[-1][1]
+        self.state.latest = latest.isoformat()
+        self.state.save()
+        if self.on_shipped:
+            self.on_shipped(latest)
 
     def _log_end(self):
         try:
@@ -345,3 +391,22 @@ def _copy_checked(store, location, out, skip):
     if digest.hexdigest() != expected:
         raise exception.EngineError(detail='archive chunk %s does not match its checksum'
                                            % location)
+
+
+def position_at(store, container, prefix, strategy, first_key, target):
+    """(segment key, offset) of the newest position sample of the archive at
+    or before ``target`` whose segment is ``first_key`` or later, read back
+    and checked against its checksum and name; None when there is none."""
+    first = strategy.sort_key(first_key)
+    for when, key, offset, location in reversed(archive_keys.list_positions(
+            store, container, prefix)):
+        if when > target or strategy.sort_key(key) < first:
+            continue
+        out = io.BytesIO()
+        _copy_checked(store, location, out, 0)
+        body = json.loads(out.getvalue())
+        if (body.get('segment'), body.get('offset')) != (key, offset):
+            raise exception.EngineError(detail='archive sample %s does not match its name'
+                                               % location)
+        return key, offset
+    return None

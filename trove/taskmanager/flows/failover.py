@@ -11,7 +11,9 @@ old primary's task claimed EJECTING and the request stored as ``fail_over``
    flows/replication.py) and record when it took writes;
 3. re-point the other replicas at it; the old primary stays in the set as a
    replica of the new one, to follow it once it is back;
-4. the ``failovers`` record and the old primary's fault say what failed,
+4. when the old primary archived for point-in-time recovery, the new one
+   starts archiving (flows/pitr_failover.py);
+5. the ``failovers`` record and the old primary's fault say what failed,
    when, who took over and how long it took.
 
 Run again after a taskmanager died in it, it goes on from the record: a
@@ -29,7 +31,7 @@ from trove.db import api as db_api
 from trove.db import failovers
 from trove.db import replicas
 from trove.guestagent import rpcapi as guest_rpcapi
-from trove.taskmanager.flows import replication
+from trove.taskmanager.flows import pitr_failover, replication
 from trove.taskmanager.flows import restart as restart_flow
 from trove.taskmanager.flows import writer
 
@@ -153,6 +155,7 @@ def fail_over(context, driver, primary_id, reason, last_seen=None, guest_silent=
                                                                       chosen))
         # The old primary comes back as a replica of the new one.
         replicas.follow(primary_id, chosen)
+        archiving = pitr_failover.follow(context, primary_id, chosen)
         record = failovers.get(record.id)
         took = _seconds(record)
         detail = ('Failed over at %s: %s. Instance %s took over and accepted writes %s '
@@ -164,6 +167,10 @@ def fail_over(context, driver, primary_id, reason, last_seen=None, guest_silent=
         if suspended:
             detail += (' Synchronous replication is suspended until a replica follows '
                        'the new primary again.')
+        if archiving:
+            detail += (' Point-in-time recovery continues on %s (its window opens with '
+                       'its first full backup); this instance\'s window stays '
+                       'restorable.' % chosen)
         failovers.end(record.id, failovers.COMPLETED, detail)
         db_api.save_fault(primary_id, detail)
         LOG.warning('Replica set of %s failed over to %s in %s s', primary_id, chosen,
