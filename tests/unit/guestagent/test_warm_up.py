@@ -6,16 +6,11 @@ import threading
 
 import pytest
 
-from trove.conf import CONF
 from trove.guestagent import manager, warm_up
 from tests.unit.guestagent.test_manager import REQ, Engine, Reporter
+from tests.unit.guestagent.test_manager import state_dir  # noqa: F401 - the fixture
 
-
-@pytest.fixture
-def state_dir(tmp_path):
-    CONF.set_override('guest_state_dir', str(tmp_path))
-    yield tmp_path
-    CONF.clear_override('guest_state_dir')
+pytestmark = pytest.mark.usefixtures('state_dir')
 
 
 class GatedEngine(Engine):
@@ -29,7 +24,7 @@ class GatedEngine(Engine):
         self.gate.wait(5)
 
 
-def test_early_warm_up_runs_and_prepare_waits_for_it(state_dir):
+def test_early_warm_up_runs_and_prepare_waits_for_it():
     eng = GatedEngine()
     warm = warm_up.start_early(eng)
     mgr = manager.Manager(engine=eng, reporter=Reporter(), warm=warm)
@@ -43,7 +38,7 @@ def test_early_warm_up_runs_and_prepare_waits_for_it(state_dir):
     assert len(eng.prepared) == 1 and eng.warmed == 1
 
 
-def test_prepared_guest_is_not_warmed_again(state_dir):
+def test_prepared_guest_is_not_warmed_again():
     with open(warm_up.prepared_marker(), 'w') as f:
         f.write('done\n')
     eng = GatedEngine()
@@ -53,7 +48,7 @@ def test_prepared_guest_is_not_warmed_again(state_dir):
     assert eng.warmed == 0
 
 
-def test_failed_early_warm_up_leaves_prepare_to_do_the_work(state_dir):
+def test_failed_early_warm_up_leaves_prepare_to_do_the_work():
     class Broken(Engine):
         def warm_up(self):
             raise RuntimeError('no disk')
