@@ -61,7 +61,7 @@ class Stack:
 
     def __init__(self, usage_timeout=300, address_prefix=None, tenant='tenant-a',
                  guest_config=None, local_opts=None, default_opts=None, transport=None,
-                 database=None, sections=None):
+                 database=None, sections=None, own_sessions=False):
         self.transport = transport or TRANSPORT
         self.dir = tempfile.mkdtemp(prefix='trove-ft-')
         # A private loopback /16 keeps concurrent stacks (and the quick-start
@@ -83,6 +83,9 @@ class Stack:
         # own) and further config sections, {section: {option: value}}.
         self.database = database or 'sqlite:///%s' % os.path.join(self.dir, 'trove.sqlite')
         self.sections = dict(sections or {})
+        # Daemons in sessions of their own, as systemd units run (with
+        # autogroup scheduling each session is a CPU group of its own).
+        self.own_sessions = own_sessions
         if guest_config is not None:
             with open(self.guest_config, 'w') as f:
                 f.write(guest_config)
@@ -158,7 +161,8 @@ class Stack:
         out = open(os.path.join(self.dir, 'log', '%s.out' % key), 'ab')
         self.procs[key] = subprocess.Popen(
             [sys.executable, '-m', 'trove.cmd.%s' % name, *args],
-            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
+            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir,
+            start_new_session=self.own_sessions)
         out.close()
 
     def start_api(self, key):

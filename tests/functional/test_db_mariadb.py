@@ -49,3 +49,34 @@ def test_migrations_and_queries_on_mariadb(mariadb_db):
     assert not api.record_sent(inst.id, 'heartbeat', 1732480000.123455)
     api.purge_instance(inst.id)
     assert api.list_instances('t') == []
+
+
+
+def _first_use(tenant, barrier, errors):
+    from trove.common import quota
+    from trove.db import quotas
+    barrier.wait()
+    try:
+        quotas.ensure_usages(tenant, quota.RESOURCES)
+    except Exception as exc:  # what the API would answer with a 500
+        errors.append(exc)
+
+
+def test_concurrent_first_use_of_a_projects_quota_rows(mariadb_db):
+    # Concurrent creates of a new project all make its usage rows: the
+    # losers' duplicate rows (or InnoDB deadlocks) must not become 500s.
+    import threading
+
+    from trove.common import quota
+    from trove.db import quotas
+    migrate.upgrade()
+    for attempt in range(3):
+        tenant, barrier, errors = 'race-%d' % attempt, threading.Barrier(12), []
+        threads = [threading.Thread(target=_first_use, args=(tenant, barrier, errors))
+                   for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert sorted(quotas.get_usages(tenant)) == sorted(quota.RESOURCES)

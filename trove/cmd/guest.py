@@ -15,16 +15,21 @@ def main():
     service.prepare_service(sys.argv, project='trove-guestagent', binary='trove-guestagent')
     if not CONF.datastore_manager or not (CONF.guest_id or CONF.spare):
         sys.exit('guest_id and datastore_manager must be set (guest_info.conf)')
-    from trove.common import rpc_crypto
-    from trove.guestagent import manager
-    from trove.guestagent.rpcapi import guest_topic
-    spare = None
+    spare = engine = warm = None
     if not CONF.guest_id:
         from trove.guestagent import spare as spare_mod
         spare = spare_mod.run_until_claimed()
-    mgr = manager.Manager(engine=spare.engine if spare else None, spare=spare)
-    # Build what does not depend on the request while we connect and wait.
-    mgr.start_warm_up()
+        engine = spare.engine
+    else:
+        # Build what does not depend on the request (install-db) while the
+        # rest of the agent loads, connects and waits for prepare.
+        from trove.guestagent import engines, warm_up
+        engine = engines.load_engine(CONF.datastore_manager)
+        warm = warm_up.start_early(engine)
+    from trove.common import rpc_crypto
+    from trove.guestagent import manager
+    from trove.guestagent.rpcapi import guest_topic
+    mgr = manager.Manager(engine=engine, spare=spare, warm=warm)
     beat = service.Periodic(mgr.report, CONF.report_interval, 'heartbeat')
     periodics = [beat]
     if CONF.engine_restart_limit > 0:

@@ -6,6 +6,7 @@ from ``backups``) so a database that predates quotas is counted right.
 ``reserved`` only ever holds positive deltas: a pending decrease frees
 nothing until it is committed.
 """
+from oslo_db import exception as db_exc
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -85,7 +86,10 @@ def ensure_usages(tenant_id, resources):
                         in_use=_actual_in_use(session, tenant_id, resource),
                         reserved=0))
             return
-        except IntegrityError:
+        except (IntegrityError, db_exc.DBDuplicateEntry, db_exc.DBDeadlock):
+            # oslo.db raises a duplicate row as DBDuplicateEntry; MariaDB
+            # may instead pick one of the concurrent inserters as a deadlock
+            # victim.  Either way another request made the rows: read again.
             continue
 
 

@@ -7,6 +7,7 @@ taskmanager reads it, to hand it to the set's guests over sealed RPC.
 """
 import secrets
 
+from oslo_db import exception as db_exc
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -49,7 +50,8 @@ def credentials(primary_id):
             session.add(models.ReplicaSet(
                 id=new_id(), primary_id=primary_id, user=user,
                 password=rpc_crypto.master_fernet().encrypt(password.encode()).decode()))
-    except IntegrityError:
+    except (IntegrityError, db_exc.DBDuplicateEntry):
+        # oslo.db raises the duplicate row as DBDuplicateEntry.
         return credentials(primary_id)    # a concurrent first use won
     return user, password
 

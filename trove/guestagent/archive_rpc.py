@@ -18,7 +18,6 @@ from oslo_log import log as logging
 from trove.backup import stores
 from trove.conf import CONF
 from trove.guestagent import archive
-from trove.guestagent.archive import shipper
 
 LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
@@ -88,6 +87,9 @@ class ArchiveEndpoints:
             self.archive_shipper.stop()
 
     def _start_shipper(self, config):
+        # Imported here: most guests never archive, and the agent's imports
+        # are on the critical path of every build.
+        from trove.guestagent.archive import shipper
         strategy = archive.get_strategy(CONF.datastore_manager, self.engine)
         store = stores.get_store(config.get('storage_driver'))
         if config.get('start_backup'):

@@ -24,7 +24,7 @@ from trove.guestagent import heartbeat
 from trove.guestagent import replication_report
 from trove.guestagent import replication_rpc
 from trove.guestagent import tls_rpc
-from trove.guestagent.archive import restore as archive_restore
+from trove.guestagent import warm_up
 from trove.guestagent.backup import runner as backup_runner
 from trove.guestagent.engine_op import engine_op as _engine_op
 
@@ -36,7 +36,7 @@ _UP = ('healthy', 'running')
 
 
 def _marker():
-    return os.path.join(CONF.guest_state_dir, 'prepare.done')
+    return warm_up.prepared_marker()
 
 
 def _db_key(db):
@@ -74,16 +74,16 @@ class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints,
     # oslo.messaging refuses calls of a newer minor than this.
     target = messaging.Target(version='1.10')
 
-    def __init__(self, engine=None, reporter=None, spare=None):
+    def __init__(self, engine=None, reporter=None, spare=None, warm=None):
         self.engine = engine or engines.load_engine(CONF.datastore_manager)
         # The claimed spare (trove.guestagent.spare) whose engine already runs.
         self.spare = spare
         self.reporter = reporter or heartbeat.Reporter()
         self.stream = replication_report.StreamReport()
         self._lock = threading.Lock()
-        # Set while no engine warm-up runs; prepare waits for a running one.
-        self._warm = threading.Event()
-        self._warm.set()
+        # The engine's warm-up (trove.guestagent.warm_up), perhaps started
+        # before this manager was imported; prepare waits for a running one.
+        self._warm = warm or warm_up.WarmUp()
         self._backup_lock = threading.Lock()
         self.running_backup = None
         self.logs = guest_log.GuestLogs(self.engine)
@@ -102,16 +102,7 @@ class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints,
         """At agent boot: let the engine do request-independent setup now."""
         if self.prepared or self.spare is not None:
             return
-        self._warm.clear()
-        threading.Thread(target=self._warm_up, name='warm-up', daemon=True).start()
-
-    def _warm_up(self):
-        try:
-            self.engine.warm_up()
-        except Exception:
-            LOG.warning('Engine warm-up failed; prepare does the work', exc_info=True)
-        finally:
-            self._warm.set()
+        self._warm.start(self.engine)
 
     def prepare(self, context, request):
         """Install, configure and start the engine, then create dbs and users."""
@@ -136,6 +127,9 @@ class Manager(replication_rpc.ReplicationEndpoints, tls_rpc.TlsEndpoints,
                                                                  self.engine)
                     restore_strategy.as_replica = req.replica
                     if req.backup_info.get('pitr'):
+                        # Imported here: it loads the archive shipper, which
+                        # a build that restores no archive never needs.
+                        from trove.guestagent.archive import restore as archive_restore
                         archive_restore.run_pitr_restore(self.engine, CONF.datastore_manager,
                                                          restore_strategy, req.backup_info)
                     else:
