@@ -9,7 +9,10 @@ sealed heartbeats of trove.guestagent.heartbeat.Reporter.  Its engine is a
 flag: ``prepare`` and ``start_db*`` set it running, ``stop_db`` clears it.
 Nothing here runs a database.
 
-    python -m tests.functional.cloud_guest USERDATA_FILE WORK_DIR
+    python -m tests.functional.cloud_guest USERDATA_FILE WORK_DIR [prepared]
+
+``prepared`` starts it as an agent that comes back after its server was
+rebooted: prepared before, it brings the engine up and reports at once.
 """
 import base64
 import email
@@ -50,9 +53,12 @@ class StandIn:
 
     target = messaging.Target(version='1.10')
 
-    def __init__(self, reporter):
+    def __init__(self, reporter, prepared=False):
         self.reporter = reporter
         self.running = threading.Event()
+        self.prepared = prepared
+        if prepared:
+            self.running.set()
         self.calls = []
 
     def _record(self, name):
@@ -60,11 +66,12 @@ class StandIn:
         print('guest call %s' % name, flush=True)
 
     def beat(self):
-        if self.calls:  # an agent reports only once prepared
+        if self.prepared:  # an agent reports only once prepared
             self.reporter.send(_UP if self.running.is_set() else 'shutdown')
 
     def prepare(self, context, request):
         self._record('prepare')
+        self.prepared = True
         self.running.set()
         self.beat()
 
@@ -85,7 +92,7 @@ class StandIn:
         self.running.set()
 
 
-def main(userdata_file, work_dir):
+def main(userdata_file, work_dir, prepared=''):
     with open(userdata_file) as f:
         files = written_files(f.read())
     conf_dir = os.path.join(work_dir, 'conf.d')
@@ -102,11 +109,11 @@ def main(userdata_file, work_dir):
     service.prepare_service(['cloud_guest', '--config-dir', conf_dir,
                              '--log-dir', work_dir], project='trove-guestagent',
                             binary='trove-guestagent')
-    stand_in = StandIn(heartbeat.Reporter())
+    stand_in = StandIn(heartbeat.Reporter(), prepared=prepared == 'prepared')
     beat = service.Periodic(stand_in.beat, CONF.report_interval, 'heartbeat')
     service.serve(guest_topic(CONF.guest_id), CONF.guest_id, [stand_in], periodics=[beat],
                   serializer=rpc_crypto.guest_serializer())
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -431,6 +431,11 @@ class Cloud:
         return self.ok('nova', 'GET', '/servers/detail?tags=%s' % tag,
                        headers={'OpenStack-API-Version': 'compute 2.79'})['servers']
 
+    def actions(self, server_id):
+        """The names of the actions Nova recorded for the server."""
+        return [a['action'] for a in self.ok(
+            'nova', 'GET', '/servers/%s/os-instance-actions' % server_id)['instanceActions']]
+
     def user_data(self, server_id):
         raw = self.server(server_id)['OS-EXT-SRV-ATTR:user_data']
         return base64.b64decode(raw).decode('utf-8') if raw else None

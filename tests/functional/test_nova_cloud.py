@@ -90,12 +90,21 @@ class Guest:
         self.userdata = os.path.join(self.dir, 'userdata')
         with open(self.userdata, 'w') as f:
             f.write(cloud.user_data(server_id))
+        self.proc = None
+        self._start()
+
+    def _start(self, *args):
         out = open(os.path.join(self.dir, 'guest.out'), 'ab')
         env = dict(os.environ, PYTHONPATH=REPO)
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'tests.functional.cloud_guest', self.userdata, self.dir],
-            stdout=out, stderr=subprocess.STDOUT, cwd=self.dir, env=env)
+            [sys.executable, '-m', 'tests.functional.cloud_guest', self.userdata, self.dir,
+             *args], stdout=out, stderr=subprocess.STDOUT, cwd=self.dir, env=env)
         out.close()
+
+    def rebooted(self):
+        """As the agent after its server's reboot: a new process, prepared before."""
+        end_process(self.proc)
+        self._start('prepared')
 
     def calls(self):
         with open(os.path.join(self.dir, 'guest.out')) as f:
@@ -203,9 +212,11 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
         # Reboot (mgmt): a hard reboot through Nova, the guest reports again.
         code, body = trove.request('POST', '/mgmt/instances/%s/action' % iid, {'reboot': {}})
         assert code == 202, body
-        _wait_healthy(trove, iid, timeout=120)
+        _until(lambda: cloud.actions(server_id), lambda a: 'reboot' in a, timeout=90)
+        _until(lambda: cloud.server(server_id)['status'], 'ACTIVE'.__eq__, timeout=90)
+        guest.rebooted()
         _until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
-                   _ready, timeout=60)
+               _ready, timeout=120)
         assert cloud.server(server_id)['status'] == 'ACTIVE'
 
         # Access update: the group's rules follow the new CIDRs, same group.
