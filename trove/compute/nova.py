@@ -155,7 +155,13 @@ class NovaDriver(base.ComputeDriver):
                 meta=metadata, block_device_mapping_v2=bdm, nics=self._networks(),
                 key_name=CONF.nova_keypair, tags=tags)
         LOG.info('Booting server %s (%s) from image %s', server.id, name, image_id)
-        return self.get_server(server.id)
+        # Nova lists a server's addresses only once its build has allocated
+        # the network; the taskmanager records the address from what this
+        # returns, so it waits for the build to end (ACTIVE or ERROR).
+        built = self._built(server.id, error_ok=True)
+        if (built.status or '').upper() in _GONE:
+            raise exception.ComputeInstanceNotFound(server_id=server.id)
+        return to_server(built)
 
     def get_server(self, server_id):
         with clients.translate('get server %s' % server_id,
@@ -312,8 +318,9 @@ class NovaDriver(base.ComputeDriver):
         """Delete the instance's security group (its servers are gone by now)."""
         self.security_groups.delete(nova_network.group_name(instance_id))
 
-    def _built(self, server_id):
-        """The novaclient server once it has left BUILD.
+    def _built(self, server_id, error_ok=False):
+        """The novaclient server once it has left BUILD (ERROR raises
+        ComputeError unless ``error_ok``).
 
         Nova adds a security group to the server's ports, which exist only
         once the build has allocated its network; until then it answers 404.
@@ -327,7 +334,9 @@ class NovaDriver(base.ComputeDriver):
         def status(server):
             return (server.status or '').upper()
         return clients.wait_for(
-            fetch, lambda s: status(s) not in ('BUILD', 'ERROR'), CONF.usage_timeout,
+            fetch, lambda s: status(s) != 'BUILD' and (error_ok or status(s) != 'ERROR'),
+            CONF.usage_timeout,
             'build of server %s' % server_id,
-            failed=lambda s: 'server is in ERROR' if status(s) == 'ERROR' else None,
+            failed=lambda s: ('server is in ERROR' if status(s) == 'ERROR' and not error_ok
+                              else None),
             sleep=self.sleep)

@@ -75,6 +75,7 @@ class FakeCloud(neutron_fake.ScriptedFaults):
         self.servers = {}
         self.volumes = {}
         self.server_script = {}
+        self.addresses = {}
         self.volume_script = {}
         # GETs a deleted server still answers before it is gone (404).
         self.delete_polls = 1
@@ -162,6 +163,10 @@ class FakeCloud(neutron_fake.ScriptedFaults):
                 {'id': b['uuid'], 'delete_on_termination': False}
                 for b in bdm if b.get('source_type') == 'volume'],
         }
+        # As real Nova: BUILD (without addresses) answered by the POST, the
+        # build done by the first GET unless a test scripts the statuses.
+        self.addresses[sid] = self.servers[sid].pop('addresses')
+        self.server_script.setdefault(sid, ['ACTIVE'])
         return {'server': {'id': sid, 'links': [], 'OS-DCF:diskConfig': 'MANUAL',
                            'security_groups': [{'name': 'default'}], 'adminPass': 'x'}}
 
@@ -170,6 +175,11 @@ class FakeCloud(neutron_fake.ScriptedFaults):
         script = self.server_script.get(sid)
         if script:
             server['status'] = script.pop(0) if len(script) > 1 else script[0]
+        # Nova lists addresses once the build has allocated the network.
+        if server['status'] == 'BUILD':
+            server.pop('addresses', None)
+        else:
+            server['addresses'] = self.addresses.get(sid, {})
         return server
 
     def _get_server(self, request, context):

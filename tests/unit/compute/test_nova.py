@@ -120,7 +120,31 @@ def test_create_server_request(cloud, driver):
     assert doc['mounts'][0][:2] == ['/dev/vdb', '/var/lib/trove/volume']
     assert ['systemctl', 'enable', '--now', '--no-block',
             'trove-guestagent.service'] in doc['runcmd']
-    assert server.status == base.BUILD and server.volume_id == vid
+    assert server.status == base.ACTIVE and server.volume_id == vid
+
+
+def test_create_server_waits_for_the_build_and_its_address(cloud, driver):
+    # Real Nova answers the POST with a BUILD server that has no addresses
+    # yet; the taskmanager records the address create_server returns.
+    server = driver.create_server(name='db1', flavor_id='1', image_id='img', volume_id=None,
+                                  files={}, userdata=None, metadata={})
+    polls = [c for c in cloud.calls('GET') if c[1].endswith('/servers/%s' % server.id)]
+    assert server.status == base.ACTIVE and len(polls) >= 1
+    assert server.addresses[0]['address'] == '10.0.0.5'
+
+
+def test_create_server_returns_an_errored_build(cloud, driver):
+    original = cloud._create_server
+
+    def create(request, context):
+        body = original(request, context)
+        cloud.server_script[body['server']['id']] = ['BUILD', 'BUILD', 'ERROR']
+        return body
+    cloud._create_server = create
+    cloud._register()
+    server = driver.create_server(name='db1', flavor_id='1', image_id='img', volume_id=None,
+                                  files={}, userdata=None, metadata={})
+    assert server.status == base.ERROR
 
 
 def test_create_server_without_volume_or_networks(cloud, driver):

@@ -136,6 +136,7 @@ def test_server_that_never_leaves_build_times_out(cloud, driver):
     CONF.set_override('usage_timeout', 1)
     server = driver.create_server(name='db1', flavor_id='1', image_id='img', volume_id=None,
                                   files={}, userdata=None, metadata={})
+    cloud.server_script[server.id] = ['BUILD']  # as if rebuilding
     with pytest.raises(exception.ComputeError, match='not done within 1 seconds'):
         driver.apply_access(server.id, 'i-1', [3306], ['0.0.0.0/0'])
 
