@@ -22,9 +22,10 @@ TROVE_PYTHON=${TROVE_PYTHON:-python3}
 TROVE_DEB_PACKAGES=(rabbitmq-server mariadb-server mariadb-backup postgresql redis-server python3-venv
                     python3-dev gcc shellcheck systemd)
 # What only bin/run-tests needs: the browser tests/functional/test_horizon.py
-# drives Horizon with (Playwright uses Debian's chromium, never a download).
+# drives Horizon with (Playwright uses Debian's chromium, never a download),
+# and qemu-img for the image test_nova_cloud.py uploads to Glance.
 # shellcheck disable=SC2034  # used by bin/run-tests
-TROVE_TEST_DEB_PACKAGES=(chromium chromium-driver)
+TROVE_TEST_DEB_PACKAGES=(chromium chromium-driver qemu-utils)
 
 RABBIT_HOST=127.0.0.1
 RABBIT_PORT=5672
