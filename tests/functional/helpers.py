@@ -75,6 +75,19 @@ def healthy_or_error(code, body):
     return inst.get('status') == 'ERROR' or inst.get('operating_status') == 'HEALTHY'
 
 
+def poll_until(fetch, done, timeout, what='the condition'):
+    """``fetch()``'s first result that ``done`` accepts, polled every second
+    for ``timeout`` s."""
+    deadline = time.time() + timeout
+    value = None
+    while time.time() < deadline:
+        value = fetch()
+        if done(value):
+            return value
+        time.sleep(1)
+    raise AssertionError('%s: timed out after %ds; last %r' % (what, timeout, value))
+
+
 def gone(code, _body):
     """wait_instance condition: the instance no longer exists."""
     return code == 404

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.parse
 
+import pymysql
 import pytest
 
 from trove.compute import fake, nova_userdata
@@ -52,6 +53,25 @@ def cached_image():
         print('image built in %.0f s, %d MiB allocated'
               % (time.time() - start, os.stat(IMAGE).st_blocks * 512 // 2 ** 20))
     return IMAGE
+
+
+def check_database(sql_port, user='alice', password='s3cret-Pw', database='shop'):
+    """Use the created database as its user through the forwarded port: a
+    table written and read back, on the data volume the userdata mounted
+    (the agent's own engine, not the distribution's)."""
+    conn = pymysql.connect(host='127.0.0.1', port=sql_port, user=user, password=password,
+                           database=database, connect_timeout=20)
+    try:
+        with conn.cursor() as cur:
+            cur.execute('CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))')
+            cur.execute("INSERT INTO items VALUES (1, 'apple')")
+            conn.commit()
+            cur.execute('SELECT name FROM items WHERE id = 1')
+            assert cur.fetchone() == ('apple',)
+            cur.execute('SELECT @@datadir')
+            assert cur.fetchone()[0].startswith('/var/lib/trove/volume')
+    finally:
+        conn.close()
 
 
 def guest_config(stack, broker):

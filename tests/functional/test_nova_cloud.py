@@ -24,12 +24,11 @@ teardown 64 s); cold, the six venv installs add about 9 minutes.
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.functional import cloud_guest, openstack_conf
-from tests.functional.helpers import gone
+from tests.functional.helpers import gone, poll_until
 from tests.functional.stack import REPO, Stack, end_process, engine_version
 
 pytestmark = pytest.mark.skipif(os.environ.get('TROVE_TEST_OPENSTACK', '1') == '0',
@@ -71,18 +70,6 @@ def trove(cloud):
         yield st
     finally:
         st.stop()
-
-
-def _until(fetch, done, timeout):
-    """``fetch()``'s first result that ``done`` accepts, polled for ``timeout`` s."""
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        value = fetch()
-        if done(value):
-            return value
-        time.sleep(1)
-    raise AssertionError('timed out after %ds; last %r' % (timeout, value))
 
 
 class Guest:
@@ -161,8 +148,8 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
     guest = None
     try:
         # Create: a server booted by Nova from our Glance image ...
-        server_id = _until(lambda: _server_id(trove, iid), lambda v: bool(v), timeout=90)
-        server = _until(lambda: cloud.server(server_id),
+        server_id = poll_until(lambda: _server_id(trove, iid), lambda v: bool(v), timeout=90)
+        server = poll_until(lambda: cloud.server(server_id),
                             lambda s: s and s['status'] == 'ACTIVE', timeout=90)
         assert server['image']['id'] == cloud.image_id
         assert server['flavor']['original_name'] == 'trove.small'
@@ -195,7 +182,7 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
         code, body = trove.request('POST', '/instances/%s/action' % iid,
                                    {'resize': {'flavorRef': '12'}})
         assert code == 202, body
-        _until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
+        poll_until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
                    lambda i: _ready(i) and i['flavor']['id'] == '12',
                    timeout=180)
         server = cloud.server(server_id)
@@ -207,7 +194,7 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
         code, body = trove.request('POST', '/instances/%s/action' % iid,
                                    {'resize': {'volume': {'size': 2}}})
         assert code == 202, body
-        _until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
+        poll_until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
                    lambda i: _ready(i) and i['volume']['size'] == 2,
                    timeout=120)
         vol = cloud.volume(volume_id)
@@ -216,10 +203,10 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
         # Reboot (mgmt): a hard reboot through Nova, the guest reports again.
         code, body = trove.request('POST', '/mgmt/instances/%s/action' % iid, {'reboot': {}})
         assert code == 202, body
-        _until(lambda: cloud.actions(server_id), lambda a: 'reboot' in a, timeout=90)
-        _until(lambda: cloud.server(server_id)['status'], 'ACTIVE'.__eq__, timeout=90)
+        poll_until(lambda: cloud.actions(server_id), lambda a: 'reboot' in a, timeout=90)
+        poll_until(lambda: cloud.server(server_id)['status'], 'ACTIVE'.__eq__, timeout=90)
         guest.rebooted()
-        _until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
+        poll_until(lambda: trove.request('GET', '/instances/%s' % iid)[1]['instance'],
                _ready, timeout=120)
         assert cloud.server(server_id)['status'] == 'ACTIVE'
 
@@ -227,7 +214,8 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
         code, body = trove.request('PUT', '/instances/%s' % iid, {'instance': {
             'access': {'allowed_cidrs': [NEW_CIDR]}}})
         assert code == 202, body
-        _until(lambda: _group_rules(cloud, iid)[1], lambda r: r == {(3306, NEW_CIDR)}, timeout=60)
+        poll_until(lambda: _group_rules(cloud, iid)[1], lambda r: r == {(3306, NEW_CIDR)},
+                   timeout=60)
         assert _group_rules(cloud, iid)[0]['id'] == group['id']
         assert group['id'] in cloud.ports_of(server_id)[0]['security_groups']
 
@@ -236,7 +224,7 @@ def test_instance_life_cycle_on_real_nova_cinder_neutron(cloud, trove):
         assert code == 202, body
         trove.wait_instance(iid, gone, timeout=180)
         assert cloud.server(server_id) is None
-        _until(lambda: cloud.volume(volume_id), lambda v: v is None, timeout=60)
+        poll_until(lambda: cloud.volume(volume_id), lambda v: v is None, timeout=60)
         assert cloud.ports_of(server_id) == []
         assert cloud.security_groups('trove_sg-%s' % iid) == []
         assert cloud.servers('trove-%s' % iid) == []

@@ -27,10 +27,10 @@ import time
 import urllib.parse
 import urllib.request
 
-import pymysql
 import pytest
 
 from tests.functional import openstack_cloud, openstack_conf, qemu_guest
+from tests.functional.helpers import poll_until
 from tests.functional.stack import REPO, Stack, TRANSPORT, engine_version, free_port
 
 pytestmark = pytest.mark.skipif(os.environ.get('TROVE_TEST_QEMU') != '1',
@@ -148,17 +148,6 @@ def joined():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _until(fetch, done, timeout, what):
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        value = fetch()
-        if done(value):
-            return value
-        time.sleep(1)
-    raise AssertionError('%s: timed out after %ds; last %r' % (what, timeout, value))
-
-
 def _console(hypervisor):
     logs = []
     for workdir in hypervisor.booted.values():
@@ -181,8 +170,8 @@ def test_instance_create_to_healthy_through_nova_and_a_real_boot(joined):
     def server_id():
         code, body = stack.request('GET', '/mgmt/instances/%s' % instance_id)
         return body['instance'].get('server_id') if code == 200 else None
-    sid = _until(server_id, bool, 120, 'a Nova server for the instance')
-    server = _until(lambda: cloud.server(sid), lambda s: s and s['status'] in (
+    sid = poll_until(server_id, bool, 120, 'a Nova server for the instance')
+    server = poll_until(lambda: cloud.server(sid), lambda s: s and s['status'] in (
         'ACTIVE', 'ERROR'), 120, 'Nova server ACTIVE')
     assert server['status'] == 'ACTIVE', server
     assert server['image']['id'] == image_id
@@ -197,25 +186,14 @@ def test_instance_create_to_healthy_through_nova_and_a_real_boot(joined):
     print('boot to HEALTHY %.0f s' % (time.time() - started))
     assert body['instance']['status'] == 'ACTIVE', (body, _console(hypervisor))
 
-    conn = pymysql.connect(host='127.0.0.1', port=sql_port, user='alice', password='s3cret-Pw',
-                           database='shop', connect_timeout=20)
-    with conn.cursor() as cur:
-        cur.execute('CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))')
-        cur.execute("INSERT INTO items VALUES (1, 'apple')")
-        conn.commit()
-        cur.execute('SELECT name FROM items WHERE id = 1')
-        assert cur.fetchone() == ('apple',)
-        cur.execute('SELECT @@datadir')
-        # The agent's own engine, on the disk cloud-init mounted from the userdata.
-        assert cur.fetchone()[0].startswith('/var/lib/trove/volume')
-    conn.close()
+    qemu_guest.check_database(sql_port)
 
     workdir = hypervisor.booted[sid]
     with open(os.path.join(workdir, 'qemu.pid')) as f:
         pid = int(f.read())
     code, _ = stack.request('DELETE', '/instances/%s' % instance_id)
     assert code == 202
-    _until(lambda: (hypervisor.reap(), cloud.server(sid))[1], lambda s: s is None, 120,
+    poll_until(lambda: (hypervisor.reap(), cloud.server(sid))[1], lambda s: s is None, 120,
            'Nova server deleted')
     stack.wait_instance(instance_id, lambda c, b: c == 404, timeout=120)
     assert cloud.volume(volumes[0]['id']) is None

@@ -17,7 +17,6 @@ import tempfile
 import time
 import urllib.parse
 
-import pymysql
 import pytest
 from kombu import Connection
 
@@ -105,18 +104,7 @@ def test_guest_image_boots_prepares_and_serves(qemu_stack):
     print('boot to queue %.0f s, prepare to healthy %.1f s' % (queued - started, healthy - queued))
     assert body['instance']['status'] == 'ACTIVE', (body, _console(work))
 
-    conn = pymysql.connect(host='127.0.0.1', port=sql_port, user='alice', password='s3cret-Pw',
-                           database='shop', connect_timeout=20)
-    with conn.cursor() as cur:
-        cur.execute('CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20))')
-        cur.execute("INSERT INTO items VALUES (1, 'apple')")
-        conn.commit()
-        cur.execute('SELECT name FROM items WHERE id = 1')
-        assert cur.fetchone() == ('apple',)
-        cur.execute('SELECT @@datadir')
-        # The engine is the agent's own, on the volume cloud-init mounted.
-        assert cur.fetchone()[0].startswith('/var/lib/trove/volume')
-    conn.close()
+    qemu_guest.check_database(sql_port)
 
     code, _ = stack.request('DELETE', '/instances/%s' % instance_id)
     assert code == 202
