@@ -193,8 +193,8 @@ def test_instance_create_to_healthy_through_nova_and_a_real_boot(joined):
         pid = int(f.read())
     code, _ = stack.request('DELETE', '/instances/%s' % instance_id)
     assert code == 202
-    poll_until(lambda: (hypervisor.reap(), cloud.server(sid))[1], lambda s: s is None, 120,
-           'Nova server deleted')
+    poll_until(lambda: cloud.server(sid), lambda s: s is None, 120, 'Nova server deleted')
+    hypervisor.reap()
     stack.wait_instance(instance_id, lambda c, b: c == 404, timeout=120)
     assert cloud.volume(volumes[0]['id']) is None
     assert cloud.ports_of(sid) == []
